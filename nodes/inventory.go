@@ -1,0 +1,397 @@
+package nodes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+)
+
+// InventoryConfig tunes the shared cache and the waits of power actions.
+type InventoryConfig struct {
+	// RefreshInterval is how often Run lists servers (changes-since after the
+	// first full list). Out-of-band changes appear within it. Default 2s.
+	RefreshInterval time.Duration
+	// FullResyncEvery makes every Nth refresh a full list, to catch anything
+	// changes-since cannot show (purged rows, clock jumps). Default 60.
+	FullResyncEvery int
+	// MaxStale bounds how old the last successful refresh may be before reads
+	// fail with ErrUnavailable instead of serving a view nobody can vouch for.
+	// Default 10 × RefreshInterval, at least 30s.
+	MaxStale time.Duration
+	// NameRegex, when set, narrows the nodes to servers whose name matches.
+	NameRegex *regexp.Regexp
+	// MetadataKey/MetadataValue, when the key is set, narrow the nodes to
+	// servers whose metadata has that key (with that value, if non-empty).
+	MetadataKey, MetadataValue string
+	// ActionTimeout bounds a power action from request to target state.
+	// Default 5m (Nova's graceful shutdown alone defaults to 60s).
+	ActionTimeout time.Duration
+	// PollInterval is the first wait between polls of a server during an
+	// action; it doubles up to MaxPollInterval. Defaults 100ms and 2s.
+	PollInterval, MaxPollInterval time.Duration
+	Logger                        *slog.Logger
+}
+
+func (c *InventoryConfig) setDefaults() {
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = 2 * time.Second
+	}
+	if c.FullResyncEvery <= 0 {
+		c.FullResyncEvery = 60
+	}
+	if c.MaxStale <= 0 {
+		c.MaxStale = max(10*c.RefreshInterval, 30*time.Second)
+	}
+	if c.ActionTimeout <= 0 {
+		c.ActionTimeout = 5 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 100 * time.Millisecond
+	}
+	if c.MaxPollInterval <= 0 {
+		c.MaxPollInterval = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Change is one difference the inventory saw: a node appeared (Before is
+// zero, Added), changed, or disappeared (After is zero, Removed).
+type Change struct {
+	Before, After Node
+	Added         bool
+	Removed       bool
+}
+
+// Inventory is the shared, cached view of the cloud's nodes. One Inventory
+// serves every client: reads come from memory; one paginated list call per
+// refresh keeps it current; our own actions update it at once.
+type Inventory struct {
+	cloud *Cloud
+	cfg   InventoryConfig
+	log   *slog.Logger
+
+	loaded   chan struct{} // closed after the first successful refresh
+	loadOnce sync.Once
+
+	refreshMu sync.Mutex // serialises refreshes (concurrent callers coalesce on it)
+
+	mu sync.Mutex
+	// mu guards:
+	nodes     map[string]Node // by server ID
+	lastOK    time.Time       // end of the last successful refresh
+	lastErr   error           // error of the last refresh, nil if it succeeded
+	since     time.Time       // newest `updated` seen: the next changes-since
+	refreshes int             // successful refreshes so far
+	subs      map[int]chan Change
+	nextSub   int
+}
+
+// NewInventory builds an inventory over cloud. Nothing runs until Run or a
+// read triggers a refresh.
+func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
+	cfg.setDefaults()
+	return &Inventory{
+		cloud:  cloud,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		loaded: make(chan struct{}),
+		nodes:  map[string]Node{},
+		subs:   map[int]chan Change{},
+	}
+}
+
+// Config returns the effective configuration (defaults applied).
+func (inv *Inventory) Config() InventoryConfig { return inv.cfg }
+
+// Run refreshes the inventory every RefreshInterval until ctx ends. The
+// caller owns the goroutine it runs in.
+func (inv *Inventory) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+		if err := inv.Refresh(ctx); err != nil && ctx.Err() == nil {
+			inv.log.Warn("inventory refresh failed", "err", err)
+		}
+		timer.Reset(inv.cfg.RefreshInterval)
+	}
+}
+
+// Refresh lists what changed since the last refresh (or everything) and
+// updates the cache. Concurrent callers coalesce: a caller that waited for a
+// refresh in progress returns when it ends, without listing again.
+func (inv *Inventory) Refresh(ctx context.Context) error {
+	inv.mu.Lock()
+	started := inv.lastOK
+	inv.mu.Unlock()
+
+	inv.refreshMu.Lock()
+	defer inv.refreshMu.Unlock()
+	inv.mu.Lock()
+	if inv.lastOK.After(started) {
+		// Someone refreshed while we waited for the lock: their view is as
+		// new as ours would be.
+		inv.mu.Unlock()
+		return nil
+	}
+	full := inv.refreshes == 0 || inv.refreshes%inv.cfg.FullResyncEvery == 0
+	since := inv.since
+	inv.mu.Unlock()
+
+	opts := servers.ListOpts{}
+	if !full && !since.IsZero() {
+		// Nova's changes-since is inclusive (updated >= since) at one-second
+		// resolution, so re-reading the newest second never misses a change.
+		opts.ChangesSince = since.UTC().Format(time.RFC3339)
+	}
+	var listed []Node
+	err := servers.List(inv.cloud.Compute, opts).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+		ss, err := servers.ExtractServers(page)
+		if err != nil {
+			return false, err
+		}
+		for i := range ss {
+			listed = append(listed, nodeFromServer(&ss[i]))
+		}
+		return true, nil
+	})
+	if err != nil {
+		err = classify("list servers", err)
+		inv.mu.Lock()
+		inv.lastErr = err
+		inv.mu.Unlock()
+		return err
+	}
+
+	inv.mu.Lock()
+	var changes []Change
+	if full {
+		seen := make(map[string]bool, len(listed))
+		for _, n := range listed {
+			seen[n.ID] = true
+		}
+		for id, old := range inv.nodes {
+			if !seen[id] {
+				delete(inv.nodes, id)
+				changes = append(changes, Change{Before: old, Removed: true})
+			}
+		}
+	}
+	for _, n := range listed {
+		if n.Updated.After(inv.since) {
+			inv.since = n.Updated
+		}
+		if c, ok := inv.storeLocked(n); ok {
+			changes = append(changes, c)
+		}
+	}
+	inv.lastOK = time.Now()
+	inv.lastErr = nil
+	inv.refreshes++
+	inv.publishLocked(changes)
+	inv.mu.Unlock()
+	inv.loadOnce.Do(func() { close(inv.loaded) })
+	return nil
+}
+
+// storeLocked puts n into the cache (or removes it when deleted or filtered
+// out) and reports the change, if any. inv.mu must be held.
+func (inv *Inventory) storeLocked(n Node) (Change, bool) {
+	old, had := inv.nodes[n.ID]
+	if n.Deleted() || !inv.wanted(n) {
+		if !had {
+			return Change{}, false
+		}
+		delete(inv.nodes, n.ID)
+		return Change{Before: old, Removed: true}, true
+	}
+	inv.nodes[n.ID] = n
+	if !had {
+		return Change{After: n, Added: true}, true
+	}
+	if sameObservable(old, n) {
+		return Change{}, false
+	}
+	return Change{Before: old, After: n}, true
+}
+
+// sameObservable reports whether two versions of a node look the same to
+// clients (the `updated` stamp alone is not a change).
+func sameObservable(a, b Node) bool {
+	return a.Name == b.Name && a.Status == b.Status && a.VMState == b.VMState &&
+		a.TaskState == b.TaskState && a.PowerState == b.PowerState && a.Fault == b.Fault &&
+		a.Flavor == b.Flavor && a.ImageID == b.ImageID && equalPorts(a.Ports, b.Ports) &&
+		equalMetadata(a.Metadata, b.Metadata)
+}
+
+func equalPorts(a, b []Port) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalMetadata(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (inv *Inventory) wanted(n Node) bool {
+	if inv.cfg.NameRegex != nil && !inv.cfg.NameRegex.MatchString(n.Name) {
+		return false
+	}
+	if inv.cfg.MetadataKey != "" {
+		v, ok := n.Metadata[inv.cfg.MetadataKey]
+		if !ok || (inv.cfg.MetadataValue != "" && v != inv.cfg.MetadataValue) {
+			return false
+		}
+	}
+	return true
+}
+
+// ready waits for the first load and checks the view is fresh enough to serve.
+func (inv *Inventory) ready(ctx context.Context) error {
+	select {
+	case <-inv.loaded:
+	default:
+		// Nobody has loaded yet: do it now rather than wait for Run.
+		if err := inv.Refresh(ctx); err != nil {
+			return err
+		}
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if age := time.Since(inv.lastOK); age > inv.cfg.MaxStale {
+		return &Error{Op: "read inventory", Kind: ErrUnavailable,
+			Reason: fmt.Sprintf("no successful refresh for %s", age.Round(time.Second)), Err: inv.lastErr}
+	}
+	return nil
+}
+
+// Nodes returns every node, sorted by name then ID.
+func (inv *Inventory) Nodes(ctx context.Context) ([]Node, error) {
+	if err := inv.ready(ctx); err != nil {
+		return nil, err
+	}
+	inv.mu.Lock()
+	out := make([]Node, 0, len(inv.nodes))
+	for _, n := range inv.nodes {
+		out = append(out, n)
+	}
+	inv.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Node returns the cached node with the given server ID.
+func (inv *Inventory) Node(ctx context.Context, id string) (Node, error) {
+	if err := inv.ready(ctx); err != nil {
+		return Node{}, err
+	}
+	inv.mu.Lock()
+	n, ok := inv.nodes[id]
+	inv.mu.Unlock()
+	if !ok {
+		return Node{}, &Error{Op: "find " + id, Kind: ErrNotFound}
+	}
+	return n, nil
+}
+
+// fetch reads one server from Nova (not the cache) and stores it.
+func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
+	s, err := servers.Get(ctx, inv.cloud.Compute, id).Extract()
+	if err != nil {
+		err = classify("get server "+id, err)
+		if errors.Is(err, ErrNotFound) {
+			inv.forget(id)
+		}
+		return Node{}, err
+	}
+	n := nodeFromServer(s)
+	inv.apply(n)
+	return n, nil
+}
+
+// apply stores a node we just read ourselves (read-your-writes) and tells
+// subscribers if it changed.
+func (inv *Inventory) apply(n Node) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if c, ok := inv.storeLocked(n); ok {
+		inv.publishLocked([]Change{c})
+	}
+}
+
+func (inv *Inventory) forget(id string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if old, ok := inv.nodes[id]; ok {
+		delete(inv.nodes, id)
+		inv.publishLocked([]Change{{Before: old, Removed: true}})
+	}
+}
+
+// Subscribe delivers every Change until unsubscribe is called. The channel
+// holds buf changes; a subscriber that falls further behind loses changes
+// (logged) rather than stalling the inventory.
+func (inv *Inventory) Subscribe(buf int) (<-chan Change, func()) {
+	ch := make(chan Change, buf)
+	inv.mu.Lock()
+	id := inv.nextSub
+	inv.nextSub++
+	inv.subs[id] = ch
+	inv.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			inv.mu.Lock()
+			delete(inv.subs, id)
+			inv.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+func (inv *Inventory) publishLocked(changes []Change) {
+	for _, c := range changes {
+		for id, ch := range inv.subs {
+			select {
+			case ch <- c:
+			default:
+				inv.log.Warn("inventory subscriber is behind; change dropped", "subscriber", id)
+			}
+		}
+	}
+}
