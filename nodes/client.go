@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -23,10 +24,13 @@ const novaMicroversion = "2.79"
 // clouds.yaml entry (--os-cloud, OS_CLOUD, OS_CLIENT_CONFIG_FILE and the
 // standard search path), or else the OS_* variables.
 type CloudConfig struct {
-	Cloud      string       // cloud name in clouds.yaml; "" = $OS_CLOUD, else OS_* variables
-	CloudsYAML string       // explicit clouds.yaml path (optional)
-	HTTPClient *http.Client // nil = a dedicated client with sane timeouts
-	UserAgent  string
+	Cloud      string // cloud name in clouds.yaml; "" = $OS_CLOUD, else OS_* variables
+	CloudsYAML string // explicit clouds.yaml path (optional)
+	// CloudsYAMLData, when set, is the clouds.yaml content itself (the
+	// embedded demo cloud hands over its own).
+	CloudsYAMLData []byte
+	HTTPClient     *http.Client // nil = a dedicated client with sane timeouts
+	UserAgent      string
 }
 
 // Cloud holds the authenticated service clients.
@@ -91,7 +95,10 @@ func loadConfig(cfg CloudConfig) (gophercloud.AuthOptions, gophercloud.EndpointO
 		return ao, gophercloud.EndpointOpts{Region: os.Getenv("OS_REGION_NAME")}, nil, nil
 	}
 	opts := []clouds.ParseOption{clouds.WithCloudName(name)}
-	if cfg.CloudsYAML != "" {
+	switch {
+	case cfg.CloudsYAMLData != nil:
+		opts = append(opts, clouds.WithCloudsYAML(bytes.NewReader(cfg.CloudsYAMLData)))
+	case cfg.CloudsYAML != "":
 		opts = append(opts, clouds.WithLocations(cfg.CloudsYAML))
 	}
 	ao, eo, tlsConfig, err := clouds.Parse(opts...)
