@@ -1,0 +1,284 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/translate"
+)
+
+// errPeerClosed is the cancellation cause when the peer goes away.
+var errPeerClosed = errors.New("rpc: peer closed the connection")
+
+// conn is one client connection: its reader loop, its calls in flight, its
+// libvirt state (opened? read-only? event callbacks) and its keepalive.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	log    *slog.Logger
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelCauseFunc
+	sem    chan struct{} // one token per call in flight
+
+	// lastRecv is when a packet last arrived (UnixNano), for keepalive.
+	lastRecv atomic.Int64
+
+	wmu  sync.Mutex // serialises writes to nc; guards wbuf
+	wbuf []byte
+
+	mu sync.Mutex // guards the fields below
+	// forceRO: served on a read-only listener.
+	forceRO bool
+	// opened after a successful CONNECT_OPEN; uri is the name it opened.
+	opened   bool
+	readOnly bool
+	uri      string
+	// inflight counts calls being handled; draining closes the
+	// connection once it drops to zero (Server.Shutdown).
+	inflight int
+	draining bool
+	// keepalive is set once SUPPORTS_FEATURE(10) started it.
+	keepalive bool
+	// events: callback registrations and the Backend subscription feeding them.
+	callbacks map[int32]eventCallback
+	legacy    map[int32]bool // legacy REGISTER_ANY registrations, by event ID
+	sub       *subscription
+
+	// wg counts the goroutines this connection started (calls, keepalive,
+	// event pump); serve waits for them.
+	wg sync.WaitGroup
+}
+
+func newConn(ctx context.Context, s *Server, nc net.Conn, readOnly bool) *conn {
+	cctx, cancel := context.WithCancelCause(ctx)
+	c := &conn{
+		srv:       s,
+		nc:        nc,
+		log:       s.log.With("remote", nc.RemoteAddr().String()),
+		ctx:       cctx,
+		cancel:    cancel,
+		sem:       make(chan struct{}, s.maxCalls),
+		forceRO:   readOnly,
+		readOnly:  readOnly,
+		callbacks: map[int32]eventCallback{},
+		legacy:    map[int32]bool{},
+	}
+	c.lastRecv.Store(time.Now().UnixNano())
+	return c
+}
+
+// serve runs the reader loop until the connection ends, then waits for
+// every goroutine of the connection.
+func (c *conn) serve() (err error) {
+	// Closing nc when ctx ends unblocks the reader.
+	stop := context.AfterFunc(c.ctx, func() { c.nc.Close() })
+	defer func() {
+		stop()
+		c.close(errPeerClosed)
+		c.wg.Wait()
+		c.stopEvents()
+		if cause := context.Cause(c.ctx); err == nil && cause != errPeerClosed && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+	}()
+	br := bufio.NewReader(c.nc)
+	for {
+		h, body, err := readFrame(br)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return context.Cause(c.ctx)
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			c.log.Warn("rpc: dropping connection", "err", err)
+			return err
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		if !c.route(h, body) {
+			return context.Cause(c.ctx)
+		}
+	}
+}
+
+// route handles one packet. It returns false when the connection is ending.
+func (c *conn) route(h Header, body []byte) bool {
+	switch {
+	case h.Program == KeepaliveProgram && h.Type == TypeMessage:
+		switch h.Procedure {
+		case ProcKeepalivePing:
+			c.writeKeepalive(ProcKeepalivePong)
+		case ProcKeepalivePong:
+			// lastRecv was updated; nothing else to do.
+		default:
+			c.log.Warn("rpc: unknown keepalive procedure; ignored", "proc", h.Procedure)
+		}
+		return true
+	case h.Type != TypeCall:
+		// libvirtd drops these silently; we answer so the peer learns.
+		c.replyError(h, errUnexpectedType(h.Type))
+		return true
+	case h.Program != RemoteProgram || h.Version != RemoteVersion:
+		c.replyError(h, errCannotFindProgram(h.Program, h.Version))
+		return true
+	case h.Status != StatusOK:
+		c.replyError(h, errUnexpectedStatus(h.Status))
+		return true
+	}
+
+	// A CALL: run it on its own goroutine, at most maxCalls at a time, so a
+	// slow Backend call neither blocks PINGs nor other calls.
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.ctx.Done():
+		return false
+	}
+	c.mu.Lock()
+	if c.draining {
+		c.mu.Unlock()
+		<-c.sem
+		c.close(ErrServerClosed)
+		return false
+	}
+	c.inflight++
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		closeAfter := c.dispatch(h, body)
+		<-c.sem
+		c.mu.Lock()
+		c.inflight--
+		idle := c.draining && c.inflight == 0
+		c.mu.Unlock()
+		if closeAfter || idle {
+			c.close(errPeerClosed)
+		}
+	}()
+	return true
+}
+
+// dispatch runs one CALL and writes its reply. It reports whether the
+// connection should close afterwards.
+func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
+	p, ok := procedures[h.Procedure]
+	var (
+		ret any
+		err error
+	)
+	switch {
+	case !ok:
+		err = translate.UnknownProcedure(int32(h.Procedure))
+	case !p.preOpen && !c.isOpen():
+		err = translate.NotOpen()
+	case !p.readOnly && c.isReadOnly():
+		err = errReadOnly(apiName(p.name))
+	default:
+		ret, err = p.call(c.ctx, c, body)
+	}
+	name := p.name
+	if !ok {
+		name = fmt.Sprint(h.Procedure)
+	}
+	if err != nil {
+		c.replyErrorNamed(h, name, err)
+		return false
+	}
+	out, err := encode(ret)
+	if err != nil {
+		c.replyErrorNamed(h, name, err)
+		return false
+	}
+	reply := h
+	reply.Type, reply.Status = TypeReply, StatusOK
+	if err := c.write(reply, out); err != nil {
+		var fe *FrameError
+		if errors.As(err, &fe) {
+			c.replyErrorNamed(h, name, translate.RPCError("reply too large", err))
+		}
+		return false
+	}
+	c.log.Debug("rpc: call", "proc", name, "serial", h.Serial)
+	return ok && p.closes
+}
+
+func (c *conn) replyError(h Header, err error) { c.replyErrorNamed(h, fmt.Sprint(h.Procedure), err) }
+
+func (c *conn) replyErrorNamed(h Header, name string, err error) {
+	re := toRemoteError(c.log, name, err)
+	body, eerr := encode(re)
+	if eerr != nil {
+		c.log.Error("rpc: encoding an error reply", "err", eerr)
+		c.close(eerr)
+		return
+	}
+	reply := h
+	reply.Type, reply.Status = TypeReply, StatusError
+	c.write(reply, body)
+}
+
+// writeKeepalive sends a PING or PONG.
+func (c *conn) writeKeepalive(proc uint32) {
+	c.write(Header{Program: KeepaliveProgram, Version: KeepaliveVersion, Procedure: proc, Type: TypeMessage}, nil)
+}
+
+// write sends one packet. A failed write ends the connection. An oversized
+// packet is not sent and is reported as a *FrameError.
+func (c *conn) write(h Header, body []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	buf, err := appendFrame(c.wbuf[:0], h, body)
+	if err != nil {
+		return err
+	}
+	if cap(buf) <= 64<<10 {
+		c.wbuf = buf
+	}
+	if _, err := c.nc.Write(buf); err != nil {
+		c.close(fmt.Errorf("rpc: write: %w", err))
+		return err
+	}
+	return nil
+}
+
+// close ends the connection with cause; safe to call many times.
+func (c *conn) close(cause error) {
+	c.cancel(cause)
+	c.nc.Close()
+}
+
+// drain makes the connection close as soon as no call is in flight.
+func (c *conn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	idle := c.inflight == 0
+	c.mu.Unlock()
+	if idle {
+		c.close(ErrServerClosed)
+	}
+}
+
+func (c *conn) isOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opened
+}
+
+func (c *conn) isReadOnly() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readOnly
+}
+
+// connectFlagRO is VIR_CONNECT_RO.
+const connectFlagRO = uint32(libvirt.ConnectRo)

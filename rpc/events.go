@@ -1,0 +1,169 @@
+package rpc
+
+import (
+	"quintupleo/translate"
+
+	"github.com/digitalocean/go-libvirt"
+)
+
+// eventSerial is the serial libvirtd puts on event MESSAGEs (observed: 1).
+const eventSerial = 1
+
+// eventCallback is one CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY.
+type eventCallback struct {
+	id      int32
+	eventID int32
+	dom     *translate.UUID // nil: every domain
+}
+
+// subscription is a connection's feed of Backend lifecycle events. The
+// Backend's channel is the bounded queue: a connection that cannot keep up
+// loses events there (the Backend logs them) and never blocks others.
+type subscription struct {
+	stop  chan struct{}
+	unsub func()
+}
+
+func (c *conn) addCallback(cb eventCallback) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.callbacks[cb.id] = cb
+	c.ensureSubscribedLocked()
+}
+
+func (c *conn) removeCallback(id int32) bool {
+	c.mu.Lock()
+	_, ok := c.callbacks[id]
+	delete(c.callbacks, id)
+	sub := c.releaseIfUnusedLocked()
+	c.mu.Unlock()
+	sub.end()
+	return ok
+}
+
+func (c *conn) addLegacy(eventID int32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.legacy[eventID] {
+		return false
+	}
+	c.legacy[eventID] = true
+	c.ensureSubscribedLocked()
+	return true
+}
+
+func (c *conn) removeLegacy(eventID int32) bool {
+	c.mu.Lock()
+	ok := c.legacy[eventID]
+	delete(c.legacy, eventID)
+	sub := c.releaseIfUnusedLocked()
+	c.mu.Unlock()
+	sub.end()
+	return ok
+}
+
+// ensureSubscribedLocked subscribes on the first lifecycle registration.
+func (c *conn) ensureSubscribedLocked() {
+	if c.sub != nil || !c.wantsLifecycleLocked() {
+		return
+	}
+	if c.ctx.Err() != nil {
+		return
+	}
+	events, unsub := c.srv.backend.Subscribe()
+	sub := &subscription{stop: make(chan struct{}), unsub: unsub}
+	c.sub = sub
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.pumpEvents(events, sub.stop)
+	}()
+}
+
+func (c *conn) wantsLifecycleLocked() bool {
+	if c.legacy[eventIDLifecycle] {
+		return true
+	}
+	for _, cb := range c.callbacks {
+		if cb.eventID == eventIDLifecycle {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseIfUnusedLocked detaches the subscription once no lifecycle
+// registration remains; the caller ends it after unlocking.
+func (c *conn) releaseIfUnusedLocked() *subscription {
+	if c.sub == nil || c.wantsLifecycleLocked() {
+		return nil
+	}
+	sub := c.sub
+	c.sub = nil
+	return sub
+}
+
+// stopEvents drops every registration (CONNECT_CLOSE, disconnect).
+func (c *conn) stopEvents() {
+	c.mu.Lock()
+	clear(c.callbacks)
+	clear(c.legacy)
+	sub := c.sub
+	c.sub = nil
+	c.mu.Unlock()
+	sub.end()
+}
+
+func (s *subscription) end() {
+	if s == nil {
+		return
+	}
+	close(s.stop)
+	s.unsub()
+}
+
+// pumpEvents turns Backend events into MESSAGE packets until stopped.
+func (c *conn) pumpEvents(events <-chan translate.LifecycleEvent, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			c.deliver(ev)
+		}
+	}
+}
+
+func (c *conn) deliver(ev translate.LifecycleEvent) {
+	msg := libvirt.DomainEventLifecycleMsg{Dom: ev.Domain.Wire(), Event: ev.Event, Detail: ev.Detail}
+	c.mu.Lock()
+	var ids []int32
+	for _, cb := range c.callbacks {
+		if cb.eventID == eventIDLifecycle && (cb.dom == nil || *cb.dom == ev.Domain.UUID) {
+			ids = append(ids, cb.id)
+		}
+	}
+	legacy := c.legacy[eventIDLifecycle]
+	c.mu.Unlock()
+
+	for _, id := range ids {
+		c.sendEvent(ProcDomainEventCallbackLifecycle, &libvirt.DomainEventCallbackLifecycleMsg{CallbackID: id, Msg: msg})
+	}
+	if legacy {
+		c.sendEvent(ProcDomainEventLifecycle, &msg)
+	}
+}
+
+func (c *conn) sendEvent(proc uint32, v any) {
+	body, err := encode(v)
+	if err != nil {
+		c.log.Error("rpc: encoding an event", "err", err)
+		return
+	}
+	c.write(Header{Program: RemoteProgram, Version: RemoteVersion, Procedure: proc, Type: TypeMessage, Serial: eventSerial, Status: StatusOK}, body)
+}

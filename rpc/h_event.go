@@ -1,0 +1,71 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/translate"
+)
+
+// domainEventIDLast is VIR_DOMAIN_EVENT_ID_LAST in libvirt 9.0: virsh
+// event --all registers IDs 0..26. Every valid ID can be registered (as
+// with libvirtd); only lifecycle events are ever delivered.
+const domainEventIDLast = 27
+
+const eventIDLifecycle = int32(libvirt.DomainEventIDLifecycle)
+
+func connectDomainEventCallbackRegisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventCallbackRegisterAnyArgs) (*libvirt.ConnectDomainEventCallbackRegisterAnyRet, error) {
+	if a.EventID < 0 || a.EventID >= domainEventIDLast {
+		return nil, errUnsupportedEvent(a.EventID)
+	}
+	cb := eventCallback{eventID: a.EventID}
+	if len(a.Dom) > 0 {
+		u := a.Dom[0].UUID
+		cb.dom = &u
+	}
+	cb.id = c.srv.nextCallbackID.Add(1) - 1
+	c.addCallback(cb)
+	return &libvirt.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: cb.id}, nil
+}
+
+func connectDomainEventCallbackDeregisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventCallbackDeregisterAnyArgs) (*none, error) {
+	if !c.removeCallback(a.CallbackID) {
+		e := translate.Internal(fmt.Sprintf("domain event callback %d not registered", a.CallbackID), nil)
+		e.Domain = translate.FromRPC
+		return nil, e
+	}
+	return nil, nil
+}
+
+// The legacy registration (clients that do not support
+// REMOTE_EVENT_CALLBACK): one registration per event ID and connection,
+// events sent as DOMAIN_EVENT_LIFECYCLE without a callback ID.
+
+func connectDomainEventRegisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventRegisterAnyArgs) (*none, error) {
+	if a.EventID < 0 || a.EventID >= domainEventIDLast {
+		return nil, errUnsupportedEvent(a.EventID)
+	}
+	if !c.addLegacy(a.EventID) {
+		e := translate.Internal(fmt.Sprintf("domain event %d already registered", a.EventID), nil)
+		e.Domain = translate.FromRPC
+		return nil, e
+	}
+	return nil, nil
+}
+
+func connectDomainEventDeregisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventDeregisterAnyArgs) (*none, error) {
+	if !c.removeLegacy(a.EventID) {
+		e := translate.Internal(fmt.Sprintf("domain event %d not registered", a.EventID), nil)
+		e.Domain = translate.FromRPC
+		return nil, e
+	}
+	return nil, nil
+}
+
+func errUnsupportedEvent(id int32) error {
+	e := translate.Internal(fmt.Sprintf("unsupported event ID %d", id), nil)
+	e.Domain = translate.FromRPC
+	return e
+}

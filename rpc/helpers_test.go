@@ -1,0 +1,169 @@
+package rpc_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+
+	"quintupleo/rpc"
+)
+
+// requireTool skips a test when an external client is missing, but fails
+// it when CI is set: CI installs every client the tests drive.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required when CI is set: %v", name, err)
+		}
+		t.Skipf("%s not installed: %v", name, err)
+	}
+	return p
+}
+
+// testLogger logs through t, so failures show the server's view.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// newServer returns a server over b, closed at cleanup.
+func newServer(t *testing.T, b rpc.Backend, opts ...rpc.Option) *rpc.Server {
+	t.Helper()
+	srv := rpc.NewServer(b, append([]rpc.Option{rpc.WithLogger(testLogger(t))}, opts...)...)
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// pipe serves one end of a net.Pipe with ServeConn (or ServeConnReadOnly)
+// and returns the other end. The serving goroutine is waited for at cleanup.
+func pipe(t *testing.T, srv *rpc.Server, readOnly bool) net.Conn {
+	t.Helper()
+	cli, s := net.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serve := srv.ServeConn
+		if readOnly {
+			serve = srv.ServeConnReadOnly
+		}
+		if err := serve(t.Context(), s); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
+			t.Logf("ServeConn: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cli.Close()
+		wg.Wait()
+	})
+	return cli
+}
+
+// goLibvirt connects the real go-libvirt client through ServeConn.
+func goLibvirt(t *testing.T, srv *rpc.Server, readOnly bool) *libvirt.Libvirt {
+	t.Helper()
+	l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(pipe(t, srv, readOnly)))
+	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { l.Disconnect() })
+	return l
+}
+
+// tcpServer serves srv on a loopback :0 listener (optionally recording what
+// clients send) and returns its port.
+func tcpServer(t *testing.T, srv *rpc.Server, rec *recorder) string {
+	t.Helper()
+	ln, err := rpc.ListenTCP("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l net.Listener = ln
+	if rec != nil {
+		l = &recordingListener{Listener: ln, rec: rec}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, rpc.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// recorder keeps every byte clients send, to decode the procedure sequence.
+type recorder struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+type recordingListener struct {
+	net.Listener
+	rec *recorder
+}
+
+func (l *recordingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Conn: c, rec: l.rec}, nil
+}
+
+type recordingConn struct {
+	net.Conn
+	rec *recorder
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.rec.mu.Lock()
+	c.rec.buf.Write(p[:n])
+	c.rec.mu.Unlock()
+	return n, err
+}
+
+// calls returns the REMOTE procedure numbers of the CALLs recorded so far
+// (keepalive messages left out), and resets the recorder.
+func (r *recorder) calls(t *testing.T) []uint32 {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []uint32
+	b := r.buf.Bytes()
+	for len(b) > 0 {
+		if len(b) < 28 {
+			t.Fatalf("recorded stream ends inside a header")
+		}
+		n := binary.BigEndian.Uint32(b)
+		prog, proc, typ := binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[12:]), binary.BigEndian.Uint32(b[16:])
+		if prog == rpc.RemoteProgram && typ == rpc.TypeCall {
+			out = append(out, proc)
+		}
+		b = b[n:]
+	}
+	r.buf.Reset()
+	return out
+}
+

@@ -1,0 +1,288 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrServerClosed is returned by Serve, ServeConn and ServeReadOnly after
+// Shutdown or Close.
+var ErrServerClosed = errors.New("rpc: server closed")
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithKeepalive sets the keepalive interval and the number of unanswered
+// PINGs after which a peer is dropped (libvirtd's keepalive_interval and
+// keepalive_count; default 5 s and 5). An interval ≤ 0 disables sending
+// PINGs; PINGs from clients are always answered.
+func WithKeepalive(interval time.Duration, count int) Option {
+	return func(s *Server) { s.kaInterval, s.kaCount = interval, count }
+}
+
+// WithMaxCallsPerConn bounds the calls one connection may have in flight
+// (libvirtd's max_client_requests; default 5). When the bound is reached the
+// connection's further packets wait unread.
+func WithMaxCallsPerConn(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxCalls = n
+		}
+	}
+}
+
+// WithHostname makes CONNECT_GET_HOSTNAME answer h instead of asking the
+// Backend.
+func WithHostname(h string) Option { return func(s *Server) { s.hostname = h } }
+
+// Server serves the libvirt remote protocol over any number of connections.
+// Its methods are safe for concurrent use.
+type Server struct {
+	backend    Backend
+	log        *slog.Logger
+	kaInterval time.Duration
+	kaCount    int
+	maxCalls   int
+	hostname   string
+
+	// nextCallbackID numbers event callbacks across all connections, as
+	// libvirtd does.
+	nextCallbackID atomic.Int32
+
+	// base is cancelled by Close; connections accepted by Serve derive from it.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	mu sync.Mutex // guards the fields below
+	// listeners being served.
+	listeners map[net.Listener]struct{}
+	// conns being served, by Serve or by ServeConn callers.
+	conns map[*conn]struct{}
+	// shutdown is set by Shutdown/Close: no new listeners or connections.
+	shutdown bool
+	// drained is closed when shutdown is set and conns is empty.
+	drained chan struct{}
+
+	// wg counts goroutines the server started (one per accepted connection)
+	// and ServeConn/Serve calls in progress.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a Server answering from b. It starts no goroutine.
+func NewServer(b Backend, opts ...Option) *Server {
+	s := &Server{
+		backend:    b,
+		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		kaInterval: 5 * time.Second,
+		kaCount:    5,
+		maxCalls:   5,
+		listeners:  map[net.Listener]struct{}{},
+		conns:      map[*conn]struct{}{},
+		drained:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	// The server is the lifetime owner of the connections it accepts.
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	return s
+}
+
+// Serve accepts connections on ln and serves each in its own goroutine until
+// ln fails or the server is shut down (then it returns ErrServerClosed).
+// Temporary accept errors back off from 5 ms to 1 s, as net/http does.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeReadOnly is Serve for a read-only listener (libvirt-sock-ro): every
+// connection is read-only whatever flags it opens with.
+func (s *Server) ServeReadOnly(ln net.Listener) error { return s.serve(ln, true) }
+
+func (s *Server) serve(ln net.Listener, readOnly bool) error {
+	if !s.trackListener(ln, true) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.trackListener(ln, false)
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return ErrServerClosed
+			}
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("rpc: accept failed; retrying", "err", err, "delay", delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-s.base.Done():
+					t.Stop()
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		delay = 0
+		if !s.addWG() {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer s.wg.Done()
+			if err := s.serveConn(s.base, nc, readOnly); err != nil && !errors.Is(err, ErrServerClosed) {
+				s.log.Debug("rpc: connection ended", "remote", nc.RemoteAddr(), "err", err)
+			}
+		}()
+	}
+}
+
+// ServeConn serves one already-established connection (an SSH channel, an
+// in-process pipe) until the peer goes away, ctx is cancelled, or the server
+// is closed. It closes c before returning. A clean end of the peer's stream
+// returns nil.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
+	if !s.addWG() {
+		c.Close()
+		return ErrServerClosed
+	}
+	defer s.wg.Done()
+	return s.serveConn(ctx, c, false)
+}
+
+// ServeConnReadOnly is ServeConn with the connection forced read-only.
+func (s *Server) ServeConnReadOnly(ctx context.Context, c net.Conn) error {
+	if !s.addWG() {
+		c.Close()
+		return ErrServerClosed
+	}
+	defer s.wg.Done()
+	return s.serveConn(ctx, c, true)
+}
+
+func (s *Server) serveConn(ctx context.Context, nc net.Conn, readOnly bool) error {
+	c := newConn(ctx, s, nc, readOnly)
+	if !s.trackConn(c, true) {
+		nc.Close()
+		return ErrServerClosed
+	}
+	defer s.trackConn(c, false)
+	return c.serve()
+}
+
+// Shutdown stops accepting, lets connections finish the calls in flight
+// (each closes once it has none), and waits for them until ctx is done; then
+// it closes whatever remains, as Close does, and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.beginShutdown()
+	for _, c := range conns {
+		c.drain()
+	}
+	select {
+	case <-s.drained:
+		s.cancelBase()
+		s.wg.Wait()
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes every listener and connection at once and returns after all
+// the server's goroutines have exited.
+func (s *Server) Close() error {
+	conns := s.beginShutdown()
+	s.cancelBase()
+	for _, c := range conns {
+		c.close(ErrServerClosed)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// beginShutdown marks the server shut down, closes its listeners and
+// returns the connections still open.
+func (s *Server) beginShutdown() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.shutdown {
+		s.shutdown = true
+		if len(s.conns) == 0 {
+			close(s.drained)
+		}
+	}
+	for ln := range s.listeners {
+		ln.Close()
+		delete(s.listeners, ln)
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+// addWG counts one more goroutine unless the server is shut down.
+func (s *Server) addWG() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) trackListener(ln net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.listeners, ln)
+		return true
+	}
+	if s.shutdown {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) trackConn(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, c)
+		if s.shutdown && len(s.conns) == 0 {
+			select {
+			case <-s.drained:
+			default:
+				close(s.drained)
+			}
+		}
+		return true
+	}
+	if s.shutdown {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}

@@ -1,0 +1,36 @@
+package rpc
+
+import (
+	"bytes"
+	"fmt"
+
+	xdr "github.com/davecgh/go-xdr/xdr2"
+)
+
+// encode returns the XDR encoding of v (a pointer to a go-libvirt Args/Ret
+// struct, or nil for an empty body).
+func encode(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	if _, err := xdr.Marshal(&b, v); err != nil {
+		return nil, fmt.Errorf("rpc: xdr encode %T: %w", v, err)
+	}
+	return b.Bytes(), nil
+}
+
+// decode fills v from body, which must be consumed exactly. Array and
+// string lengths are bounded by the body size, so a forged length cannot
+// make the decoder allocate more than the packet could hold.
+func decode(body []byte, v any) error {
+	d := xdr.NewDecoderLimited(bytes.NewReader(body), uint(len(body)))
+	n, err := d.Decode(v)
+	if err != nil {
+		return fmt.Errorf("rpc: xdr decode %T: %w", v, err)
+	}
+	if n != len(body) {
+		return fmt.Errorf("rpc: xdr decode %T: %d trailing bytes", v, len(body)-n)
+	}
+	return nil
+}
