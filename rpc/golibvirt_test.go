@@ -226,4 +226,3 @@ func TestGoLibvirtReadOnly(t *testing.T) {
 		t.Errorf("DomainGetState = %d %v", st, err)
 	}
 }
-

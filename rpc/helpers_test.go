@@ -166,4 +166,3 @@ func (r *recorder) calls(t *testing.T) []uint32 {
 	r.buf.Reset()
 	return out
 }
-
