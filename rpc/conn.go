@@ -87,16 +87,13 @@ func (c *conn) serve() (err error) {
 		c.close(errPeerClosed)
 		c.wg.Wait()
 		c.stopEvents()
-		if cause := context.Cause(c.ctx); err == nil && cause != errPeerClosed && !errors.Is(cause, context.Canceled) {
-			err = cause
-		}
 	}()
 	br := bufio.NewReader(c.nc)
 	for {
 		h, body, err := readFrame(br)
 		if err != nil {
 			if c.ctx.Err() != nil {
-				return context.Cause(c.ctx)
+				return c.endCause()
 			}
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -106,9 +103,20 @@ func (c *conn) serve() (err error) {
 		}
 		c.lastRecv.Store(time.Now().UnixNano())
 		if !c.route(h, body) {
-			return context.Cause(c.ctx)
+			return c.endCause()
 		}
 	}
+}
+
+// endCause is what serve returns once the connection's ctx has ended: nil
+// when the peer or the protocol ended it, else the reason (server closed,
+// keepalive timeout, the caller's ctx).
+func (c *conn) endCause() error {
+	cause := context.Cause(c.ctx)
+	if errors.Is(cause, errPeerClosed) {
+		return nil
+	}
+	return cause
 }
 
 // route handles one packet. It returns false when the connection is ending.

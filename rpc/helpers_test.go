@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"log/slog"
@@ -66,7 +67,7 @@ func pipe(t *testing.T, srv *rpc.Server, readOnly bool) net.Conn {
 		if readOnly {
 			serve = srv.ServeConnReadOnly
 		}
-		if err := serve(t.Context(), s); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
+		if err := serve(t.Context(), s); err != nil && !errors.Is(err, rpc.ErrServerClosed) && !errors.Is(err, context.Canceled) {
 			t.Logf("ServeConn: %v", err)
 		}
 	}()
