@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
 )
 
 // fixture turns annotated hex ("0000001c // length") into bytes: anything
@@ -293,4 +292,3 @@ func TestWireMalformedFramesClose(t *testing.T) {
 		t.Errorf("after malformed frames: %v", err)
 	}
 }
-
