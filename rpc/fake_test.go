@@ -23,6 +23,8 @@ type fakeBackend struct {
 	// that a slow call blocks nobody else).
 	block   chan struct{}
 	started chan struct{} // closed when a blocked Start begins waiting
+	// subscribed, when set, receives a value on every Subscribe.
+	subscribed chan struct{}
 }
 
 func newFakeBackend() *fakeBackend {
@@ -234,7 +236,11 @@ func (b *fakeBackend) Subscribe() (<-chan translate.LifecycleEvent, func()) {
 	ch := make(chan translate.LifecycleEvent, 16)
 	b.mu.Lock()
 	b.subs[ch] = struct{}{}
+	notify := b.subscribed
 	b.mu.Unlock()
+	if notify != nil {
+		notify <- struct{}{}
+	}
 	return ch, func() {
 		b.mu.Lock()
 		delete(b.subs, ch)
