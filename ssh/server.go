@@ -1,0 +1,467 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Dialer opens a fresh libvirt RPC connection for one virsh invocation or one
+// qemu+ssh bridge. cmd fills it with one end of a net.Pipe whose other end is
+// handed to rpc.Server.ServeConn (or ServeConnReadOnly when readOnly is set).
+// The returned conn is closed by the caller.
+type Dialer func(ctx context.Context, readOnly bool) (net.Conn, error)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("ssh: server closed")
+
+// Config configures a Server. Zero limits take the defaults documented on
+// each field.
+type Config struct {
+	// HostKeyFile holds the host private keys (OpenSSH PEM blocks, one after
+	// the other). When it does not exist, an ed25519 and an RSA-3072 key are
+	// generated and written there (mode 0600) on first start.
+	HostKeyFile string
+	// AuthorizedKeysFile is an OpenSSH authorized_keys file, re-read on every
+	// authentication attempt. Any user name is accepted with a listed key.
+	AuthorizedKeysFile string
+	// PasswordCallback enables password authentication when non-nil (off by
+	// default). It reports whether user/password is acceptable.
+	PasswordCallback func(user string, password []byte) bool
+	// Dialer gives virsh and the qemu+ssh bridge their libvirt connection.
+	Dialer Dialer
+	// ScratchDir is where per-session scratch directories are created
+	// (default os.TempDir()). Each is removed when its session ends.
+	ScratchDir string
+	// Hostname is shown in the interactive prompt (default "quintupleo").
+	Hostname string
+	// Logger receives auth and session logs (default: discard).
+	Logger *slog.Logger
+
+	MaxAuthTries       int           // default 6
+	MaxSessions        int           // concurrent sessions, all conns; default 256
+	MaxSessionsPerConn int           // concurrent sessions on one conn; default 16
+	MaxCommandBytes    int           // exec command line length; default 64 KiB
+	MaxOutputBytes     int64         // stdout+stderr per command; default 64 MiB
+	CommandTimeout     time.Duration // per exec/shell line; default 30 min
+	HandshakeTimeout   time.Duration // default 30 s
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxAuthTries == 0 {
+		c.MaxAuthTries = 6
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = 256
+	}
+	if c.MaxSessionsPerConn == 0 {
+		c.MaxSessionsPerConn = 16
+	}
+	if c.MaxCommandBytes == 0 {
+		c.MaxCommandBytes = 64 << 10
+	}
+	if c.MaxOutputBytes == 0 {
+		c.MaxOutputBytes = 64 << 20
+	}
+	if c.CommandTimeout == 0 {
+		c.CommandTimeout = 30 * time.Minute
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 30 * time.Second
+	}
+	if c.ScratchDir == "" {
+		c.ScratchDir = os.TempDir()
+	}
+	if c.Hostname == "" {
+		c.Hostname = "quintupleo"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Algorithms offered, chosen so that old paramiko (1.x/2.x) and OpenSSH
+// clients connect; docs/ssh.md explains each legacy entry.
+var (
+	kexAlgorithms = []string{
+		gossh.KeyExchangeMLKEM768X25519,
+		gossh.KeyExchangeCurve25519,
+		"curve25519-sha256@libssh.org",
+		gossh.KeyExchangeECDHP256,
+		gossh.KeyExchangeECDHP384,
+		gossh.KeyExchangeECDHP521,
+		gossh.KeyExchangeDH14SHA256,
+		gossh.KeyExchangeDH16SHA512,
+		gossh.KeyExchangeDHGEXSHA256,
+		gossh.InsecureKeyExchangeDH14SHA1,  // paramiko < 2.9 / old OpenSSH
+		gossh.InsecureKeyExchangeDHGEXSHA1, // paramiko 1.x before group14
+	}
+	cipherAlgorithms = []string{
+		gossh.CipherAES128GCM,
+		gossh.CipherAES256GCM,
+		gossh.CipherChaCha20Poly1305,
+		gossh.CipherAES128CTR, // paramiko 1.x
+		gossh.CipherAES192CTR,
+		gossh.CipherAES256CTR,
+	}
+	macAlgorithms = []string{
+		gossh.HMACSHA256ETM,
+		gossh.HMACSHA512ETM,
+		gossh.HMACSHA256,
+		gossh.HMACSHA512,
+		gossh.HMACSHA1, // paramiko 1.x
+	}
+	publicKeyAuthAlgorithms = []string{
+		gossh.KeyAlgoED25519,
+		gossh.KeyAlgoSKED25519,
+		gossh.KeyAlgoSKECDSA256,
+		gossh.KeyAlgoECDSA256,
+		gossh.KeyAlgoECDSA384,
+		gossh.KeyAlgoECDSA521,
+		gossh.KeyAlgoRSASHA256,
+		gossh.KeyAlgoRSASHA512,
+		gossh.KeyAlgoRSA, // SHA-1 RSA signatures: paramiko < 2.9
+	}
+)
+
+// extFingerprint is the Permissions.Extensions key holding the SHA256
+// fingerprint of the key the client proved it holds.
+const extFingerprint = "quintupleo-pubkey-fp"
+
+// Server is an SSH server. Create it with NewServer, run it with Serve, stop
+// it with Shutdown or Close.
+type Server struct {
+	cfg    Config
+	config *gossh.ServerConfig
+	log    *slog.Logger
+
+	// mu guards: listeners, conns, shutdown, sessions.
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*serverConn]struct{}
+	shutdown  bool
+	sessions  int
+	idle      chan struct{} // closed and replaced when sessions drops to 0 during shutdown
+
+	wg sync.WaitGroup // every goroutine the server starts
+}
+
+// NewServer loads (or creates) the host keys and builds the SSH
+// configuration once.
+func NewServer(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.HostKeyFile == "" {
+		return nil, errors.New("ssh: Config.HostKeyFile is required")
+	}
+	if cfg.AuthorizedKeysFile == "" && cfg.PasswordCallback == nil {
+		return nil, errors.New("ssh: Config.AuthorizedKeysFile is required")
+	}
+	signers, err := loadOrCreateHostKeys(cfg.HostKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*serverConn]struct{}{},
+		idle:      make(chan struct{}),
+	}
+	sc := &gossh.ServerConfig{
+		Config: gossh.Config{
+			KeyExchanges: kexAlgorithms,
+			Ciphers:      cipherAlgorithms,
+			MACs:         macAlgorithms,
+		},
+		PublicKeyAuthAlgorithms: publicKeyAuthAlgorithms,
+		MaxAuthTries:            cfg.MaxAuthTries,
+		ServerVersion:           "SSH-2.0-quintupleo",
+		PublicKeyCallback:       s.publicKeyCallback,
+		AuthLogCallback: func(md gossh.ConnMetadata, method string, err error) {
+			if err != nil && method != "none" {
+				s.log.Info("ssh auth failed", "user", md.User(), "remote", md.RemoteAddr().String(), "method", method, "err", err)
+			}
+		},
+	}
+	if cfg.PasswordCallback != nil {
+		pw := cfg.PasswordCallback
+		sc.PasswordCallback = func(md gossh.ConnMetadata, password []byte) (*gossh.Permissions, error) {
+			if pw(md.User(), password) {
+				return &gossh.Permissions{Extensions: map[string]string{extFingerprint: "password:" + md.User()}}, nil
+			}
+			return nil, errors.New("password rejected")
+		}
+	}
+	for _, k := range signers {
+		sc.AddHostKey(k)
+	}
+	s.config = sc
+	return s, nil
+}
+
+// publicKeyCallback accepts any user with a key from the authorized_keys
+// file. It may run for keys the client never proves it holds, so the
+// identity is only recorded in the returned Permissions, which x/crypto
+// attaches to the conn only after the signature has verified.
+func (s *Server) publicKeyCallback(md gossh.ConnMetadata, key gossh.PublicKey) (*gossh.Permissions, error) {
+	data, err := os.ReadFile(s.cfg.AuthorizedKeysFile)
+	if err != nil {
+		s.log.Error("ssh: reading authorized_keys", "err", err)
+		return nil, fmt.Errorf("ssh: authorized keys unavailable: %w", err)
+	}
+	want := key.Marshal()
+	for len(data) > 0 {
+		pk, _, options, rest, err := gossh.ParseAuthorizedKey(data)
+		if err != nil {
+			break // no more parsable keys
+		}
+		data = rest
+		if string(pk.Marshal()) != string(want) {
+			continue
+		}
+		if len(options) > 0 {
+			s.log.Warn("ssh: authorized_keys options are ignored", "key", gossh.FingerprintSHA256(pk), "options", options)
+		}
+		return &gossh.Permissions{Extensions: map[string]string{extFingerprint: gossh.FingerprintSHA256(pk)}}, nil
+	}
+	return nil, errors.New("public key not authorized")
+}
+
+// Serve accepts connections on ln until Shutdown or Close, then returns
+// ErrServerClosed. Temporary accept errors back off (5 ms doubling to 1 s).
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		_ = ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				if backoff == 0 {
+					backoff = 5 * time.Millisecond
+				} else if backoff *= 2; backoff > time.Second {
+					backoff = time.Second
+				}
+				s.log.Warn("ssh: accept error; retrying", "err", err, "delay", backoff)
+				t := time.NewTimer(backoff)
+				<-t.C
+				continue
+			}
+			return fmt.Errorf("ssh: accept: %w", err)
+		}
+		backoff = 0
+		if !s.trackConn(c) {
+			_ = c.Close()
+			return ErrServerClosed
+		}
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+// trackConn registers c and starts its goroutine, unless shutting down.
+func (s *Server) trackConn(c net.Conn) bool {
+	sc := &serverConn{srv: s, nc: c}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.conns[sc] = struct{}{}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.untrackConn(sc)
+		sc.serve()
+	}()
+	return true
+}
+
+func (s *Server) untrackConn(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+	_ = sc.nc.Close()
+}
+
+// acquireSession counts a new session unless the server is shutting down or
+// at its limit.
+func (s *Server) acquireSession() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return ErrServerClosed
+	}
+	if s.sessions >= s.cfg.MaxSessions {
+		return errTooManySessions
+	}
+	s.sessions++
+	return nil
+}
+
+func (s *Server) releaseSession() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions--
+	if s.sessions == 0 && s.shutdown {
+		close(s.idle)
+		s.idle = make(chan struct{})
+	}
+}
+
+var errTooManySessions = errors.New("ssh: too many sessions")
+
+// Shutdown stops accepting connections and new sessions, waits for running
+// sessions to end until ctx is done, then closes every connection and waits
+// for all server goroutines. It returns ctx's error if sessions were cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	busy := s.sessions > 0
+	idle := s.idle
+	s.mu.Unlock()
+
+	var err error
+	if busy {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	s.closeConns()
+	s.wg.Wait()
+	return err
+}
+
+// Close closes listeners and every connection at once and waits for the
+// server's goroutines to exit.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.shutdown = true
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.mu.Unlock()
+	s.closeConns()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.conns {
+		_ = sc.nc.Close()
+	}
+}
+
+// serverConn is one TCP connection.
+type serverConn struct {
+	srv *Server
+	nc  net.Conn
+}
+
+func (c *serverConn) serve() {
+	s := c.srv
+	_ = c.nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	conn, chans, reqs, err := gossh.NewServerConn(c.nc, s.config)
+	if err != nil {
+		s.log.Debug("ssh: handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	defer conn.Close()
+	identity := conn.Permissions.Extensions[extFingerprint]
+	log := s.log.With("user", conn.User(), "key", identity, "remote", conn.RemoteAddr().String())
+	log.Info("ssh: connection authenticated")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		_ = conn.Close()
+		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		gossh.DiscardRequests(reqs)
+	}()
+
+	perConn := make(chan struct{}, s.cfg.MaxSessionsPerConn)
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			_ = nch.Reject(gossh.UnknownChannelType, "unknown channel type")
+			continue
+		}
+		select {
+		case perConn <- struct{}{}:
+		default:
+			_ = nch.Reject(gossh.ResourceShortage, "too many sessions on this connection")
+			continue
+		}
+		if err := s.acquireSession(); err != nil {
+			<-perConn
+			_ = nch.Reject(gossh.ResourceShortage, err.Error())
+			continue
+		}
+		ch, chReqs, err := nch.Accept()
+		if err != nil {
+			<-perConn
+			s.releaseSession()
+			continue
+		}
+		sess := &session{
+			srv:  s,
+			ch:   ch,
+			reqs: chReqs,
+			user: conn.User(),
+			log:  log,
+			env:  map[string]string{},
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-perConn }()
+			defer s.releaseSession()
+			sess.serve(ctx)
+		}()
+	}
+}

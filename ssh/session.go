@@ -1,0 +1,327 @@
+package ssh
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+)
+
+var (
+	errClientGone   = errors.New("client closed the session")
+	errOutputLimit  = errors.New("output limit exceeded")
+	errCommandLimit = errors.New("command timed out")
+)
+
+// session is one "session" channel.
+type session struct {
+	srv  *Server
+	ch   gossh.Channel
+	reqs <-chan *gossh.Request
+	user string
+	log  *slog.Logger
+	bg   sync.WaitGroup // stdin copiers; they end when the channel closes
+
+	// mu guards: env, pty, width, height, started.
+	mu      sync.Mutex
+	env     map[string]string
+	pty     bool
+	term    string
+	width   int
+	height  int
+	started bool
+}
+
+// acceptedEnv reports whether an "env" request for name is honoured, like
+// sshd's default AcceptEnv LANG LC_*.
+func acceptedEnv(name string) bool {
+	return name == "LANG" || strings.HasPrefix(name, "LC_")
+}
+
+// serve answers the channel's requests until the channel closes, then
+// cancels whatever still runs and waits for it.
+func (s *session) serve(parent context.Context) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel(errClientGone)
+		wg.Wait()
+		s.bg.Wait()
+	}()
+	start := func(run func(ctx context.Context) uint32) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status := run(ctx)
+			s.finish(status)
+		}()
+	}
+	for req := range s.reqs {
+		switch req.Type {
+		case "env":
+			var kv struct{ Name, Value string }
+			ok := gossh.Unmarshal(req.Payload, &kv) == nil && acceptedEnv(kv.Name) && len(kv.Value) < 4096
+			if ok {
+				s.mu.Lock()
+				if len(s.env) < 64 {
+					s.env[kv.Name] = kv.Value
+				}
+				s.mu.Unlock()
+			}
+			_ = req.Reply(ok, nil)
+		case "pty-req":
+			var p struct {
+				Term          string
+				Width, Height uint32
+				PxW, PxH      uint32
+				Modes         string
+			}
+			ok := gossh.Unmarshal(req.Payload, &p) == nil
+			if ok {
+				s.mu.Lock()
+				s.pty, s.term, s.width, s.height = true, p.Term, int(p.Width), int(p.Height)
+				s.mu.Unlock()
+			}
+			_ = req.Reply(ok, nil)
+		case "window-change":
+			var w struct{ Width, Height, PxW, PxH uint32 }
+			ok := gossh.Unmarshal(req.Payload, &w) == nil
+			if ok {
+				s.mu.Lock()
+				s.width, s.height = int(w.Width), int(w.Height)
+				s.mu.Unlock()
+			}
+			_ = req.Reply(ok, nil)
+		case "exec":
+			var e struct{ Command string }
+			if gossh.Unmarshal(req.Payload, &e) != nil || !s.markStarted() {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			_ = req.Reply(true, nil)
+			cmd := e.Command
+			start(func(ctx context.Context) uint32 { return s.exec(ctx, cmd) })
+		case "shell":
+			if !s.markStarted() {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			_ = req.Reply(true, nil)
+			start(s.interactive)
+		default: // subsystem (sftp …), x11-req, auth-agent-req, signal, …
+			_ = req.Reply(false, nil)
+		}
+	}
+}
+
+func (s *session) markStarted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return false
+	}
+	s.started = true
+	return true
+}
+
+// finish ends the channel in the order RFC 4254 §6.10 clients rely on:
+// exit-status, then EOF, then CLOSE.
+func (s *session) finish(status uint32) {
+	_, _ = s.ch.SendRequest("exit-status", false, gossh.Marshal(struct{ Status uint32 }{status}))
+	_ = s.ch.CloseWrite()
+	_ = s.ch.Close()
+}
+
+func (s *session) envSnapshot() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]string, len(s.env))
+	for k, v := range s.env {
+		m[k] = v
+	}
+	return m
+}
+
+// exec runs one command line and returns its exit status.
+func (s *session) exec(ctx context.Context, cmd string) uint32 {
+	s.log.Info("ssh: exec", "cmd", cmd)
+	if len(cmd) > s.srv.cfg.MaxCommandBytes {
+		fmt.Fprintf(s.ch.Stderr(), "sh: command line too long (%d bytes, limit %d)\n", len(cmd), s.srv.cfg.MaxCommandBytes)
+		return 126
+	}
+	if readOnly, ok := matchProxyCommand(cmd); ok {
+		return s.bridge(ctx, readOnly)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, s.srv.cfg.CommandTimeout, errCommandLimit)
+	defer cancel()
+	ctx, cancelOut := context.WithCancelCause(ctx)
+	defer cancelOut(nil)
+
+	sh, err := s.newShell()
+	if err != nil {
+		s.log.Error("ssh: creating shell", "err", err)
+		fmt.Fprintln(s.ch.Stderr(), "sh: internal error")
+		return 126
+	}
+	defer sh.Close()
+
+	stdin, stopStdin, err := s.stdinPipe()
+	if err != nil {
+		fmt.Fprintln(s.ch.Stderr(), "sh: internal error")
+		return 126
+	}
+	defer stopStdin()
+
+	lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes, exceeded: func() { cancelOut(errOutputLimit) }}
+	stdout := &limitedWriter{w: s.ch, lim: lim}
+	stderr := &limitedWriter{w: s.ch.Stderr(), lim: lim}
+	status, _ := sh.Run(ctx, cmd, stdin, stdout, stderr)
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		switch {
+		case errors.Is(cause, errOutputLimit):
+			fmt.Fprintf(s.ch.Stderr(), "sh: output limit of %d bytes exceeded; command stopped\n", lim.max)
+		case errors.Is(cause, errCommandLimit):
+			fmt.Fprintf(s.ch.Stderr(), "sh: command timed out after %s\n", s.srv.cfg.CommandTimeout)
+		}
+		if status == 0 {
+			status = 1
+		}
+	}
+	return uint32(status)
+}
+
+func (s *session) newShell() (*shell, error) {
+	return newShell(shellConfig{
+		scratchParent: s.srv.cfg.ScratchDir,
+		env:           s.envSnapshot(),
+		user:          s.user,
+		dialer:        s.srv.cfg.Dialer,
+		maxInput:      s.srv.cfg.MaxOutputBytes,
+	})
+}
+
+// stdinPipe copies the channel's input into an OS pipe (the interpreter's
+// stdin must be an *os.File). The copier is owned here: stop closes the read
+// end, which unblocks a copier stuck on a full pipe, and waits for it once
+// the channel's reader has finished.
+func (s *session) stdinPipe() (*os.File, func(), error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		_, _ = io.Copy(pw, s.ch)
+		_ = pw.Close()
+	}()
+	// Closing the read end unblocks a copier stuck on a full pipe; the
+	// copier itself ends when the channel closes (after finish), and serve
+	// waits for it through s.bg.
+	return pr, func() { _ = pr.Close() }, nil
+}
+
+// interactive runs a line-reading confined shell until exit or EOF.
+func (s *session) interactive(ctx context.Context) uint32 {
+	s.mu.Lock()
+	pty := s.pty
+	s.mu.Unlock()
+	sh, err := s.newShell()
+	if err != nil {
+		fmt.Fprintln(s.ch.Stderr(), "sh: internal error")
+		return 126
+	}
+	defer sh.Close()
+
+	var (
+		readLine  func() (string, error)
+		out, eout io.Writer
+	)
+	if pty {
+		t := term.NewTerminal(s.ch, fmt.Sprintf("%s@%s:~$ ", s.user, s.srv.cfg.Hostname))
+		readLine = t.ReadLine
+		out, eout = t, t
+		fmt.Fprintf(t, "quintupleo: a confined shell; commands: virsh, %s\n", strings.Join(allowedSummary(), ", "))
+	} else {
+		br := bufio.NewReaderSize(s.ch, 4096)
+		readLine = func() (string, error) {
+			line, err := readBoundedLine(br, s.srv.cfg.MaxCommandBytes)
+			if err == io.EOF && line != "" {
+				return line, nil
+			}
+			return line, err
+		}
+		out, eout = s.ch, s.ch.Stderr()
+	}
+	var status uint8
+	for ctx.Err() == nil {
+		line, err := readLine()
+		if err != nil {
+			break
+		}
+		if len(line) > s.srv.cfg.MaxCommandBytes {
+			fmt.Fprintln(eout, "sh: command line too long")
+			status = 126
+			continue
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		lctx, cancel := context.WithTimeoutCause(ctx, s.srv.cfg.CommandTimeout, errCommandLimit)
+		lctx, cancelOut := context.WithCancelCause(lctx)
+		lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes, exceeded: func() { cancelOut(errOutputLimit) }}
+		var exited bool
+		status, exited = sh.Run(lctx, line, nil, &limitedWriter{w: out, lim: lim}, &limitedWriter{w: eout, lim: lim})
+		cancelOut(nil)
+		cancel()
+		if exited {
+			break
+		}
+	}
+	return uint32(status)
+}
+
+// readBoundedLine reads one line (without its newline) of at most max bytes.
+func readBoundedLine(br *bufio.Reader, max int) (string, error) {
+	var sb strings.Builder
+	for {
+		frag, err := br.ReadSlice('\n')
+		if sb.Len()+len(frag) <= max+1 {
+			sb.Write(frag)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return strings.TrimSuffix(sb.String(), "\n"), err
+	}
+}
+
+// outputLimit counts the bytes of one command's stdout and stderr together.
+type outputLimit struct {
+	max      int64
+	n        atomic.Int64
+	once     sync.Once
+	exceeded func()
+}
+
+type limitedWriter struct {
+	w   io.Writer
+	lim *outputLimit
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if n := l.lim.n.Add(int64(len(p))); n > l.lim.max {
+		l.lim.once.Do(l.lim.exceeded)
+		return 0, errOutputLimit
+	}
+	return l.w.Write(p)
+}

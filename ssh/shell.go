@@ -1,0 +1,442 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"quintupleo/ssh/utils"
+	"quintupleo/ssh/virsh"
+)
+
+// shellConfig is what one session's shell needs.
+type shellConfig struct {
+	scratchParent string
+	env           map[string]string // accepted client env (LANG, LC_*)
+	user          string
+	dialer        Dialer
+	maxInput      int64
+}
+
+// shell interprets command lines for one session, confined: only the
+// commands in the allow-list run (all in-process), and file access is limited
+// to /dev/null and reading the session's scratch directory.
+type shell struct {
+	cfg  shellConfig
+	dir  string   // scratch directory (absolute)
+	root *os.Root // the only way anything touches files in dir
+}
+
+func newShell(cfg shellConfig) (*shell, error) {
+	dir, err := os.MkdirTemp(cfg.scratchParent, "quintupleo-ssh-")
+	if err != nil {
+		return nil, fmt.Errorf("ssh: scratch dir: %w", err)
+	}
+	dir, err = filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ssh: scratch dir: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("ssh: scratch dir: %w", err)
+	}
+	return &shell{cfg: cfg, dir: dir, root: root}, nil
+}
+
+// Close removes the scratch directory.
+func (sh *shell) Close() error {
+	err := sh.root.Close()
+	if rerr := os.RemoveAll(sh.dir); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// builtinsAllowed are the interpreter builtins a line may use; every other
+// builtin (eval, exec, source, ., cd, read, set, export, trap, command, …) is
+// refused like an unknown program.
+var builtinsAllowed = map[string]bool{
+	"echo": true, "printf": true, "test": true, "[": true,
+	"true": true, "false": true, "exit": true, ":": true,
+}
+
+// forbiddenAssign are variables a line may not set: they would change how
+// names are looked up or how words split, on a real host at least.
+func forbiddenAssign(name string) bool {
+	switch name {
+	case "PATH", "IFS", "ENV", "BASH_ENV", "SHELL", "HOME", "CDPATH", "PS4", "SHELLOPTS", "BASHOPTS":
+		return true
+	}
+	return strings.HasPrefix(name, "LD_")
+}
+
+// denied marks a call the CallHandler refused; it cannot appear in a shell
+// word (no NUL bytes), so only the CallHandler produces it.
+const denied = "\x00denied"
+
+type nestKey struct{}
+
+const maxNesting = 4
+
+// runOpts adjusts one Run: editable is the scratch-relative name of the one
+// file `sed -i` may rewrite (virsh edit's temp file).
+type runOpts struct {
+	editable string
+}
+
+// Run parses and runs one command line. It returns the exit status and
+// whether the line ran `exit`.
+func (sh *shell) Run(ctx context.Context, line string, stdin *os.File, stdout, stderr io.Writer) (uint8, bool) {
+	return sh.run(ctx, line, stdin, stdout, stderr, runOpts{})
+}
+
+func (sh *shell) run(ctx context.Context, line string, stdin *os.File, stdout, stderr io.Writer, o runOpts) (uint8, bool) {
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(line), "")
+	if err != nil {
+		fmt.Fprintf(stderr, "sh: 1: Syntax error: %s\n", syntaxMessage(err))
+		return 2, false
+	}
+	if err := checkPolicy(file); err != nil {
+		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
+		return 126, false
+	}
+	r, err := sh.runner(stdin, stdout, stderr, o)
+	if err != nil {
+		fmt.Fprintln(stderr, "sh: internal error")
+		return 126, false
+	}
+	err = r.Run(ctx, file)
+	if status, ok := interp.IsExitStatus(err); ok {
+		return status, r.Exited()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return 130, true
+		}
+		fmt.Fprintf(stderr, "sh: %v\n", err)
+		return 2, r.Exited()
+	}
+	return 0, r.Exited()
+}
+
+func syntaxMessage(err error) string {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return pe.Text
+	}
+	return "cannot parse command line"
+}
+
+// checkPolicy refuses constructs no client needs and that would only widen
+// the surface: background jobs, function definitions, process substitution,
+// and assignments to lookup-changing variables.
+func checkPolicy(file *syntax.File) error {
+	var err error
+	syntax.Walk(file, func(n syntax.Node) bool {
+		if err != nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *syntax.Stmt:
+			if n.Background || n.Coprocess {
+				err = errors.New("background jobs are not permitted")
+			}
+		case *syntax.FuncDecl:
+			err = errors.New("function definitions are not permitted")
+		case *syntax.ProcSubst:
+			err = errors.New("process substitution is not permitted")
+		case *syntax.Assign:
+			if n.Name != nil && forbiddenAssign(n.Name.Value) {
+				err = fmt.Errorf("%s: assignment not permitted", n.Name.Value)
+			}
+		}
+		return err == nil
+	})
+	return err
+}
+
+func (sh *shell) environ() expand.Environ {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + sh.dir,
+		"PWD=" + sh.dir,
+		"SHELL=/bin/sh",
+		"USER=" + sh.cfg.user,
+		"LOGNAME=" + sh.cfg.user,
+	}
+	keys := make([]string, 0, len(sh.cfg.env))
+	for k := range sh.cfg.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+sh.cfg.env[k])
+	}
+	return expand.ListEnviron(env...)
+}
+
+func (sh *shell) runner(stdin *os.File, stdout, stderr io.Writer, o runOpts) (*interp.Runner, error) {
+	var in io.Reader
+	if stdin != nil {
+		in = stdin
+	}
+	return interp.New(
+		interp.Env(sh.environ()),
+		interp.Dir(sh.dir),
+		interp.StdIO(in, stdout, stderr),
+		interp.CallHandler(callPolicy),
+		interp.ExecHandlers(
+			sh.virshHandler,
+			sh.utilsHandler(o),
+			sh.shellHandler(o),
+			denyRest,
+		),
+		interp.OpenHandler(sh.open),
+		interp.StatHandler(sh.stat),
+		interp.ReadDirHandler2(sh.readDir),
+		interp.AccessHandler(sh.access),
+	)
+}
+
+// callPolicy runs before every simple command, builtins included: a builtin
+// outside builtinsAllowed is rewritten to the denied marker so that denyRest
+// refuses it.
+func callPolicy(_ context.Context, args []string) ([]string, error) {
+	if interp.IsBuiltin(args[0]) && !builtinsAllowed[args[0]] {
+		return append([]string{denied}, args...), nil
+	}
+	return args, nil
+}
+
+// denyRest ends the exec chain: it never calls next (which would run a host
+// program), and answers like dash does for an unknown command.
+func denyRest(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return func(ctx context.Context, args []string) error {
+		hc := interp.HandlerCtx(ctx)
+		if args[0] == denied {
+			fmt.Fprintf(hc.Stderr, "sh: 1: %s: not permitted in this confined shell\n", args[1])
+			return interp.ExitStatus(127)
+		}
+		fmt.Fprintf(hc.Stderr, "sh: 1: %s: not found\n", args[0])
+		return interp.ExitStatus(127)
+	}
+}
+
+// commandName strips the directories a client may spell a command with.
+func commandName(arg string) (string, bool) {
+	for _, dir := range []string{"/usr/bin/", "/bin/", "/usr/local/bin/"} {
+		if rest, ok := strings.CutPrefix(arg, dir); ok {
+			return rest, !strings.Contains(rest, "/")
+		}
+	}
+	return arg, !strings.Contains(arg, "/")
+}
+
+func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return func(ctx context.Context, args []string) error {
+		if name, ok := commandName(args[0]); !ok || name != "virsh" {
+			return next(ctx, args)
+		}
+		hc := interp.HandlerCtx(ctx)
+		env := virsh.Env{
+			Stdin:  hc.Stdin,
+			Stdout: hc.Stdout,
+			Stderr: hc.Stderr,
+			Getenv: func(name string) string { return hc.Env.Get(name).String() },
+		}
+		if sh.cfg.dialer != nil {
+			d := sh.cfg.dialer
+			env.Dial = d
+		}
+		env.Scratch = sh.root
+		env.RunEditor = func(ctx context.Context, editor, file string) int {
+			line := editor + " " + shellQuote(file)
+			status, _ := sh.run(ctx, line, nil, hc.Stdout, hc.Stderr, runOpts{editable: file})
+			return int(status)
+		}
+		if status := virsh.Run(ctx, env, args[1:]); status != 0 {
+			return interp.ExitStatus(uint8(status))
+		}
+		return nil
+	}
+}
+
+func (sh *shell) utilsHandler(o runOpts) func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+		return func(ctx context.Context, args []string) error {
+			name, ok := commandName(args[0])
+			cmd := utils.Lookup(name)
+			if !ok || cmd == nil {
+				return next(ctx, args)
+			}
+			hc := interp.HandlerCtx(ctx)
+			env := &utils.Env{
+				Stdin:    hc.Stdin,
+				Stdout:   hc.Stdout,
+				Stderr:   hc.Stderr,
+				Root:     sh.root,
+				Editable: o.editable,
+				MaxInput: sh.cfg.maxInput,
+			}
+			if status := cmd(ctx, env, append([]string{name}, args[1:]...)); status != 0 {
+				return interp.ExitStatus(uint8(status))
+			}
+			return nil
+		}
+	}
+}
+
+// knownCommands answers `which`: what a client may find on this "host".
+func knownCommand(name string) bool {
+	switch name {
+	case "virsh", "virt-ssh-helper", "sh", "which":
+		return true
+	}
+	return utils.Lookup(name) != nil
+}
+
+func allowedSummary() []string {
+	names := append(utils.Names(), "echo", "printf", "test", "true", "false", "exit", "which", "sh -c")
+	sort.Strings(names)
+	return names
+}
+
+// shellHandler implements `which` and `sh -c LINE` (LINE re-parsed and run by
+// this same confined shell).
+func (sh *shell) shellHandler(o runOpts) func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+		return func(ctx context.Context, args []string) error {
+			name, ok := commandName(args[0])
+			if !ok {
+				return next(ctx, args)
+			}
+			hc := interp.HandlerCtx(ctx)
+			switch name {
+			case "which":
+				status := uint8(0)
+				for _, a := range args[1:] {
+					if strings.HasPrefix(a, "-") {
+						continue
+					}
+					if n, ok := commandName(a); ok && knownCommand(n) {
+						fmt.Fprintf(hc.Stdout, "/usr/bin/%s\n", n)
+					} else {
+						status = 1
+					}
+				}
+				if status != 0 {
+					return interp.ExitStatus(status)
+				}
+				return nil
+			case "sh":
+				if len(args) < 3 || args[1] != "-c" {
+					fmt.Fprintln(hc.Stderr, "sh: only `sh -c COMMAND` is permitted in this confined shell")
+					return interp.ExitStatus(126)
+				}
+				depth, _ := ctx.Value(nestKey{}).(int)
+				if depth >= maxNesting {
+					fmt.Fprintln(hc.Stderr, "sh: too many nested shells")
+					return interp.ExitStatus(126)
+				}
+				ctx = context.WithValue(ctx, nestKey{}, depth+1)
+				in, _ := hc.Stdin.(*os.File)
+				status, _ := sh.run(ctx, args[2], in, hc.Stdout, hc.Stderr, o)
+				if status != 0 {
+					return interp.ExitStatus(status)
+				}
+				return nil
+			}
+			return next(ctx, args)
+		}
+	}
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// errConfined is the reason shown for every refused file access.
+var errConfined = errors.New("Permission denied (confined shell: no file access outside the session)")
+
+// rel maps path to a name inside the scratch dir, or reports it is outside.
+func (sh *shell) rel(dir, path string) (string, bool) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	path = filepath.Clean(path)
+	rel, err := filepath.Rel(sh.dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	return rel, true
+}
+
+// open allows /dev/null (both ways) and reading files of the scratch dir;
+// every other open, and every write to a file, is refused.
+func (sh *shell) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	write := flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_APPEND|os.O_TRUNC) != 0
+	if path == "/dev/null" {
+		return devNull{}, nil
+	}
+	op := "cannot open"
+	if write {
+		op = "cannot create"
+	}
+	if rel, ok := sh.rel(interp.HandlerCtx(ctx).Dir, path); ok && !write {
+		f, err := sh.root.Open(rel)
+		if err != nil {
+			return nil, &os.PathError{Op: "sh: 1: " + op, Path: path, Err: errors.New("No such file")}
+		}
+		return f, nil
+	}
+	return nil, &os.PathError{Op: "sh: 1: " + op, Path: path, Err: errConfined}
+}
+
+func (sh *shell) stat(ctx context.Context, path string, follow bool) (fs.FileInfo, error) {
+	rel, ok := sh.rel(interp.HandlerCtx(ctx).Dir, path)
+	if !ok {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
+	}
+	if follow {
+		return sh.root.Stat(rel)
+	}
+	return sh.root.Lstat(rel)
+}
+
+func (sh *shell) access(ctx context.Context, path string, mode interp.AccessMode) error {
+	if _, err := sh.stat(ctx, path, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (sh *shell) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
+	rel, ok := sh.rel(interp.HandlerCtx(ctx).Dir, path)
+	if !ok {
+		return nil, &os.PathError{Op: "readdir", Path: path, Err: fs.ErrNotExist}
+	}
+	f, err := sh.root.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
+}
+
+type devNull struct{}
+
+func (devNull) Read([]byte) (int, error)    { return 0, io.EOF }
+func (devNull) Write(p []byte) (int, error) { return len(p), nil }
+func (devNull) Close() error                { return nil }
+func (devNull) String() string              { return "/dev/null" }
