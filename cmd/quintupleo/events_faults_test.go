@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+
+	"quintupleo/cloudsim"
+	"quintupleo/nodes"
+)
+
+// cloudClient is a gophercloud compute client straight to the env's cloud,
+// for changes made "elsewhere in the cloud".
+func (e *env) cloudClient(t *testing.T) *gophercloud.ServiceClient {
+	t.Helper()
+	cloud, err := nodes.Connect(t.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: e.sim.CloudsYAML("sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cloud.Compute
+}
+
+func (e *env) serverID(t *testing.T, name string) string {
+	t.Helper()
+	return strings.TrimSpace(e.mustVirsh(t, "domuuid", name))
+}
+
+// eventStream runs `virsh event --all --loop` and delivers its lines.
+func (e *env) eventStream(t *testing.T) <-chan string {
+	t.Helper()
+	bin := requireTool(t, "virsh")
+	ctx, cancel := context.WithCancel(t.Context())
+	// virsh block-buffers stdout into a pipe; stdbuf (coreutils) makes it
+	// line-buffered so each event arrives as it is printed.
+	cmd := exec.CommandContext(ctx, "stdbuf", "-oL", bin, "-c", e.uri, "event", "--all", "--loop")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	return lines
+}
+
+// waitLine waits for a line containing want, bounded by the test's context
+// and a generous deadline.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	var seen []string
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("event stream ended before %q; saw %q", want, seen)
+			}
+			if strings.Contains(l, want) {
+				return
+			}
+			seen = append(seen, l)
+		case <-deadline.C:
+			t.Fatalf("no event line %q; saw %q", want, seen)
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		}
+	}
+}
+
+func TestVirshEventsFromUsAndFromTheCloud(t *testing.T) {
+	e := startEnv(t)
+	lines := e.eventStream(t)
+	// virsh registers its callbacks before it prints anything; give it a
+	// known first event to prove the stream is live, made by another client.
+	e.mustVirsh(t, "start", "node-1")
+	waitLine(t, lines, "event 'lifecycle' for domain 'node-1': Started Booted")
+	e.mustVirsh(t, "destroy", "node-1")
+	waitLine(t, lines, "event 'lifecycle' for domain 'node-1': Stopped Destroyed")
+
+	// A change made directly in the cloud, not through quintupleo.
+	compute := e.cloudClient(t)
+	id := e.serverID(t, "node-4")
+	if err := servers.Start(t.Context(), compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, lines, "event 'lifecycle' for domain 'node-4': Started Booted")
+	if err := servers.Stop(t.Context(), compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, lines, "event 'lifecycle' for domain 'node-4': Stopped Shutdown")
+}
+
+func TestVirshCloudFaults(t *testing.T) {
+	e := startEnv(t)
+
+	// Nova 500 on os-start: a libvirt error, exit 1, the node unchanged, the
+	// server still serving.
+	if _, err := e.sim.SetFault(cloudsim.Fault{Endpoint: "os-start", ErrorRate: 1, Status: 500, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := e.virsh(t, "start", "node-0")
+	if code != 1 || !strings.Contains(errOut, "error: Failed to start domain 'node-0'") || !strings.Contains(errOut, "cloud unavailable") {
+		t.Errorf("start with Nova 500: exit %d, stderr %q", code, errOut)
+	}
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "node-0")); got != "shut off" {
+		t.Errorf("after failed start, domstate = %q", got)
+	}
+	e.sim.ClearFaults()
+	e.mustVirsh(t, "start", "node-0")
+
+	// A 409 while another task runs is waited out: start node-2 directly in
+	// the cloud, slowly, and ask quintupleo to start it too before Nova is
+	// done; then a destroy that races a running transition.
+	compute := e.cloudClient(t)
+	id := e.serverID(t, "node-2")
+	if err := servers.Start(t.Context(), compute, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	// Immediately: quintupleo may still think it is shut off (cache), Nova
+	// answers 409 (task powering-on) and quintupleo waits for the task.
+	if _, errOut, code := e.virsh(t, "start", "node-2"); code != 0 && !strings.Contains(errOut, "Domain is already active") {
+		t.Errorf("start racing a cloud-side start: exit %d, stderr %q", code, errOut)
+	}
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "node-2")); got != "running" {
+		t.Errorf("after racing start, domstate = %q", got)
+	}
+
+	// Cloud unreachable for the action: the error is libvirt's, exit 1.
+	if _, err := e.sim.SetFault(cloudsim.Fault{Endpoint: "os-stop", ErrorRate: 1, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := e.virsh(t, "destroy", "node-2"); code != 1 || !strings.Contains(errOut, "error: Failed to destroy domain 'node-2'") {
+		t.Errorf("destroy with Nova 503: exit %d, stderr %q", code, errOut)
+	}
+	e.sim.ClearFaults()
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "node-2")); got != "running" {
+		t.Errorf("after failed destroy, domstate = %q", got)
+	}
+}
+
+func TestVirshActionTimeout(t *testing.T) {
+	e := startEnv(t, func(o *cloudsim.Options, c *serveConfig) {
+		o.TransitionDelay = 5 * time.Second
+		c.actionTimeout = 300 * time.Millisecond
+	})
+	_, errOut, code := e.virsh(t, "start", "node-0")
+	if code != 1 || !strings.Contains(errOut, "Timed out during operation") {
+		t.Errorf("start beyond the action timeout: exit %d, stderr %q", code, errOut)
+	}
+	if len(names(e.mustVirsh(t, "list", "--all", "--name"))) != 5 {
+		t.Error("server stopped serving after a timeout")
+	}
+}
