@@ -95,6 +95,9 @@ type Inventory struct {
 	refreshes int             // successful refreshes so far
 	subs      map[int]chan Change
 	nextSub   int
+	gen       uint64 // bumped on every change to nodes
+	sorted    []Node // nodes sorted by name then ID, built lazily per gen
+	sortedGen uint64
 }
 
 // NewInventory builds an inventory over cloud. Nothing runs until Run or a
@@ -295,24 +298,29 @@ func (inv *Inventory) ready(ctx context.Context) error {
 	return nil
 }
 
-// Nodes returns every node, sorted by name then ID.
-func (inv *Inventory) Nodes(ctx context.Context) ([]Node, error) {
+// Nodes returns every node, sorted by name then ID, and the generation of
+// the view: it changes whenever any node does, so callers can cache what they
+// derive from the slice. The slice is shared: do not modify it.
+func (inv *Inventory) Nodes(ctx context.Context) ([]Node, uint64, error) {
 	if err := inv.ready(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	inv.mu.Lock()
-	out := make([]Node, 0, len(inv.nodes))
-	for _, n := range inv.nodes {
-		out = append(out, n)
-	}
-	inv.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
+	defer inv.mu.Unlock()
+	if inv.sorted == nil || inv.sortedGen != inv.gen {
+		out := make([]Node, 0, len(inv.nodes))
+		for _, n := range inv.nodes {
+			out = append(out, n)
 		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].Name != out[j].Name {
+				return out[i].Name < out[j].Name
+			}
+			return out[i].ID < out[j].ID
+		})
+		inv.sorted, inv.sortedGen = out, inv.gen
+	}
+	return inv.sorted, inv.gen, nil
 }
 
 // Node returns the cached node with the given server ID.
@@ -385,6 +393,9 @@ func (inv *Inventory) Subscribe(buf int) (<-chan Change, func()) {
 }
 
 func (inv *Inventory) publishLocked(changes []Change) {
+	if len(changes) > 0 {
+		inv.gen++
+	}
 	for _, c := range changes {
 		for id, ch := range inv.subs {
 			select {
