@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// errKeepaliveTimeout ends a connection whose peer stopped answering PINGs.
-var errKeepaliveTimeout = errors.New("rpc: keepalive timeout: peer did not answer")
+// ErrKeepaliveTimeout ends a connection whose peer stopped answering PINGs.
+var ErrKeepaliveTimeout = errors.New("rpc: keepalive timeout: peer did not answer")
 
 // startKeepalive begins PINGing the peer (after SUPPORTS_FEATURE(10), as
 // libvirtd does). Idempotent.
@@ -25,36 +25,44 @@ func (c *conn) startKeepalive() {
 	}()
 }
 
-// runKeepalive sends a PING after each interval without a packet from the
-// peer, and drops the peer after count PINGs in a row go unanswered. While
-// calls are in flight the connection is busy, not dead, and is not counted.
+// runKeepalive sends a PING once the peer has been silent for interval,
+// then one every interval while it stays silent, and drops the peer when
+// count PINGs in a row went unanswered. Any packet from the peer counts as
+// an answer. While calls are in flight the connection is busy, not dead,
+// and nothing is counted.
 func (c *conn) runKeepalive(interval time.Duration, count int) {
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	missed := 0
+	last := c.lastRecv.Load()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
 		}
-		idle := time.Since(time.Unix(0, c.lastRecv.Load()))
-		if idle < interval {
-			missed = 0
+		if lr := c.lastRecv.Load(); lr != last {
+			last, missed = lr, 0
+		}
+		idle := time.Since(time.Unix(0, last))
+		if missed == 0 && idle < interval {
+			t.Reset(interval - idle)
 			continue
 		}
 		c.mu.Lock()
 		busy := c.inflight > 0
 		c.mu.Unlock()
 		if busy {
+			t.Reset(interval)
 			continue
 		}
 		if missed >= count {
 			c.log.Warn("rpc: dropping unresponsive peer", "idle", idle, "pings", missed)
-			c.close(errKeepaliveTimeout)
+			c.close(ErrKeepaliveTimeout)
 			return
 		}
 		missed++
 		c.writeKeepalive(ProcKeepalivePing)
+		t.Reset(interval)
 	}
 }
