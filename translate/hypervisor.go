@@ -150,6 +150,7 @@ func specOf(n nodes.Node, d Domain) DomainSpec {
 		VCPUs:     d.VCPUs,
 		BootDev:   bootDevice(n),
 		Firmware:  "bios",
+		Disks:     []Disk{RootDisk()},
 	}
 	if n.Status == "ERROR" && n.Fault != "" {
 		spec.Description = "Nova reports ERROR: " + n.Fault
