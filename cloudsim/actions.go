@@ -67,8 +67,8 @@ func (s *Sim) actionTable() map[string]actionSpec {
 				accepted(c)
 				return nil
 			}},
-		"reboot": {nova: "reboot", vmStates: []string{vmActive, vmStopped, vmPaused, vmSuspend, vmError},
-			taskStates: allowReboot,
+		// reboot has no common check: _soft_reboot and _hard_reboot check their own states.
+		"reboot": {nova: "reboot",
 			parse: func(_ *Sim, body json.RawMessage) (any, *apiError) {
 				var b struct {
 					Type string `json:"type"`
@@ -87,6 +87,9 @@ func (s *Sim) actionTable() map[string]actionSpec {
 					v.TaskState = "rebooting"
 					s.startTask(v, "reboot", []step{{d, func(v *server) { v.TaskState, v.PowerState = "", powerRunning }}})
 				} else {
+					if err := checkState("reboot", v, []string{vmActive, vmStopped, vmPaused, vmSuspend, vmError}, allowReboot); err != nil {
+						return err
+					}
 					v.TaskState = "rebooting_hard"
 					steps := []step{{d, func(v *server) {
 						v.VMState, v.TaskState, v.PowerState = vmActive, "", powerRunning
@@ -236,6 +239,7 @@ func (s *Sim) startTask(v *server, action string, steps []step) {
 	s.stopTimer(v)
 	v.touch(now)
 	s.notify()
+	s.changedServer(v)
 	s.log.Info("cloudsim task", "server", v.Name, "action", action, "status", v.status(), "task_state", v.TaskState)
 	if action != "" && v.failNext != "" {
 		msg := v.failNext
@@ -267,6 +271,7 @@ func (s *Sim) armStep(v *server, gen int, steps []step, i int) {
 		st.apply(v)
 		v.touch(s.now())
 		s.notify()
+		s.changedServer(v)
 		s.log.Info("cloudsim transition", "server", v.Name, "status", v.status(), "vm_state", v.VMState,
 			"task_state", v.TaskState, "power_state", v.PowerState)
 		s.armStep(v, gen, steps, i+1)
@@ -279,4 +284,11 @@ func (s *Sim) stopTimer(v *server) {
 		s.wg.Done()
 	}
 	v.timer = nil
+}
+
+// changedServer reports a state change to Options.OnChange. Caller holds s.mu.
+func (s *Sim) changedServer(v *server) {
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(s.info(v))
+	}
 }

@@ -75,8 +75,13 @@ type Options struct {
 	RequestLogSize int
 	// Faults are installed before the first request.
 	Faults []Fault
-	// Now is the clock; nil means time.Now. Tests may inject one.
+	// Now is the clock; nil means time.Now. Tests may inject one (timers
+	// still run on real time).
 	Now func() time.Time
+	// OnChange, if set, is called with a snapshot after every server state
+	// change (task start, each transition, out-of-band change), in order. It
+	// runs with the sim locked: it must not call the Sim.
+	OnChange func(ServerInfo)
 }
 
 // Sim is one simulated cloud. Its methods are safe for concurrent use.
