@@ -95,8 +95,10 @@ type Inventory struct {
 	refreshes int             // successful refreshes so far
 	subs      map[int]chan Change
 	nextSub   int
-	gen       uint64 // bumped on every change to nodes
-	sorted    []Node // nodes sorted by name then ID, built lazily per gen
+	gen       uint64            // bumped on every change to nodes
+	writes    uint64            // counts apply() calls: our own fresh reads
+	writtenAt map[string]uint64 // per node, the writes value of its last apply()
+	sorted    []Node            // nodes sorted by name then ID, built lazily per gen
 	sortedGen uint64
 }
 
@@ -105,12 +107,13 @@ type Inventory struct {
 func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 	cfg.setDefaults()
 	return &Inventory{
-		cloud:  cloud,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		loaded: make(chan struct{}),
-		nodes:  map[string]Node{},
-		subs:   map[int]chan Change{},
+		cloud:     cloud,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		loaded:    make(chan struct{}),
+		nodes:     map[string]Node{},
+		subs:      map[int]chan Change{},
+		writtenAt: map[string]uint64{},
 	}
 }
 
@@ -154,6 +157,9 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 	}
 	full := inv.refreshes == 0 || inv.refreshes%inv.cfg.FullResyncEvery == 0
 	since := inv.since
+	// A node we read ourselves after this point is newer than what this
+	// listing will say about it: the listing must not overwrite it.
+	writesAtStart := inv.writes
 	inv.mu.Unlock()
 
 	opts := servers.ListOpts{}
@@ -189,7 +195,7 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 			seen[n.ID] = true
 		}
 		for id, old := range inv.nodes {
-			if !seen[id] {
+			if !seen[id] && inv.writtenAt[id] <= writesAtStart {
 				delete(inv.nodes, id)
 				changes = append(changes, Change{Before: old, Removed: true})
 			}
@@ -199,8 +205,16 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 		if n.Updated.After(inv.since) {
 			inv.since = n.Updated
 		}
+		if inv.writtenAt[n.ID] > writesAtStart {
+			continue
+		}
 		if c, ok := inv.storeLocked(n); ok {
 			changes = append(changes, c)
+		}
+	}
+	for id, w := range inv.writtenAt {
+		if w <= writesAtStart {
+			delete(inv.writtenAt, id) // every later listing is newer than that read
 		}
 	}
 	inv.lastOK = time.Now()
@@ -357,6 +371,8 @@ func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
 func (inv *Inventory) apply(n Node) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.writes++
+	inv.writtenAt[n.ID] = inv.writes
 	if c, ok := inv.storeLocked(n); ok {
 		inv.publishLocked([]Change{c})
 	}
@@ -365,6 +381,8 @@ func (inv *Inventory) apply(n Node) {
 func (inv *Inventory) forget(id string) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.writes++
+	inv.writtenAt[id] = inv.writes
 	if old, ok := inv.nodes[id]; ok {
 		delete(inv.nodes, id)
 		inv.publishLocked([]Change{{Before: old, Removed: true}})
