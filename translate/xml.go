@@ -103,6 +103,9 @@ func (s DomainSpec) normalized() DomainSpec {
 	if s.Firmware == "" {
 		s.Firmware = FirmwareBIOS
 	}
+	if s.VCPUs == 0 { // unknown flavor: libvirt never shows 0 vcpus
+		s.VCPUs = 1
+	}
 	s.Interfaces = slices.Clone(s.Interfaces)
 	for i := range s.Interfaces {
 		ifc := &s.Interfaces[i]
@@ -901,7 +904,7 @@ func openLine(s, name string, off int) int {
 // as field names, in this order: "name", "uuid", "description", "memory",
 // "vcpus", "boot device", "firmware", "interfaces", "disks". Runtime-only
 // data (ID, interface target devs) is ignored, defaults equal their empty
-// values (model virtio, firmware bios, boot hd, disk bus), MACs compare
+// values (model virtio, firmware bios, boot hd, disk bus, 0 vcpus = 1), MACs compare
 // case-insensitively, and a zero UUID in new (none given) is no change.
 // Unchanged XML → empty list.
 func DiffSpec(old, new DomainSpec) []string {

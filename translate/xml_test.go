@@ -570,6 +570,13 @@ func TestDiffSpec(t *testing.T) {
 			}
 		})
 	}
+	// An unknown flavor (0 vcpus) renders as 1 vcpu, and that is no change.
+	zero := baseSpec()
+	zero.VCPUs = 0
+	if d := translate.DiffSpec(zero, mustParse(t, translate.RenderXML(zero, 0))); len(d) != 0 {
+		t.Errorf("0 vcpus: DiffSpec after round trip = %v", d)
+	}
+
 	// DiffSpec must not modify its arguments.
 	a, b := baseSpec(), baseSpec()
 	b.Interfaces[0].Target = "tap9"
@@ -578,6 +585,15 @@ func TestDiffSpec(t *testing.T) {
 	if b.Interfaces[0].Target != "tap9" || b.Interfaces[0].Model != "" {
 		t.Errorf("DiffSpec modified its argument: %+v", b.Interfaces[0])
 	}
+}
+
+func mustParse(t *testing.T, x string) translate.DomainSpec {
+	t.Helper()
+	s, err := translate.ParseXML(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func FuzzParseXML(f *testing.F) {
