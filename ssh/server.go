@@ -448,6 +448,7 @@ func (c *serverConn) serve() {
 			s.releaseSession()
 			continue
 		}
+		var once sync.Once
 		sess := &session{
 			srv:  s,
 			ch:   ch,
@@ -455,12 +456,20 @@ func (c *serverConn) serve() {
 			user: conn.User(),
 			log:  log,
 			env:  map[string]string{},
+			// release frees the session's slots; finish calls it before
+			// CLOSE so that a client opening its next session right after
+			// this one ended is never refused for a slot still counted.
+			release: func() {
+				once.Do(func() {
+					<-perConn
+					s.releaseSession()
+				})
+			},
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-perConn }()
-			defer s.releaseSession()
+			defer sess.release()
 			sess.serve(ctx)
 		}()
 	}

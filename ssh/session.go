@@ -30,6 +30,8 @@ type session struct {
 	user string
 	log  *slog.Logger
 	bg   sync.WaitGroup // stdin copiers; they end when the channel closes
+	// release frees the session's slots (idempotent).
+	release func()
 
 	// mu guards: env, pty, width, height, started.
 	mu      sync.Mutex
@@ -138,6 +140,7 @@ func (s *session) markStarted() bool {
 func (s *session) finish(status uint32) {
 	_, _ = s.ch.SendRequest("exit-status", false, gossh.Marshal(struct{ Status uint32 }{status}))
 	_ = s.ch.CloseWrite()
+	s.release()
 	_ = s.ch.Close()
 }
 
