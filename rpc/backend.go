@@ -45,5 +45,6 @@ type Backend interface {
 	// Subscribe delivers lifecycle events of every domain, whatever caused
 	// them, until unsubscribe is called. The channel is bounded; a subscriber
 	// that falls behind loses events (they are logged), never blocks others.
+	// unsubscribe closes the channel and may be called more than once.
 	Subscribe() (events <-chan translate.LifecycleEvent, unsubscribe func())
 }

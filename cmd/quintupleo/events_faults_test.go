@@ -172,3 +172,22 @@ func TestVirshActionTimeout(t *testing.T) {
 		t.Error("server stopped serving after a timeout")
 	}
 }
+
+func TestVirshCloudUnreachable(t *testing.T) {
+	e := startEnv(t)
+	e.mustVirsh(t, "start", "node-3")
+	e.sim.Close() // the cloud goes away
+
+	// Reads are served from the shared view while it is fresh enough;
+	// changes need the cloud and fail with a libvirt error, exit 1.
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "node-3")); got != "running" {
+		t.Errorf("domstate with the cloud gone = %q", got)
+	}
+	_, errOut, code := e.virsh(t, "destroy", "node-3")
+	if code != 1 || !strings.Contains(errOut, "error: Failed to destroy domain 'node-3'") || !strings.Contains(errOut, "cloud unavailable") {
+		t.Errorf("destroy with the cloud gone: exit %d, stderr %q", code, errOut)
+	}
+	if len(names(e.mustVirsh(t, "list", "--all", "--name"))) != 5 {
+		t.Error("the server stopped serving when the cloud went away")
+	}
+}
