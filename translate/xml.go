@@ -74,7 +74,7 @@ type Disk struct {
 	Device string // "disk" (default) or "cdrom"
 	Target string // "vda"
 	Bus    string // "virtio" (default for disks), "ide" (default for cdroms), "sata", "scsi"
-	Source string // optional file path
+	Source string // file path; for a "disk", "" shows Nova's /var/lib/nova/instances/<uuid>/disk
 }
 
 // RootDisk is the one disk a Nova server shows by default.
@@ -122,6 +122,15 @@ func (s DomainSpec) normalized() DomainSpec {
 		}
 		if d.Bus == "" {
 			d.Bus = defaultBus(d.Device)
+		}
+		if d.Device == "disk" && d.Source == "" {
+			// libvirt refuses a disk without a source ("missing source
+			// information for device vda"); show where Nova's libvirt driver
+			// keeps an instance's disks.
+			d.Source = "/var/lib/nova/instances/" + uuidText(s.UUID) + "/disk"
+			if i > 0 {
+				d.Source += "." + d.Target
+			}
 		}
 	}
 	return s
@@ -908,6 +917,9 @@ func openLine(s, name string, off int) int {
 // case-insensitively, and a zero UUID in new (none given) is no change.
 // Unchanged XML → empty list.
 func DiffSpec(old, new DomainSpec) []string {
+	if new.UUID == (UUID{}) {
+		new.UUID = old.UUID // none given: the edited domain is this one
+	}
 	o, n := old.normalized(), new.normalized()
 	var out []string
 	add := func(changed bool, field string) {
@@ -916,7 +928,7 @@ func DiffSpec(old, new DomainSpec) []string {
 		}
 	}
 	add(o.Name != n.Name, "name")
-	add(n.UUID != (UUID{}) && o.UUID != n.UUID, "uuid")
+	add(o.UUID != n.UUID, "uuid")
 	add(o.Description != n.Description, "description")
 	add(o.MemoryKiB != n.MemoryKiB, "memory")
 	add(o.VCPUs != n.VCPUs, "vcpus")

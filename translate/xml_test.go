@@ -199,6 +199,12 @@ func TestParseRoundTrip(t *testing.T) {
 					want.Interfaces[i].Target = ""
 				}
 			}
+			want.Disks = append([]translate.Disk(nil), want.Disks...)
+			for i, d := range want.Disks {
+				if d.Device == "disk" && d.Source == "" { // rendered with Nova's path
+					want.Disks[i].Source = "/var/lib/nova/instances/f92eecf1-5d24-4fe3-8447-ad172a3851c1/disk"
+				}
+			}
 			got, err := translate.ParseXML(translate.RenderXML(tc.spec, tc.flags))
 			if err != nil {
 				t.Fatal(err)
