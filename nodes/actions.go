@@ -59,12 +59,29 @@ func (a Action) send(ctx context.Context, c *gophercloud.ServiceClient, id strin
 // is already where the action would take it when the conflict clears, that
 // counts as done (another client asked for the same thing).
 func (inv *Inventory) Do(ctx context.Context, id string, a Action) (Node, error) {
-	op := fmt.Sprintf("%s %s", a, id)
+	reboot := a == ActionRebootSoft || a == ActionRebootHard
+	return inv.run(ctx, id, string(a), a.target(), !reboot, func(ctx context.Context) error {
+		return a.send(ctx, inv.cloud.Compute, id)
+	})
+}
+
+// act is Do for actions outside the Action table (rescue, unrescue,
+// rebuild): send, then wait for target, riding out 409s the same way.
+func (inv *Inventory) act(ctx context.Context, id, name, target string, send func(context.Context) error) (Node, error) {
+	return inv.run(ctx, id, name, target, name != "rebuild", send)
+}
+
+// run sends an action and waits for target. doneAtTarget says whether finding
+// the server already at target after a 409 means the action is redundant
+// (true for start/stop/rescue; false for reboot and rebuild, which must
+// happen even though the status does not change).
+func (inv *Inventory) run(ctx context.Context, id, name, target string, doneAtTarget bool, send func(context.Context) error) (Node, error) {
+	op := fmt.Sprintf("%s %s", name, id)
 	ctx, cancel := context.WithTimeout(ctx, inv.cfg.ActionTimeout)
 	defer cancel()
 
 	for {
-		err := a.send(ctx, inv.cloud.Compute, id)
+		err := send(ctx)
 		if err == nil {
 			break
 		}
@@ -78,7 +95,7 @@ func (inv *Inventory) Do(ctx context.Context, id string, a Action) (Node, error)
 			return Node{}, inv.timeoutOr(ctx, op, ferr)
 		}
 		if n.TaskState == "" {
-			if n.Status == a.target() && a != ActionRebootSoft && a != ActionRebootHard {
+			if doneAtTarget && n.Status == target {
 				return n, nil
 			}
 			return n, err
@@ -89,7 +106,7 @@ func (inv *Inventory) Do(ctx context.Context, id string, a Action) (Node, error)
 		}
 	}
 
-	n, err := inv.waitFor(ctx, id, a.target())
+	n, err := inv.waitFor(ctx, id, target)
 	if err != nil {
 		return n, inv.timeoutOr(ctx, op, err)
 	}

@@ -38,7 +38,10 @@ type InventoryConfig struct {
 	// PollInterval is the first wait between polls of a server during an
 	// action; it doubles up to MaxPollInterval. Defaults 100ms and 2s.
 	PollInterval, MaxPollInterval time.Duration
-	Logger                        *slog.Logger
+	// Boot is how boot devices are kept and honoured (NewBootStrategy);
+	// nil = the metadata strategy.
+	Boot   BootStrategy
+	Logger *slog.Logger
 }
 
 func (c *InventoryConfig) setDefaults() {
@@ -63,6 +66,9 @@ func (c *InventoryConfig) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if c.Boot == nil {
+		c.Boot = metadataStrategy{}
+	}
 }
 
 // Change is one difference the inventory saw: a node appeared (Before is
@@ -80,6 +86,7 @@ type Inventory struct {
 	cloud *Cloud
 	cfg   InventoryConfig
 	log   *slog.Logger
+	boot  BootStrategy
 
 	loaded   chan struct{} // closed after the first successful refresh
 	loadOnce sync.Once
@@ -110,6 +117,7 @@ func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 		cloud:     cloud,
 		cfg:       cfg,
 		log:       cfg.Logger,
+		boot:      cfg.Boot,
 		loaded:    make(chan struct{}),
 		nodes:     map[string]Node{},
 		subs:      map[int]chan Change{},

@@ -19,9 +19,6 @@ const (
 	hypervisorVersion = 7002000 // QEMU 7.2.0, Debian 12's, what virsh 9.0 is used with
 	libVersion        = 9000000 // libvirt 9.0.0, the virsh we are tested with
 
-	// MetaPXEFirst is OVB's server metadata key for "boot from the network
-	// next": "1" means network, anything else the disk.
-	MetaPXEFirst = "libvirt:pxe-first"
 	// MetaAutostart records `virsh autostart`. Nova has no such notion: the
 	// flag is kept and reported, it does not start anything.
 	MetaAutostart = "libvirt:autostart"
@@ -132,23 +129,23 @@ func domainOf(n nodes.Node, name string, u UUID) Domain {
 	return d
 }
 
-// bootDevice is the boot device the node will use at its next start.
-func bootDevice(n nodes.Node) string {
-	if n.Metadata[MetaPXEFirst] == "1" {
-		return "network"
+// bootDevice is the libvirt boot device of the node's next start.
+func (h *Hypervisor) bootDevice(n nodes.Node) string {
+	if h.inv.BootDevice(n) == nodes.BootNetwork {
+		return BootNetwork
 	}
-	return "hd"
+	return BootHD
 }
 
 // specOf is the domain XML model of a node.
-func specOf(n nodes.Node, d Domain) DomainSpec {
+func (h *Hypervisor) specOf(n nodes.Node, d Domain) DomainSpec {
 	spec := DomainSpec{
 		Name:      d.Name,
 		UUID:      d.UUID,
 		ID:        d.ID,
 		MemoryKiB: d.MaxMemoryKiB,
 		VCPUs:     d.VCPUs,
-		BootDev:   bootDevice(n),
+		BootDev:   h.bootDevice(n),
 		Firmware:  "bios",
 		Disks:     []Disk{RootDisk()},
 	}
@@ -377,7 +374,7 @@ func (h *Hypervisor) XMLDesc(ctx context.Context, u UUID, flags uint32) (string,
 	if err != nil {
 		return "", err
 	}
-	return RenderXML(specOf(n, d), flags), nil
+	return RenderXML(h.specOf(n, d), flags), nil
 }
 
 // Start answers virDomainCreate: the Nova action that brings the server to
@@ -390,26 +387,7 @@ func (h *Hypervisor) Start(ctx context.Context, u UUID) (Domain, error) {
 	if d.State.Active() {
 		return Domain{}, OperationInvalid("domain is already running")
 	}
-	var action nodes.Action
-	switch n.Status {
-	case "SHUTOFF":
-		action = nodes.ActionStart
-	case "PAUSED":
-		action = nodes.ActionUnpause
-	case "SUSPENDED":
-		action = nodes.ActionResume
-	case "SHELVED", "SHELVED_OFFLOADED":
-		action = nodes.ActionUnshelve
-	case "ERROR":
-		detail := "domain is in error state in the cloud"
-		if n.Fault != "" {
-			detail += ": " + n.Fault
-		}
-		return Domain{}, OperationInvalid(detail)
-	default:
-		return Domain{}, OperationInvalid(fmt.Sprintf("domain cannot be started while the cloud reports it %s", n.Status))
-	}
-	if _, err := h.inv.Do(ctx, n.ID, action); err != nil {
+	if _, err := h.inv.PowerOn(ctx, n.ID); err != nil {
 		return Domain{}, FromNodes(err)
 	}
 	_, d, err = h.find(ctx, u)
@@ -440,7 +418,7 @@ func (h *Hypervisor) stop(ctx context.Context, u UUID, detail int32) error {
 	h.mu.Lock()
 	h.stopCause[u] = detail
 	h.mu.Unlock()
-	if _, err := h.inv.Do(ctx, n.ID, nodes.ActionStop); err != nil {
+	if _, err := h.inv.PowerOff(ctx, n.ID); err != nil {
 		h.mu.Lock()
 		delete(h.stopCause, u)
 		h.mu.Unlock()
@@ -451,15 +429,15 @@ func (h *Hypervisor) stop(ctx context.Context, u UUID, detail int32) error {
 
 // Reboot answers virDomainReboot with a SOFT reboot.
 func (h *Hypervisor) Reboot(ctx context.Context, u UUID) error {
-	return h.reboot(ctx, u, nodes.ActionRebootSoft)
+	return h.reboot(ctx, u, false)
 }
 
 // Reset answers virDomainReset with a HARD reboot.
 func (h *Hypervisor) Reset(ctx context.Context, u UUID) error {
-	return h.reboot(ctx, u, nodes.ActionRebootHard)
+	return h.reboot(ctx, u, true)
 }
 
-func (h *Hypervisor) reboot(ctx context.Context, u UUID, a nodes.Action) error {
+func (h *Hypervisor) reboot(ctx context.Context, u UUID, hard bool) error {
 	n, d, err := h.find(ctx, u)
 	if err != nil {
 		return err
@@ -467,7 +445,7 @@ func (h *Hypervisor) reboot(ctx context.Context, u UUID, a nodes.Action) error {
 	if !d.State.Active() {
 		return OperationInvalid("domain is not running")
 	}
-	if _, err := h.inv.Do(ctx, n.ID, a); err != nil {
+	if _, err := h.inv.Reboot(ctx, n.ID, hard); err != nil {
 		return FromNodes(err)
 	}
 	return nil
@@ -513,7 +491,7 @@ func (h *Hypervisor) DefineXML(ctx context.Context, xml string, _ uint32) (Domai
 		return Domain{}, NoSupport("defining new domains (creating cloud servers) is not supported yet")
 	}
 	n, d := v.nodes[i], v.doms[i]
-	current := specOf(n, d)
+	current := h.specOf(n, d)
 	changed := DiffSpec(current, spec)
 	var refused []string
 	bootChanged := false
@@ -528,15 +506,16 @@ func (h *Hypervisor) DefineXML(ctx context.Context, xml string, _ uint32) (Domai
 		return Domain{}, ConfigUnsupported(fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device can be changed", joinList(refused), d.Name))
 	}
 	if bootChanged {
-		value := ""
+		var dev nodes.BootDevice
 		switch spec.BootDev {
-		case "network":
-			value = "1"
-		case "hd":
+		case BootNetwork:
+			dev = nodes.BootNetwork
+		case BootHD:
+			dev = nodes.BootDisk
 		default:
 			return Domain{}, ConfigUnsupported(fmt.Sprintf("boot device '%s' is not supported by this cloud", spec.BootDev))
 		}
-		if _, err := h.inv.SetMetadata(ctx, n.ID, MetaPXEFirst, value); err != nil {
+		if err := h.inv.SetBootDevice(ctx, n.ID, dev); err != nil {
 			return Domain{}, FromNodes(err)
 		}
 	}

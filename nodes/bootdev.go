@@ -1,0 +1,399 @@
+package nodes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+)
+
+// BootDevice is where a node boots from at its next power-on.
+type BootDevice string
+
+// The boot devices a cloud can offer.
+const (
+	BootDisk    BootDevice = "disk"
+	BootNetwork BootDevice = "network"
+)
+
+// MetaPXEFirst is OVB's server metadata key for "boot from the network
+// next" ("1"); empty or absent means the disk. Every strategy keeps the boot
+// device here when Nova lets it write, so any replica and OVB-patched Nova
+// itself read the same value.
+const MetaPXEFirst = "libvirt:pxe-first"
+
+// BootStrategy decides how a boot device is kept and how power-on honours it.
+// Strategies are registered by name (BootStrategies) and chosen per
+// deployment.
+type BootStrategy interface {
+	Name() string
+	// Get is the boot device the node's next power-on uses.
+	Get(n Node) BootDevice
+	// Set records the boot device for the next power-on.
+	Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error
+	// PowerOn brings a SHUTOFF node up, booting from its boot device, and
+	// returns once Nova reports it running.
+	PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error)
+}
+
+// BootOptions configure the strategies that need an iPXE image.
+type BootOptions struct {
+	// IPXEImage / IPXEImageUEFI name or ID the Glance images that boot iPXE on
+	// BIOS and UEFI servers; the server's own image's hw_firmware_type picks
+	// one.
+	IPXEImage, IPXEImageUEFI string
+	// StateDir holds the rescue strategy's pending boot devices (see Rescue).
+	StateDir string
+	// AllowRebuild must be set for the rebuild strategy, which destroys the
+	// server's disk on every network boot.
+	AllowRebuild bool
+}
+
+// BootStrategyNames lists the strategies, for flags and help.
+func BootStrategyNames() []string { return []string{"metadata", "rescue", "rebuild"} }
+
+// NewBootStrategy builds the strategy called name.
+func NewBootStrategy(name string, opts BootOptions) (BootStrategy, error) {
+	switch name {
+	case "metadata", "":
+		return metadataStrategy{}, nil
+	case "rescue":
+		if opts.IPXEImage == "" {
+			return nil, errors.New("nodes: the rescue boot strategy needs an iPXE image (--ipxe-image)")
+		}
+		if opts.StateDir == "" {
+			return nil, errors.New("nodes: the rescue boot strategy needs a state directory (--state-dir)")
+		}
+		st, err := openBootState(filepath.Join(opts.StateDir, "boot-devices.json"))
+		if err != nil {
+			return nil, err
+		}
+		return &rescueStrategy{images: newImageChooser(opts), state: st}, nil
+	case "rebuild":
+		if !opts.AllowRebuild {
+			return nil, errors.New("nodes: the rebuild boot strategy destroys the server's disk at every network boot; enable it explicitly (--allow-destructive-rebuild)")
+		}
+		if opts.IPXEImage == "" {
+			return nil, errors.New("nodes: the rebuild boot strategy needs an iPXE image (--ipxe-image)")
+		}
+		return &rebuildStrategy{images: newImageChooser(opts)}, nil
+	}
+	return nil, fmt.Errorf("nodes: unknown boot strategy %q (have %s)", name, strings.Join(BootStrategyNames(), ", "))
+}
+
+func metadataBootDevice(n Node) BootDevice {
+	if n.Metadata[MetaPXEFirst] == "1" {
+		return BootNetwork
+	}
+	return BootDisk
+}
+
+func metadataValue(dev BootDevice) string {
+	if dev == BootNetwork {
+		return "1"
+	}
+	return ""
+}
+
+// metadataStrategy only records the boot device in server metadata, as OVB
+// and sushy-tools do; a cloud carrying OVB's Nova patch (or an equivalent)
+// boots accordingly. Power-on is a plain os-start.
+type metadataStrategy struct{}
+
+func (metadataStrategy) Name() string          { return "metadata" }
+func (metadataStrategy) Get(n Node) BootDevice { return metadataBootDevice(n) }
+
+func (metadataStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
+	if metadataBootDevice(n) == dev {
+		return nil
+	}
+	_, err := inv.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev))
+	return err
+}
+
+func (metadataStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
+	return inv.Do(ctx, n.ID, ActionStart)
+}
+
+// rescueStrategy works on an unmodified Nova: a network boot is a Nova
+// rescue with the iPXE image (the server's disk stays attached, so the
+// deployed OS lands on it); a disk boot is a normal start. Nova refuses
+// metadata writes while a server is rescued, which is exactly when Ironic
+// switches the boot device back to disk after a deploy; such a change is
+// kept in a local state file until the server leaves rescue, then written to
+// metadata. The file is the trade-off: replicas of quintupleo fronting one
+// cloud must share --state-dir (or accept that a change made while rescued is
+// only seen by the replica that took it until the next power-off).
+type rescueStrategy struct {
+	images *imageChooser
+	state  *bootState
+}
+
+func (*rescueStrategy) Name() string { return "rescue" }
+
+func (r *rescueStrategy) Get(n Node) BootDevice {
+	if dev, ok := r.state.get(n.ID); ok {
+		return dev
+	}
+	return metadataBootDevice(n)
+}
+
+func (r *rescueStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
+	if n.Status == "RESCUE" || n.VMState == "rescued" {
+		return r.state.set(n.ID, dev)
+	}
+	if metadataBootDevice(n) != dev {
+		if _, err := inv.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev)); err != nil {
+			return err
+		}
+	}
+	return r.state.clear(n.ID)
+}
+
+func (r *rescueStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
+	if r.Get(n) != BootNetwork {
+		return inv.Do(ctx, n.ID, ActionStart)
+	}
+	image, err := r.images.forServer(ctx, inv, n)
+	if err != nil {
+		return Node{}, err
+	}
+	return inv.Rescue(ctx, n.ID, image)
+}
+
+// flush writes a boot device kept while the server was rescued to its
+// metadata, now that Nova accepts writes again.
+func (r *rescueStrategy) flush(ctx context.Context, inv *Inventory, n Node) error {
+	dev, ok := r.state.get(n.ID)
+	if !ok {
+		return nil
+	}
+	return r.Set(ctx, inv, n, dev)
+}
+
+// rebuildStrategy is OVB's fallback: a network boot rebuilds the server with
+// the iPXE image before starting it, which DESTROYS the disk's contents. Only
+// enabled explicitly.
+type rebuildStrategy struct {
+	images *imageChooser
+}
+
+func (*rebuildStrategy) Name() string          { return "rebuild" }
+func (*rebuildStrategy) Get(n Node) BootDevice { return metadataBootDevice(n) }
+
+func (*rebuildStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
+	return metadataStrategy{}.Set(ctx, inv, n, dev)
+}
+
+func (b *rebuildStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
+	if b.Get(n) == BootNetwork {
+		image, err := b.images.forServer(ctx, inv, n)
+		if err != nil {
+			return Node{}, err
+		}
+		if _, err := inv.Rebuild(ctx, n.ID, image); err != nil {
+			return Node{}, err
+		}
+	}
+	return inv.Do(ctx, n.ID, ActionStart)
+}
+
+// imageChooser resolves the iPXE image for a server: the UEFI one when the
+// server's own image says hw_firmware_type=uefi, the BIOS one otherwise.
+// Image lookups are cached: images do not change under a running shim.
+type imageChooser struct {
+	bios, uefi string
+
+	mu sync.Mutex
+	// mu guards:
+	firmware map[string]string // server image ID → hw_firmware_type
+	resolved map[string]string // name or ID → ID
+}
+
+func newImageChooser(opts BootOptions) *imageChooser {
+	uefi := opts.IPXEImageUEFI
+	if uefi == "" {
+		uefi = opts.IPXEImage
+	}
+	return &imageChooser{bios: opts.IPXEImage, uefi: uefi, firmware: map[string]string{}, resolved: map[string]string{}}
+}
+
+func (c *imageChooser) forServer(ctx context.Context, inv *Inventory, n Node) (string, error) {
+	want := c.bios
+	if fw, err := c.firmwareOf(ctx, inv, n.ImageID); err != nil {
+		return "", err
+	} else if fw == "uefi" {
+		want = c.uefi
+	}
+	return c.resolve(ctx, inv, want)
+}
+
+func (c *imageChooser) firmwareOf(ctx context.Context, inv *Inventory, imageID string) (string, error) {
+	if imageID == "" {
+		return "bios", nil
+	}
+	c.mu.Lock()
+	fw, ok := c.firmware[imageID]
+	c.mu.Unlock()
+	if ok {
+		return fw, nil
+	}
+	img, err := images.Get(ctx, inv.cloud.Image, imageID).Extract()
+	if err != nil {
+		if errors.Is(classify("", err), ErrNotFound) {
+			return "bios", nil // the server's image was deleted: assume BIOS
+		}
+		return "", classify("get image "+imageID, err)
+	}
+	fw, _ = img.Properties["hw_firmware_type"].(string)
+	c.mu.Lock()
+	c.firmware[imageID] = fw
+	c.mu.Unlock()
+	return fw, nil
+}
+
+func (c *imageChooser) resolve(ctx context.Context, inv *Inventory, nameOrID string) (string, error) {
+	c.mu.Lock()
+	id, ok := c.resolved[nameOrID]
+	c.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if _, err := images.Get(ctx, inv.cloud.Image, nameOrID).Extract(); err == nil {
+		id = nameOrID
+	} else {
+		var found []string
+		err := images.List(inv.cloud.Image, images.ListOpts{Name: nameOrID}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+			imgs, err := images.ExtractImages(p)
+			for _, im := range imgs {
+				found = append(found, im.ID)
+			}
+			return true, err
+		})
+		if err != nil {
+			return "", classify("find image "+nameOrID, err)
+		}
+		if len(found) != 1 {
+			return "", &Error{Op: "find image " + nameOrID, Kind: ErrNotFound,
+				Reason: fmt.Sprintf("%d images named %q", len(found), nameOrID)}
+		}
+		id = found[0]
+	}
+	c.mu.Lock()
+	c.resolved[nameOrID] = id
+	c.mu.Unlock()
+	return id, nil
+}
+
+// bootState is the rescue strategy's small persistent map: server ID → boot
+// device chosen while Nova refused metadata writes. Written atomically.
+type bootState struct {
+	path string
+
+	mu sync.Mutex
+	// mu guards:
+	pending map[string]BootDevice
+}
+
+func openBootState(path string) (*bootState, error) {
+	st := &bootState{path: path, pending: map[string]BootDevice{}}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("nodes: boot state: %w", err)
+	}
+	if err := json.Unmarshal(data, &st.pending); err != nil {
+		return nil, fmt.Errorf("nodes: boot state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+func (s *bootState) get(id string) (BootDevice, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dev, ok := s.pending[id]
+	return dev, ok
+}
+
+func (s *bootState) set(id string, dev BootDevice) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[id] == dev {
+		return nil
+	}
+	s.pending[id] = dev
+	return s.saveLocked()
+}
+
+func (s *bootState) clear(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pending[id]; !ok {
+		return nil
+	}
+	delete(s.pending, id)
+	return s.saveLocked()
+}
+
+func (s *bootState) saveLocked() error {
+	keys := make([]string, 0, len(s.pending))
+	for k := range s.pending {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	data, err := json.MarshalIndent(s.pending, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("nodes: boot state: %w", err)
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("nodes: boot state: %w", err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("nodes: boot state: %w", err)
+	}
+	return nil
+}
+
+// Rescue rescues server id with the given image and waits for RESCUE.
+func (inv *Inventory) Rescue(ctx context.Context, id, imageID string) (Node, error) {
+	return inv.act(ctx, id, "rescue", "RESCUE", func(ctx context.Context) error {
+		_, err := servers.Rescue(ctx, inv.cloud.Compute, id, servers.RescueOpts{RescueImageRef: imageID}).Extract()
+		return err
+	})
+}
+
+// Unrescue leaves rescue and waits for ACTIVE.
+func (inv *Inventory) Unrescue(ctx context.Context, id string) (Node, error) {
+	return inv.act(ctx, id, "unrescue", "ACTIVE", func(ctx context.Context) error {
+		return servers.Unrescue(ctx, inv.cloud.Compute, id).ExtractErr()
+	})
+}
+
+// Rebuild rebuilds server id with imageID (its disk is replaced) and waits
+// until the rebuild ends (Nova keeps a stopped server stopped).
+func (inv *Inventory) Rebuild(ctx context.Context, id, imageID string) (Node, error) {
+	n, err := inv.Node(ctx, id)
+	if err != nil {
+		return Node{}, err
+	}
+	target := n.Status
+	return inv.act(ctx, id, "rebuild", target, func(ctx context.Context) error {
+		_, err := servers.Rebuild(ctx, inv.cloud.Compute, id, servers.RebuildOpts{ImageRef: imageID}).Extract()
+		return err
+	})
+}
