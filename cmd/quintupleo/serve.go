@@ -37,6 +37,11 @@ type serveConfig struct {
 	nameRegex      string
 	nodeMetadata   string
 	logLevel       string
+	bootStrategy   string
+	ipxeImage      string
+	ipxeImageUEFI  string
+	stateDir       string
+	allowRebuild   bool
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -54,6 +59,14 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.pollInterval, "poll-interval", 100*time.Millisecond, "first wait between polls of a server during a power action (doubles up to 2s)")
 	fs.StringVar(&c.nameRegex, "node-name-regex", "", "only servers whose name matches this regular expression are domains")
 	fs.StringVar(&c.nodeMetadata, "node-metadata", "", "only servers with this metadata KEY or KEY=VALUE are domains")
+	fs.StringVar(&c.bootStrategy, "boot-strategy", "metadata", "how virsh edit/define of <boot dev> reaches the cloud: "+
+		"metadata (OVB's libvirt:pxe-first server metadata; for clouds with OVB's Nova patch), "+
+		"rescue (network boot = Nova rescue with the iPXE image, disk kept; any Nova), "+
+		"rebuild (network boot = rebuild with the iPXE image: DESTROYS the disk; needs --allow-destructive-rebuild)")
+	fs.StringVar(&c.ipxeImage, "ipxe-image", "ipxe-boot", "Glance image (name or ID) that boots iPXE, for the rescue and rebuild strategies")
+	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
+	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -179,6 +192,12 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 	}
 	if cfg.nodeMetadata != "" {
 		invCfg.MetadataKey, invCfg.MetadataValue, _ = strings.Cut(cfg.nodeMetadata, "=")
+	}
+	invCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, nodes.BootOptions{
+		IPXEImage: cfg.ipxeImage, IPXEImageUEFI: cfg.ipxeImageUEFI, StateDir: cfg.stateDir, AllowRebuild: cfg.allowRebuild,
+	})
+	if err != nil {
+		return st, err
 	}
 	st.inv = nodes.NewInventory(cloud, invCfg)
 	if err := st.inv.Refresh(ctx); err != nil {

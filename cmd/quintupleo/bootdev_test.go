@@ -1,0 +1,267 @@
+package main
+
+// Boot device (issue 5): virsh edit with Ironic's sed script, virsh define of
+// an edited dumpxml and go-libvirt's DomainDefineXMLFlags switch nodes
+// between network and disk under each strategy, visible in Nova and kept
+// across restarts; bad XML changes nothing.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/cloudsim"
+	"quintupleo/nodes"
+)
+
+// Ironic's set_boot_device command, with {_BootDevice_} filled in (see
+// ironic_ssh_virsh_cmds.txt); virsh edit runs $EDITOR on its temp file.
+func ironicSedEditor(dev string) string {
+	return `sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev="` + dev + `"/>'`
+}
+
+// Ironic's get_boot_device pipeline, applied to dumpxml output.
+func ironicBootDevice(t *testing.T, xml string) string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(xml, "\n") {
+		if i := strings.Index(l, "<boot dev='"); i >= 0 {
+			rest := l[i+len("<boot dev='"):]
+			out = append(out, rest[:strings.IndexByte(rest, '\'')])
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("dumpxml has %d <boot dev> elements, want exactly 1:\n%s", len(out), xml)
+	}
+	return out[0]
+}
+
+func (e *env) virshEdit(t *testing.T, domain, dev string) string {
+	t.Helper()
+	t.Setenv("EDITOR", ironicSedEditor(dev))
+	return e.mustVirsh(t, "edit", domain)
+}
+
+func withBoot(strategy, stateDir string) envOption {
+	return func(_ *cloudsim.Options, c *serveConfig) {
+		c.bootStrategy = strategy
+		c.ipxeImage = "ipxe-boot"
+		c.stateDir = stateDir
+		c.allowRebuild = strategy == "rebuild"
+	}
+}
+
+// actions returns the Nova server actions the sim saw since the last call.
+func actions(sim *cloudsim.Sim) []string {
+	var out []string
+	for _, r := range sim.Requests() {
+		if r.Action != "" {
+			out = append(out, r.Action)
+		}
+	}
+	sim.ResetCounters()
+	return out
+}
+
+func TestBootDeviceMetadataStrategy(t *testing.T) {
+	e := startEnv(t, withBoot("metadata", ""))
+
+	if out := e.virshEdit(t, "node-1", "network"); !strings.Contains(out, "Domain 'node-1' XML configuration edited.") {
+		t.Fatalf("virsh edit: %q", out)
+	}
+	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-1")); got != "network" {
+		t.Errorf("boot device after edit = %q", got)
+	}
+	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
+		t.Errorf("Nova metadata after network edit = %v", info.Metadata)
+	}
+	// Setting the same device again: the sed script still rewrites the
+	// file (double quotes), so virsh defines it, and the define is a no-op.
+	e.sim.ResetCounters()
+	e.virshEdit(t, "node-1", "network")
+	if n := e.sim.Count("metadata"); n != 0 {
+		t.Errorf("a no-op edit made %d metadata calls", n)
+	}
+
+	// virsh define of an edited dumpxml switches back to disk.
+	xml := e.mustVirsh(t, "dumpxml", "--inactive", "node-1")
+	xml = strings.Replace(xml, "<boot dev='network'/>", "<boot dev='hd'/>", 1)
+	file := filepath.Join(t.TempDir(), "node-1.xml")
+	if err := os.WriteFile(file, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.mustVirsh(t, "define", file); !strings.Contains(out, "Domain 'node-1' defined from "+file) {
+		t.Errorf("virsh define: %q", out)
+	}
+	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "" {
+		t.Errorf("Nova metadata after hd define = %v", info.Metadata)
+	}
+
+	// go-libvirt's DomainDefineXMLFlags, as VirtualBMC uses it.
+	l := e.golibvirt(t)
+	d, err := l.DomainLookupByName("node-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := l.DomainGetXMLDesc(d, libvirt.DomainXMLInactive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DomainDefineXMLFlags(strings.Replace(cur, "<boot dev='hd'/>", "<boot dev='network'/>", 1), libvirt.DomainDefineValidate); err != nil {
+		t.Fatalf("DomainDefineXMLFlags: %v", err)
+	}
+	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-2")); got != "network" {
+		t.Errorf("boot device after DomainDefineXMLFlags = %q", got)
+	}
+
+	// The full PXE-deploy cycle: network → start → destroy → hd → start.
+	actions(e.sim)
+	e.mustVirsh(t, "start", "node-2")
+	e.mustVirsh(t, "destroy", "node-2")
+	e.virshEdit(t, "node-2", "hd")
+	e.mustVirsh(t, "start", "node-2")
+	if got, want := actions(e.sim), []string{"os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
+		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
+	}
+}
+
+func TestBootDeviceRescueStrategy(t *testing.T) {
+	stateDir := t.TempDir()
+	e := startEnv(t, withBoot("rescue", stateDir))
+
+	// Network boot: the next start is a Nova rescue with the iPXE image.
+	e.virshEdit(t, "node-1", "network")
+	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
+		t.Errorf("Nova metadata after network edit = %v", info.Metadata)
+	}
+	actions(e.sim)
+	e.mustVirsh(t, "start", "node-1")
+	if info, _ := e.sim.Server("node-1"); info.Status != "RESCUE" {
+		t.Fatalf("after a network boot the server is %s, want RESCUE", info.Status)
+	}
+	if got := names(e.mustVirsh(t, "list", "--name")); !slices.Equal(got, []string{"node-1"}) {
+		t.Errorf("running domains while booted from the network = %q", got)
+	}
+
+	// Ironic switches to disk while the node runs its deploy (rescued):
+	// Nova refuses metadata writes now, so the choice is kept locally...
+	e.virshEdit(t, "node-1", "hd")
+	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-1")); got != "hd" {
+		t.Errorf("boot device read back while rescued = %q, want hd", got)
+	}
+	// ...and survives a restart of quintupleo.
+	e2 := e.restart(t, withBoot("rescue", stateDir))
+	if got := ironicBootDevice(t, e2.mustVirsh(t, "dumpxml", "node-1")); got != "hd" {
+		t.Errorf("boot device after restart = %q, want hd", got)
+	}
+
+	// Power off: unrescue, stop, and the pending choice reaches Nova.
+	e2.mustVirsh(t, "destroy", "node-1")
+	info, _ := e.sim.Server("node-1")
+	if info.Status != "SHUTOFF" || info.Metadata[nodes.MetaPXEFirst] != "" {
+		t.Errorf("after destroy: %s, metadata %v; want SHUTOFF and pxe-first cleared", info.Status, info.Metadata)
+	}
+	e2.mustVirsh(t, "start", "node-1")
+	if info, _ := e.sim.Server("node-1"); info.Status != "ACTIVE" {
+		t.Errorf("disk boot: server is %s, want ACTIVE", info.Status)
+	}
+	if got, want := actions(e.sim), []string{"rescue", "unrescue", "os-stop", "os-start"}; !slices.Equal(got, want) {
+		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
+	}
+	if data, err := os.ReadFile(filepath.Join(stateDir, "boot-devices.json")); err != nil || strings.Contains(string(data), info.ID) {
+		t.Errorf("state file after the cycle still holds the node: %q, %v", data, err)
+	}
+}
+
+func TestBootDeviceRebuildStrategy(t *testing.T) {
+	e := startEnv(t, withBoot("rebuild", ""))
+	e.virshEdit(t, "node-0", "network")
+	actions(e.sim)
+	e.mustVirsh(t, "start", "node-0")
+	e.mustVirsh(t, "destroy", "node-0")
+	e.virshEdit(t, "node-0", "hd")
+	e.mustVirsh(t, "start", "node-0")
+	if got, want := actions(e.sim), []string{"rebuild", "os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
+		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
+	}
+}
+
+func TestRebuildStrategyNeedsExplicitOptIn(t *testing.T) {
+	cfg := serveConfig{bootStrategy: "rebuild", ipxeImage: "ipxe-boot", demo: true, demoNodes: 1, refresh: 1, actionTimeout: 1}
+	_, err := newStack(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "allow-destructive-rebuild") {
+		t.Errorf("rebuild without opt-in: %v", err)
+	}
+}
+
+func TestDefineRefusesWhatTheCloudCannotChange(t *testing.T) {
+	e := startEnv(t)
+	dir := t.TempDir()
+	xml := e.mustVirsh(t, "dumpxml", "--inactive", "node-3")
+	cases := []struct {
+		name, xml, want string
+	}{
+		{"not well-formed", "<domain type='kvm'><name>node-3</name>", "error: "},
+		{"wrong root", "<network><name>node-3</name></network>", "expecting root element of 'domain', not 'network'"},
+		{"unknown boot dev", strings.Replace(xml, "<boot dev='hd'/>", "<boot dev='usb'/>", 1), "error: "},
+		{"cdrom", strings.Replace(xml, "<boot dev='hd'/>", "<boot dev='cdrom'/>", 1), "boot device 'cdrom' is not supported by this cloud"},
+		{"memory", strings.Replace(xml, "4194304", "8388608", -1), "cannot change memory of domain 'node-3'"},
+	}
+	e.sim.ResetCounters()
+	for _, c := range cases {
+		file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".xml")
+		if err := os.WriteFile(file, []byte(c.xml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code := e.virsh(t, "define", file)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("define %s: exit %d, stderr %q, want %q", c.name, code, errOut, c.want)
+		}
+	}
+	for _, r := range e.sim.Requests() {
+		if r.Method != "GET" && r.Service == "compute" {
+			t.Errorf("a refused define changed the cloud: %s %s", r.Method, r.Path)
+		}
+	}
+	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-3")); got != "hd" {
+		t.Errorf("boot device after refused defines = %q", got)
+	}
+}
+
+// restart starts a second quintupleo over the same cloud, as after a restart
+// of the service (the first keeps running; they share nothing but the cloud
+// and the state directory, like two replicas).
+func (e *env) restart(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	cfg := serveConfig{listenTCP: "127.0.0.1:0", refresh: e.st.inv.Config().RefreshInterval,
+		actionTimeout: e.st.inv.Config().ActionTimeout, pollInterval: e.st.inv.Config().PollInterval}
+	var simOpts cloudsim.Options
+	for _, o := range opts {
+		o(&simOpts, &cfg)
+	}
+	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
+	if err := os.WriteFile(yaml, e.sim.CloudsYAML("sim"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.osCloud, cfg.cloudsYAML = "sim", yaml
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := newStack(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &env{sim: e.sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system"}
+}
