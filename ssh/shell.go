@@ -261,7 +261,7 @@ func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		}
 		env.Scratch = sh.root
 		env.RunEditor = func(ctx context.Context, editor, file string) int {
-			line := editor + " " + shellQuote(file)
+			line := editor + " " + file // as virsh: "%s %s", the temp name is shell-safe
 			status, _ := sh.run(ctx, line, nil, hc.Stdout, hc.Stderr, runOpts{editable: file})
 			return int(status)
 		}
