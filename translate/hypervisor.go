@@ -45,6 +45,9 @@ type Hypervisor struct {
 	subs      map[int]chan LifecycleEvent
 	nextSub   int
 	stopCause map[UUID]int32 // STOPPED detail to report for a stop we caused
+	// offReason is the shut-off reason of domains we stopped (destroyed or
+	// shutdown), which Nova cannot tell; forgotten once they run again.
+	offReason map[UUID]int32
 }
 
 // New builds a Hypervisor over inv. Call Run to deliver events.
@@ -59,7 +62,7 @@ func New(inv *nodes.Inventory, cfg Config) *Hypervisor {
 		cfg.Hostname, _ = os.Hostname()
 	}
 	return &Hypervisor{inv: inv, cfg: cfg, log: cfg.Logger,
-		subs: map[int]chan LifecycleEvent{}, stopCause: map[UUID]int32{}}
+		subs: map[int]chan LifecycleEvent{}, stopCause: map[UUID]int32{}, offReason: map[UUID]int32{}}
 }
 
 // view is the domain index derived from one generation of the inventory.
@@ -95,6 +98,13 @@ func (h *Hypervisor) current(ctx context.Context) (*view, error) {
 			continue
 		}
 		d := domainOf(n, names[i], u)
+		if r, ok := h.offReason[u]; ok {
+			if d.State == StateShutoff {
+				d.Reason = r
+			} else if d.State.Active() && d.State != StateShutdown {
+				delete(h.offReason, u) // running again: the reason is history
+			}
+		}
 		idx := len(v.doms)
 		v.nodes = append(v.nodes, n)
 		v.doms = append(v.doms, d)
@@ -399,15 +409,15 @@ func (h *Hypervisor) Start(ctx context.Context, u UUID) (Domain, error) {
 // os_shutdown_timeout property); libvirt's destroy is immediate. See
 // docs/operations.md for shortening it.
 func (h *Hypervisor) Destroy(ctx context.Context, u UUID) error {
-	return h.stop(ctx, u, 1) // VIR_DOMAIN_EVENT_STOPPED_DESTROYED
+	return h.stop(ctx, u, 1, ShutoffDestroyed) // VIR_DOMAIN_EVENT_STOPPED_DESTROYED
 }
 
 // Shutdown answers virDomainShutdown with os-stop.
 func (h *Hypervisor) Shutdown(ctx context.Context, u UUID) error {
-	return h.stop(ctx, u, 0) // VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
+	return h.stop(ctx, u, 0, ShutoffShutdown) // VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
 }
 
-func (h *Hypervisor) stop(ctx context.Context, u UUID, detail int32) error {
+func (h *Hypervisor) stop(ctx context.Context, u UUID, detail, reason int32) error {
 	n, d, err := h.find(ctx, u)
 	if err != nil {
 		return err
@@ -417,10 +427,12 @@ func (h *Hypervisor) stop(ctx context.Context, u UUID, detail int32) error {
 	}
 	h.mu.Lock()
 	h.stopCause[u] = detail
+	h.offReason[u] = reason
 	h.mu.Unlock()
 	if _, err := h.inv.PowerOff(ctx, n.ID); err != nil {
 		h.mu.Lock()
 		delete(h.stopCause, u)
+		delete(h.offReason, u)
 		h.mu.Unlock()
 		return FromNodes(err)
 	}

@@ -97,6 +97,9 @@ func TestVirshPowerCycle(t *testing.T) {
 	if got := names(e.mustVirsh(t, "list", "--name")); len(got) != 0 {
 		t.Fatalf("list --name right after destroy = %q, want empty", got)
 	}
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "--reason", "node-1")); got != "shut off (destroyed)" {
+		t.Errorf("domstate --reason after destroy = %q", got)
+	}
 	if got := strings.TrimSpace(e.mustVirsh(t, "domid", "node-1")); got != "-" {
 		t.Errorf("domid of shut off domain = %q, want -", got)
 	}
@@ -108,8 +111,8 @@ func TestVirshPowerCycle(t *testing.T) {
 	if out := e.mustVirsh(t, "shutdown", "node-2"); !strings.Contains(out, "Domain 'node-2' is being shutdown") {
 		t.Errorf("shutdown: %q", out)
 	}
-	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "node-2")); got != "shut off" {
-		t.Errorf("domstate after shutdown = %q", got)
+	if got := strings.TrimSpace(e.mustVirsh(t, "domstate", "--reason", "node-2")); got != "shut off (shutdown)" {
+		t.Errorf("domstate --reason after shutdown = %q", got)
 	}
 	for _, cmd := range []string{"reboot", "reset", "shutdown"} {
 		if _, errOut, code := e.virsh(t, cmd, "node-2"); code != 1 || !strings.Contains(errOut, "domain is not running") {
