@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"quintupleo/cloudsim"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
+	qssh "quintupleo/ssh"
 	"quintupleo/translate"
 )
 
@@ -42,6 +45,9 @@ type serveConfig struct {
 	ipxeImageUEFI  string
 	stateDir       string
 	allowRebuild   bool
+	listenSSH      string
+	sshAuthKeys    string
+	sshHostKey     string
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -67,6 +73,9 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
 	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
+	fs.StringVar(&c.listenSSH, "listen-ssh", "", "SSH endpoint (host:port) running the virsh command lines clients send to a libvirt host, and qemu+ssh://")
+	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
+	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -74,13 +83,16 @@ func (c *serveConfig) validate() error {
 	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
 		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
 	}
-	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" {
-		return errors.New("no listener: give --listen-tcp, --listen-unix or --read-only-unix")
+	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" {
+		return errors.New("no listener: give --listen-tcp, --listen-unix, --read-only-unix or --listen-ssh")
 	}
 	if c.nameRegex != "" {
 		if _, err := regexp.Compile(c.nameRegex); err != nil {
 			return fmt.Errorf("--node-name-regex: %w", err)
 		}
+	}
+	if c.listenSSH != "" && c.sshAuthKeys == "" {
+		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
 	}
 	if c.refresh <= 0 || c.actionTimeout <= 0 {
 		return errors.New("--refresh-interval and --action-timeout must be positive")
@@ -146,7 +158,10 @@ type stack struct {
 	hv  *translate.Hypervisor
 	srv *rpc.Server
 
-	tcp, unix, unixRO net.Listener
+	tcp, unix, unixRO, sshLn net.Listener
+	ssh                      *qssh.Server
+
+	pipes sync.WaitGroup // in-process libvirt connections of the SSH side
 }
 
 // newStack connects to the cloud, loads the inventory once (so a wrong
@@ -224,11 +239,65 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 		}
 		log.Info("libvirt read-only unix socket", "path", cfg.readOnlyUnix)
 	}
+	if cfg.listenSSH != "" {
+		hostKey := cfg.sshHostKey
+		if hostKey == "" {
+			if hostKey, err = defaultHostKeyPath(cfg.stateDir); err != nil {
+				return st, err
+			}
+		}
+		st.ssh, err = qssh.NewServer(qssh.Config{
+			HostKeyFile:        hostKey,
+			AuthorizedKeysFile: cfg.sshAuthKeys,
+			Dialer:             st.dialLibvirt,
+			Hostname:           cfg.hostname,
+			Logger:             log.With("component", "ssh"),
+		})
+		if err != nil {
+			return st, err
+		}
+		if st.sshLn, err = net.Listen("tcp", cfg.listenSSH); err != nil {
+			return st, fmt.Errorf("ssh listener: %w", err)
+		}
+		log.Info("SSH endpoint", "addr", st.sshLn.Addr().String(), "host_key", hostKey)
+	}
 	return st, nil
 }
 
+// dialLibvirt gives the SSH side (its virsh and the qemu+ssh bridge) a
+// libvirt connection: one end of an in-memory pipe whose other end this
+// process serves like any client.
+func (st *stack) dialLibvirt(ctx context.Context, readOnly bool) (net.Conn, error) {
+	client, server := net.Pipe()
+	st.pipes.Add(1)
+	go func() {
+		defer st.pipes.Done()
+		serveConn := st.srv.ServeConn
+		if readOnly {
+			serveConn = st.srv.ServeConnReadOnly
+		}
+		if err := serveConn(ctx, server); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
+			st.log.Debug("in-process libvirt connection ended", "err", err)
+		}
+	}()
+	return client, nil
+}
+
+// defaultHostKeyPath keeps the SSH host key with the other state, so it
+// survives restarts and clients keep trusting it.
+func defaultHostKeyPath(stateDir string) (string, error) {
+	if stateDir != "" {
+		return filepath.Join(stateDir, "ssh_host_keys"), nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no --ssh-host-key and no config directory: %w", err)
+	}
+	return filepath.Join(dir, "quintupleo", "ssh_host_keys"), nil
+}
+
 func (st *stack) closeListeners() {
-	for _, ln := range []net.Listener{st.tcp, st.unix, st.unixRO} {
+	for _, ln := range []net.Listener{st.tcp, st.unix, st.unixRO, st.sshLn} {
 		if ln != nil {
 			ln.Close()
 		}
@@ -251,7 +320,7 @@ func (st *stack) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			err := f()
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, rpc.ErrServerClosed) {
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, rpc.ErrServerClosed) && !errors.Is(err, qssh.ErrServerClosed) {
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
@@ -267,6 +336,9 @@ func (st *stack) run(ctx context.Context) error {
 	if st.unixRO != nil {
 		goRun("unix-ro", func() error { return st.srv.ServeReadOnly(st.unixRO) })
 	}
+	if st.ssh != nil {
+		goRun("ssh", func() error { return st.ssh.Serve(st.sshLn) })
+	}
 
 	var runErr error
 	select {
@@ -276,9 +348,15 @@ func (st *stack) run(ctx context.Context) error {
 	st.log.Info("shutting down")
 	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer done()
+	if st.ssh != nil {
+		if err := st.ssh.Shutdown(shutdownCtx); err != nil {
+			st.log.Warn("ssh shutdown", "err", err)
+		}
+	}
 	if err := st.srv.Shutdown(shutdownCtx); err != nil {
 		st.log.Warn("rpc shutdown", "err", err)
 	}
+	st.pipes.Wait()
 	st.closeListeners()
 	cancel()
 	wg.Wait()
