@@ -246,6 +246,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 				return st, err
 			}
 		}
+		if err := os.MkdirAll(filepath.Dir(hostKey), 0o700); err != nil {
+			return st, fmt.Errorf("ssh host key directory: %w", err)
+		}
 		st.ssh, err = qssh.NewServer(qssh.Config{
 			HostKeyFile:        hostKey,
 			AuthorizedKeysFile: cfg.sshAuthKeys,
