@@ -261,3 +261,83 @@ func TestQemuSSHWithRealVirsh(t *testing.T) {
 		}
 	}
 }
+
+// TestEditMatchesRealVirsh: `EDITOR=… virsh edit` through ssh (editor run by
+// the confined shell) prints and changes what the real virsh (editor run by
+// the host's sh) does against the same server.
+func TestEditMatchesRealVirsh(t *testing.T) {
+	virshBin := requireTool(t, "virsh")
+	requireTool(t, "sed")
+	st := newStack(t, 2)
+	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
+	editors := []string{
+		`sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev="network"/>'`,
+		`true`,
+		`sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev="hd"/>'`,
+		`sed -i 's/<domain/<domian/'`,
+	}
+	for _, ed := range editors {
+		c := exec.CommandContext(t.Context(), virshBin, "-c", "qemu+tcp://127.0.0.1:"+st.port+"/system", "edit", "node-0")
+		var environ []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "VISUAL=") && !strings.HasPrefix(kv, "EDITOR=") {
+				environ = append(environ, kv)
+			}
+		}
+		c.Env = append(environ, "LC_ALL=C", "HOME="+t.TempDir(), "EDITOR="+ed)
+		var wout, werr bytes.Buffer
+		c.Stdout, c.Stderr = &wout, &werr
+		err := c.Run()
+		wcode := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			wcode = ee.ExitCode()
+		}
+		wantXML, _, _ := ts.openSSH(t, "virsh dumpxml --inactive node-0")
+		// undo through ours, then apply through ours
+		ts.openSSH(t, `EDITOR="sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev=\"cdrom\"/>'" virsh edit node-0`)
+		out, errs, code := ts.openSSH(t, "EDITOR="+shellQuote(ed)+" virsh edit node-0")
+		gotXML, _, _ := ts.openSSH(t, "virsh dumpxml --inactive node-0")
+		if out != wout.String() || errs != werr.String() || code != wcode {
+			t.Errorf("edit with %s:\n ssh: %q %q %d\n tcp: %q %q %d", ed, out, errs, code, wout.String(), werr.String(), wcode)
+		}
+		if ed != "true" && gotXML != wantXML {
+			t.Errorf("edit with %s: XML differs:\n ssh:\n%s\n tcp:\n%s", ed, gotXML, wantXML)
+		}
+	}
+}
+
+func TestVirshConnectForms(t *testing.T) {
+	st := newStack(t, 2)
+	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
+	c := ts.dial(t, "stack", ts.signer, nil)
+	for _, tc := range []struct {
+		cmd, out string
+		status   int
+	}{
+		{"virsh list --all --name", "node-0\nnode-1\n\n", 0},
+		{"/usr/bin/virsh --connect qemu:///system list --all --name", "node-0\nnode-1\n\n", 0},
+		{"virsh -c qemu:///session list --all --name", "node-0\nnode-1\n\n", 0},
+		{"virsh --connect=qemu:///system -q list --all --name", "node-0\nnode-1\n", 0},
+		{`virsh -c qemu:///system domstate "node-1"`, "shut off\n\n", 0},
+		{"virsh -c qemu:///system uri", "qemu:///system\n\n", 0},
+		{"virsh -c qemu:///session uri", "qemu:///session\n\n", 0},
+		{"virsh -c qemu+ssh://elsewhere/system list", "", 1},
+		{"virsh -r destroy node-0", "\n", 1},
+		{"which virsh", "/usr/bin/virsh\n", 0},
+		{"virsh define /etc/passwd", "\n", 1},
+		{"virsh dumpxml node-0 | grep -c '<mac address='", "1\n", 0},
+	} {
+		out, errs, status := run(t, c, tc.cmd, "")
+		if out != tc.out || status != tc.status {
+			t.Errorf("%s: %q (stderr %q) %d, want %q %d", tc.cmd, out, errs, status, tc.out, tc.status)
+		}
+	}
+	// define from a file the session wrote: only through virsh edit's temp
+	// file or stdin; /dev/stdin works like on a host.
+	xml, _, _ := run(t, c, "virsh dumpxml --inactive node-1", "")
+	out, errs, status := run(t, c, "virsh define /dev/stdin", xml)
+	if status != 0 || out != "Domain 'node-1' defined from /dev/stdin\n\n" {
+		t.Errorf("define /dev/stdin: %q %q %d", out, errs, status)
+	}
+}

@@ -107,6 +107,7 @@ func (sh *shell) run(ctx context.Context, line string, stdin *os.File, stdout, s
 		fmt.Fprintf(stderr, "sh: 1: Syntax error: %s\n", syntaxMessage(err))
 		return 2, false
 	}
+	unescapeAssignments(file)
 	if err := checkPolicy(file); err != nil {
 		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
 		return 126, false
@@ -164,6 +165,48 @@ func checkPolicy(file *syntax.File) error {
 		return err == nil
 	})
 	return err
+}
+
+// unescapeAssignments works around mvdan.cc/sh v3.14.1 keeping the
+// backslash of an unquoted escape in an assignment value (X=a\'b gives
+// "a\'b" instead of "a'b"; expand.Literal skips quote removal there): each
+// \c in an unquoted literal of an assignment value becomes the
+// single-quoted 'c', which every shell reads the same way.
+func unescapeAssignments(file *syntax.File) {
+	syntax.Walk(file, func(n syntax.Node) bool {
+		as, ok := n.(*syntax.Assign)
+		if !ok || as.Value == nil {
+			return true
+		}
+		var parts []syntax.WordPart
+		for _, wp := range as.Value.Parts {
+			lit, ok := wp.(*syntax.Lit)
+			if !ok || !strings.Contains(lit.Value, `\`) {
+				parts = append(parts, wp)
+				continue
+			}
+			v := lit.Value
+			var cur strings.Builder
+			flush := func() {
+				if cur.Len() > 0 {
+					parts = append(parts, &syntax.Lit{Value: cur.String()})
+					cur.Reset()
+				}
+			}
+			for i := 0; i < len(v); i++ {
+				if v[i] == '\\' && i+1 < len(v) {
+					flush()
+					parts = append(parts, &syntax.SglQuoted{Value: v[i+1 : i+2]})
+					i++
+					continue
+				}
+				cur.WriteByte(v[i])
+			}
+			flush()
+		}
+		as.Value.Parts = parts
+		return true
+	})
 }
 
 func (sh *shell) environ() expand.Environ {
