@@ -182,6 +182,12 @@ func (s *Sim) actionTable() map[string]actionSpec {
 				}
 				view := s.serverView(v, c.root, c.mv, true)
 				view["adminPass"] = randAlnum(12)
+				if c.mv.ge(57) {
+					// The rebuild answer carries user_data under its plain
+					// name from 2.57 on, not the extended attribute.
+					delete(view, "OS-EXT-SRV-ATTR:user_data")
+					view["user_data"] = nil
+				}
 				writeJSON(c.w, 202, map[string]any{"server": view})
 				return nil
 			}},
@@ -219,7 +225,10 @@ func (s *Sim) handleAction(c *call) *apiError {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, aerr := s.getServer(c.r.PathValue("id"), true)
+	// Only start and stop look the instance up through its cell mapping
+	// (ServersController._get_instance), hence their different 404 text;
+	// every other action uses common.get_instance.
+	v, aerr := s.getServer(c.r.PathValue("id"), name == "os-start" || name == "os-stop")
 	if aerr != nil {
 		return aerr
 	}

@@ -91,10 +91,15 @@ func neutronErr(status int, typ, msg string) *apiError {
 		"NeutronError": map[string]any{"type": typ, "message": msg, "detail": ""}}}
 }
 
-// glanceErr is Glance's plain-text error (webob).
+// glanceErr is Glance's error as webob renders it for a client that accepts
+// JSON (gophercloud, openstacksdk and glanceclient all send
+// Accept: application/json): code and title as strings, the explanation
+// followed by webob's empty detail (recorded from real Glance,
+// conformance/testdata/realcloud/TestNotFound.json).
 func glanceErr(status int, msg string) *apiError {
-	return &apiError{status: status, msg: msg,
-		text: fmt.Sprintf("%d %s\n\n%s\n\n   ", status, http.StatusText(status), msg)}
+	code := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	return &apiError{status: status, msg: msg, ctype: "application/json; charset=UTF-8", body: map[string]any{
+		"code": code, "title": http.StatusText(status), "message": msg + "<br /><br />\n\n\n"}}
 }
 
 // keystoneErr is Keystone's (and keystonemiddleware's) error body.

@@ -46,7 +46,7 @@ func (s *Sim) networkView(n *network) map[string]any {
 	return map[string]any{
 		"admin_state_up": true, "availability_zone_hints": []any{}, "availability_zones": []any{},
 		"created_at": n.Created.Format(neutronTime), "description": "", "id": n.ID, "ipv4_address_scope": nil,
-		"ipv6_address_scope": nil, "is_default": false, "l2_adjacency": true, "mtu": 1500, "name": n.Name,
+		"ipv6_address_scope": nil, "mtu": 1500, "name": n.Name,
 		"port_security_enabled": true, "project_id": s.st.projectID, "provider:network_type": "local",
 		"provider:physical_network": nil, "provider:segmentation_id": nil, "revision_number": n.Revision,
 		"router:external": false, "shared": false, "status": "ACTIVE", "subnets": append([]string{}, n.Subnets...),

@@ -199,9 +199,9 @@ func (s *Sim) serverView(v *server, root string, mv microversion, show bool) map
 	}
 	switch status {
 	case "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING":
-		if show {
-			m["progress"] = 0
-		}
+		// In show and in /servers/detail alike (Nova's ViewBuilder.show
+		// builds both).
+		m["progress"] = 0
 	}
 	if mv.ge(3) {
 		m["OS-EXT-SRV-ATTR:hostname"] = hostname(v.Name)
