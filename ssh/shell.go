@@ -75,7 +75,7 @@ var builtinsAllowed = map[string]bool{
 // names are looked up or how words split, on a real host at least.
 func forbiddenAssign(name string) bool {
 	switch name {
-	case "PATH", "IFS", "ENV", "BASH_ENV", "SHELL", "HOME", "CDPATH", "PS4", "SHELLOPTS", "BASHOPTS":
+	case "PATH", "IFS", "ENV", "BASH_ENV", "SHELL", "HOME", "CDPATH", "PS4", "SHELLOPTS", "BASHOPTS", "TMPDIR":
 		return true
 	}
 	return strings.HasPrefix(name, "LD_")
@@ -215,6 +215,10 @@ func (sh *shell) environ() expand.Environ {
 		"HOME=" + sh.dir,
 		"PWD=" + sh.dir,
 		"SHELL=/bin/sh",
+		// The interpreter opens files named like its own FIFOs in TMPDIR
+		// directly, bypassing the open handler: keep that inside the
+		// scratch dir.
+		"TMPDIR=" + sh.dir,
 		"USER=" + sh.cfg.user,
 		"LOGNAME=" + sh.cfg.user,
 	}

@@ -146,6 +146,10 @@ var hostile = []string{
 	"curl http://example.com",
 	"chmod 777 {F}",
 	"mkdir {V}/d",
+	// the interpreter opens names like its FIFOs in TMPDIR without the
+	// open handler; TMPDIR is the scratch dir, and /tmp stays untouched.
+	"echo x > " + os.TempDir() + "/sh-interp-quintupleo-test",
+	"TMPDIR=/tmp echo x",
 }
 
 func TestShellHostileCorpus(t *testing.T) {
@@ -185,7 +189,10 @@ func TestShellHostileCorpus(t *testing.T) {
 	if data, _ := os.ReadFile(canary); string(data) != "untouched\n" {
 		t.Errorf("canary changed: %q", data)
 	}
-	// nothing but nothing was left in the scratch dir either
+	if _, err := os.Stat(filepath.Join(os.TempDir(), "sh-interp-quintupleo-test")); err == nil {
+		t.Errorf("a file was created in %s", os.TempDir())
+	}
+	// nothing was left in the scratch dir either
 	sents, _ := os.ReadDir(sh.dir)
 	if len(sents) != 0 {
 		t.Errorf("scratch dir not empty: %v", sents)

@@ -74,6 +74,10 @@ func Awk(ctx context.Context, e *Env, args []string) int {
 	}
 	out := bufio.NewWriter(e.Stdout)
 	in := newAwkInterp(ctx, prog, out)
+	in.maxStr = int(e.MaxInput)
+	if in.maxStr <= 0 {
+		in.maxStr = 64 << 20
+	}
 	if fsSet {
 		if fs == "t" {
 			fs = "\t"
@@ -223,7 +227,13 @@ type awkInterp struct {
 	pos      int
 	exitCode int
 	steps    int
+	maxStr   int // longest string a value may hold
+	cells    int // array elements created
 }
+
+const maxArrayCells = 1 << 20
+
+var errTooBig = errors.New("string or array too large for this confined shell")
 
 func newAwkInterp(ctx context.Context, prog *awkProgram, out *bufio.Writer) *awkInterp {
 	in := &awkInterp{
@@ -715,7 +725,13 @@ func (in *awkInterp) assign(lv awkExpr, v cell) error {
 		if err != nil {
 			return err
 		}
-		in.array(lv.name)[k] = v
+		a := in.array(lv.name)
+		if _, ok := a[k]; !ok {
+			if in.cells++; in.cells > maxArrayCells {
+				return errTooBig
+			}
+		}
+		a[k] = v
 	case *fieldRef:
 		i, err := in.eval(lv.idx)
 		if err != nil {
@@ -920,7 +936,11 @@ func (in *awkInterp) binary(x *binE) (cell, error) {
 	}
 	switch x.op {
 	case "concat":
-		return strCell(l.str(in.convfmt()) + r.str(in.convfmt())), nil
+		ls, rs := l.str(in.convfmt()), r.str(in.convfmt())
+		if len(ls)+len(rs) > in.maxStr {
+			return cell{}, errTooBig
+		}
+		return strCell(ls + rs), nil
 	case "<", "<=", "==", "!=", ">", ">=":
 		var c int
 		numeric := (l.kind != kStr) && (r.kind != kStr)
@@ -1021,7 +1041,11 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 		if len(args) == 0 {
 			return cell{}, errors.New("sprintf: no format")
 		}
-		return strCell(awkSprintf(args[0].str(cf), args[1:])), nil
+		res := awkSprintf(args[0].str(cf), args[1:])
+		if len(res) > in.maxStr {
+			return cell{}, errTooBig
+		}
+		return strCell(res), nil
 	case "int":
 		if err := need(1, 1); err != nil {
 			return cell{}, err
@@ -1116,6 +1140,9 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 			n = 1
 		}
 		out, count := awkSubstitute(re, s, repl, n)
+		if len(out) > in.maxStr {
+			return cell{}, errTooBig
+		}
 		if count > 0 {
 			if err := in.assign(target, strCell(out)); err != nil {
 				return cell{}, err

@@ -115,7 +115,11 @@ func Sed(ctx context.Context, e *Env, args []string) int {
 				return 2
 			}
 			var out bytes.Buffer
-			status := prog.run(data, &out, quiet)
+			status, err := prog.run(ctx, data, &out, quiet, maxInput(e))
+			if err != nil {
+				errorf(e, "sed", "%v", err)
+				return 4
+			}
 			if err := e.Root.WriteFile(filepath.Clean(f), out.Bytes(), 0o600); err != nil {
 				errorf(e, "sed", "couldn't write %s: %v", f, err)
 				return 4
@@ -135,8 +139,12 @@ func Sed(ctx context.Context, e *Env, args []string) int {
 		return 4
 	}
 	var out bytes.Buffer
-	status := prog.run(data, &out, quiet)
+	status, err := prog.run(ctx, data, &out, quiet, maxInput(e))
 	_, _ = e.Stdout.Write(out.Bytes())
+	if err != nil {
+		errorf(e, "sed", "%v", err)
+		return 4
+	}
 	return status
 }
 
@@ -523,7 +531,8 @@ func (p *sedParser) translit(cmd *sedCmd) error {
 
 // run executes the program over data, writing to out; it returns the exit
 // status (q/Q codes).
-func (prog *sedProg) run(data []byte, out *bytes.Buffer, quiet bool) int {
+func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, quiet bool, max int) (int, error) {
+	steps := 0
 	text := string(data)
 	missingNL := len(text) > 0 && !strings.HasSuffix(text, "\n")
 	text = strings.TrimSuffix(text, "\n")
@@ -553,6 +562,14 @@ func (prog *sedProg) run(data []byte, out *bytes.Buffer, quiet bool) int {
 		for pc < len(prog.cmds) {
 			cmd := prog.cmds[pc]
 			pc++
+			if steps++; steps&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return 4, err
+				}
+				if len(ps)+len(hold)+out.Len() > max {
+					return 4, errTooBig
+				}
+			}
 			if !prog.matches(cmd, ps, lineNo, isLast()) {
 				if cmd.name == '{' {
 					pc = cmd.end + 1
@@ -672,10 +689,13 @@ func (prog *sedProg) run(data []byte, out *bytes.Buffer, quiet bool) int {
 			out.WriteString(t + "\n")
 		}
 		if quit {
-			return status
+			return status, nil
+		}
+		if out.Len() > max {
+			return 4, errTooBig
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 func (prog *sedProg) jump(label string) int {

@@ -146,3 +146,10 @@ func noFiles(e *Env, tool string, operands []string) bool {
 func errorf(e *Env, tool, format string, a ...any) {
 	fmt.Fprintf(e.Stderr, tool+": "+format+"\n", a...)
 }
+
+func maxInput(e *Env) int {
+	if e.MaxInput <= 0 {
+		return 64 << 20
+	}
+	return int(e.MaxInput)
+}
