@@ -394,7 +394,7 @@ func parseSed(script string, ere bool) (*sedProg, error) {
 		}
 		prog.cmds = append(prog.cmds, cmd)
 		p.skipSpace()
-		if p.i < len(p.s) && strings.IndexByte(";\n}#", p.s[p.i]) < 0 && cmd.name != 'a' && cmd.name != 'i' && cmd.name != 'c' {
+		if p.i < len(p.s) && strings.IndexByte(";\n}#", p.s[p.i]) < 0 && strings.IndexByte("aic{", cmd.name) < 0 {
 			return nil, p.errf("extra characters after command")
 		}
 	}
@@ -424,12 +424,13 @@ func (p *sedParser) labelName() string {
 func (p *sedParser) text() string {
 	p.skipSpace()
 	if p.peek() == '\\' {
+		// "a\" then text: on the next line (classic) or right after the
+		// backslash (GNU one-liner), whitespace kept either way.
 		p.i++
 		if p.peek() == '\n' {
 			p.i++
 		}
 	}
-	p.skipSpace()
 	var b strings.Builder
 	for p.i < len(p.s) {
 		c := p.s[p.i]

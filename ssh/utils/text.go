@@ -88,7 +88,11 @@ func Cat(ctx context.Context, e *Env, args []string) int {
 // numericCountArg handles head/tail's "-5" shorthand.
 func numericCountArg(args []string) []string {
 	out := make([]string, 0, len(args))
-	for _, a := range args {
+	for i, a := range args {
+		if i > 0 && (args[i-1] == "-n" || args[i-1] == "-c") {
+			out = append(out, a)
+			continue
+		}
 		if len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9' {
 			a = "-n" + a[1:]
 		}
