@@ -471,7 +471,7 @@ func (sh *shell) access(ctx context.Context, path string, mode interp.AccessMode
 func (sh *shell) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
 	rel, ok := sh.rel(interp.HandlerCtx(ctx).Dir, path)
 	if !ok {
-		return nil, &os.PathError{Op: "readdir", Path: path, Err: fs.ErrNotExist}
+		return nil, nil // outside the scratch dir nothing is listed: globs stay literal
 	}
 	f, err := sh.root.Open(rel)
 	if err != nil {

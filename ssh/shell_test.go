@@ -60,6 +60,8 @@ func TestShellAllowed(t *testing.T) {
 		{"X=$(echo hi | tr h H); echo $X", "Hi\n", 0},
 		{"LC_ALL=C echo ok 2>/dev/null", "ok\n", 0},
 		{"cat <<EOF | grep b\na\nb\nEOF", "b\n", 0},
+		{"echo /etc/*", "/etc/*\n", 0},
+		{"echo /*/passwd", "/*/passwd\n", 0},
 		{`X='a '\''b'\'' c'; echo "$X"`, "a 'b' c\n", 0},
 		{`X=a\ b\"c; echo "$X"`, "a b\"c\n", 0},
 		{`X="a\"b\\c\(d"; echo "$X"`, "a\"b\\c\\(d\n", 0},
