@@ -52,6 +52,7 @@ func TestMatchProxyCommand(t *testing.T) {
 // TestBridge drives the proxy strings over SSH into a Dialer whose far end
 // echoes, and checks the read-only flag reaches the Dialer.
 func TestBridge(t *testing.T) {
+	checkGoroutines(t)
 	var mu sync.Mutex
 	var dialed []bool
 	var wg sync.WaitGroup

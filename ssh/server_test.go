@@ -188,6 +188,7 @@ func run(t *testing.T, c *gossh.Client, cmd, stdin string) (string, string, int)
 }
 
 func TestExecXCryptoClient(t *testing.T) {
+	checkGoroutines(t)
 	ts := newTestServer(t)
 	for _, user := range []string{"stack", "root", "anyone"} {
 		c := ts.dial(t, user, ts.signer, nil)
@@ -332,6 +333,7 @@ func TestExitStatusPrecedesEOF(t *testing.T) {
 }
 
 func TestSessionRequests(t *testing.T) {
+	checkGoroutines(t)
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 
@@ -369,6 +371,7 @@ func TestSessionRequests(t *testing.T) {
 }
 
 func TestInteractiveShell(t *testing.T) {
+	checkGoroutines(t)
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 
@@ -410,6 +413,7 @@ func TestInteractiveShell(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
+	checkGoroutines(t)
 	ts := newTestServer(t, func(c *Config) {
 		c.MaxOutputBytes = 4096
 		c.MaxCommandBytes = 200
@@ -446,6 +450,7 @@ func TestLimits(t *testing.T) {
 // when the client disconnects; Shutdown then finds no session left (it would
 // block until the test's deadline otherwise).
 func TestHungCommandKilledWhenClientGoes(t *testing.T) {
+	checkGoroutines(t)
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 	s, _ := c.NewSession()
