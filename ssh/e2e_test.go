@@ -224,10 +224,18 @@ func TestVirshOverSSHMatchesRPC(t *testing.T) {
 // and read-only.
 func TestQemuSSHWithRealVirsh(t *testing.T) {
 	virshBin := requireTool(t, "virsh")
-	requireTool(t, "ssh")
+	sshBin := requireTool(t, "ssh")
 	st := newStack(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	home := t.TempDir()
+	// libvirt runs the `ssh` first in PATH. This one is the real client with
+	// a throw-away known_hosts (OpenSSH would otherwise write the passwd
+	// home's ~/.ssh/known_hosts, whatever HOME says).
+	bin := t.TempDir()
+	wrapper := "#!/bin/sh\nexec " + sshBin + " -F /dev/null -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	base := "qemu+ssh://stack@127.0.0.1:" + ts.port + "/system?keyfile=" + ts.keyFile + "&no_verify=1&no_tty=1"
 	for _, tc := range []struct {
 		uri  string
@@ -248,7 +256,7 @@ func TestQemuSSHWithRealVirsh(t *testing.T) {
 			tc.args = tc.args[1:]
 		}
 		c := exec.CommandContext(t.Context(), virshBin, append(args, tc.args...)...)
-		c.Env = append(os.Environ(), "LC_ALL=C", "HOME="+home)
+		c.Env = append(os.Environ(), "LC_ALL=C", "HOME="+home, "PATH="+bin+":"+os.Getenv("PATH"))
 		var out, errb bytes.Buffer
 		c.Stdout, c.Stderr = &out, &errb
 		err := c.Run()
