@@ -10,9 +10,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
-	"github.com/gophercloud/gophercloud/v2/pagination"
 )
 
 // InventoryConfig tunes the shared cache and the waits of power actions.
@@ -170,23 +167,14 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 	writesAtStart := inv.writes
 	inv.mu.Unlock()
 
-	opts := servers.ListOpts{}
-	if !full && !since.IsZero() {
+	var sinceArg time.Time
+	if !full {
 		// Nova's changes-since is inclusive (updated >= since) at one-second
 		// resolution, so re-reading the newest second never misses a change.
-		opts.ChangesSince = since.UTC().Format(time.RFC3339)
+		sinceArg = since
 	}
 	var listed []Node
-	err := servers.List(inv.cloud.Compute, opts).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
-		ss, err := servers.ExtractServers(page)
-		if err != nil {
-			return false, err
-		}
-		for i := range ss {
-			listed = append(listed, nodeFromServer(&ss[i]))
-		}
-		return true, nil
-	})
+	err := listServers(ctx, inv.cloud.Compute, sinceArg, func(n Node) { listed = append(listed, n) })
 	if err != nil {
 		err = classify("list servers", err)
 		inv.mu.Lock()
@@ -361,7 +349,7 @@ func (inv *Inventory) Node(ctx context.Context, id string) (Node, error) {
 
 // fetch reads one server from Nova (not the cache) and stores it.
 func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
-	s, err := servers.Get(ctx, inv.cloud.Compute, id).Extract()
+	n, err := getServer(ctx, inv.cloud.Compute, id)
 	if err != nil {
 		err = classify("get server "+id, err)
 		if errors.Is(err, ErrNotFound) {
@@ -369,7 +357,6 @@ func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
 		}
 		return Node{}, err
 	}
-	n := nodeFromServer(s)
 	inv.apply(n)
 	return n, nil
 }

@@ -197,3 +197,26 @@ func TestUnavailableCloud(t *testing.T) {
 		t.Errorf("Nodes with Nova answering 503: %v, want ErrUnavailable", err)
 	}
 }
+
+// BenchmarkRefresh10000 is one full listing of 10,000 servers into the
+// inventory (the cost of a full resync at that scale).
+func BenchmarkRefresh10000(b *testing.B) {
+	sim, err := cloudsim.New(cloudsim.Options{Nodes: 10000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	cloud, err := nodes.Connect(b.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		inv := nodes.NewInventory(cloud, nodes.InventoryConfig{})
+		if err := inv.Refresh(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

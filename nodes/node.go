@@ -1,12 +1,9 @@
 package nodes
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 )
 
 // Node is one Nova server as the rest of quintupleo sees it: plain values, no
@@ -61,76 +58,4 @@ func (n Node) InstanceNumber() int64 {
 		return 0
 	}
 	return v
-}
-
-func nodeFromServer(s *servers.Server) Node {
-	n := Node{
-		ID:           s.ID,
-		Name:         s.Name,
-		Status:       s.Status,
-		VMState:      s.VmState,
-		TaskState:    s.TaskState,
-		PowerState:   int(s.PowerState),
-		InstanceName: s.InstanceName,
-		Metadata:     s.Metadata,
-		Fault:        s.Fault.Message,
-		Created:      s.Created,
-		Updated:      s.Updated,
-	}
-	if n.Metadata == nil {
-		n.Metadata = map[string]string{}
-	}
-	if id, ok := s.Image["id"].(string); ok {
-		n.ImageID = id
-	}
-	n.Flavor = Flavor{
-		Name:    stringField(s.Flavor, "original_name"),
-		RAMMiB:  intField(s.Flavor, "ram"),
-		VCPUs:   intField(s.Flavor, "vcpus"),
-		DiskGiB: intField(s.Flavor, "disk"),
-	}
-	n.Ports = portsFromAddresses(s.Addresses)
-	return n
-}
-
-// portsFromAddresses reads one Port per distinct MAC from Nova's `addresses`
-// (a port with several fixed IPs appears once per IP there). Sorted by
-// network then MAC, so the order is stable across refreshes.
-func portsFromAddresses(addrs map[string]any) []Port {
-	seen := map[string]bool{}
-	var ports []Port
-	for network, list := range addrs {
-		entries, _ := list.([]any)
-		for _, e := range entries {
-			m, _ := e.(map[string]any)
-			mac, _ := m["OS-EXT-IPS-MAC:mac_addr"].(string)
-			if mac == "" || seen[mac] {
-				continue
-			}
-			seen[mac] = true
-			ports = append(ports, Port{MAC: strings.ToLower(mac), Network: network})
-		}
-	}
-	sort.Slice(ports, func(i, j int) bool {
-		if ports[i].Network != ports[j].Network {
-			return ports[i].Network < ports[j].Network
-		}
-		return ports[i].MAC < ports[j].MAC
-	})
-	return ports
-}
-
-func stringField(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
-func intField(m map[string]any, k string) int {
-	switch v := m[k].(type) {
-	case float64:
-		return int(v)
-	case int:
-		return v
-	}
-	return 0
 }
