@@ -379,7 +379,7 @@ func TestInteractiveShell(t *testing.T) {
 	s, _ := c.NewSession()
 	var out bytes.Buffer
 	s.Stdout = &out
-	s.Stdin = strings.NewReader("echo one\necho two | tr a-z A-Z\ncat /etc/shadow\n")
+	s.Stdin = strings.NewReader("echo one\nX=kept\nfor w in a b; do\n  echo $w $X\ndone\nif then\necho two | tr a-z A-Z\ncat /etc/shadow\n")
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestInteractiveShell(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitStatus() != 1 {
 		t.Errorf("shell status: %v (want last command's refusal status 1)", err)
 	}
-	if out.String() != "one\nTWO\n" {
+	if out.String() != "one\na kept\nb kept\nTWO\n" {
 		t.Errorf("shell output %q", out.String())
 	}
 
@@ -399,7 +399,7 @@ func TestInteractiveShell(t *testing.T) {
 	}
 	out.Reset()
 	s.Stdout = &out
-	s.Stdin = strings.NewReader("echo hi\rexit 4\r")
+	s.Stdin = strings.NewReader("echo hi\rif true\rthen echo multi\rfi\rexit 4\r")
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,8 @@ func TestInteractiveShell(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitStatus() != 4 {
 		t.Errorf("pty shell status: %v", err)
 	}
-	if !strings.Contains(out.String(), "stack@quintupleo:~$ ") || !strings.Contains(out.String(), "hi\r\n") {
+	if !strings.Contains(out.String(), "stack@quintupleo:~$ ") || !strings.Contains(out.String(), "hi\r\n") ||
+		!strings.Contains(out.String(), "> ") || !strings.Contains(out.String(), "multi\r\n") {
 		t.Errorf("pty output %q", out.String())
 	}
 }

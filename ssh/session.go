@@ -14,6 +14,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/term"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 var (
@@ -184,7 +185,8 @@ func (s *session) exec(ctx context.Context, cmd string) uint32 {
 	}
 	defer stopStdin()
 
-	lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes, exceeded: func() { cancelOut(errOutputLimit) }}
+	lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes}
+	lim.reset(func() { cancelOut(errOutputLimit) })
 	stdout := &limitedWriter{w: s.ch, lim: lim}
 	stderr := &limitedWriter{w: s.ch.Stderr(), lim: lim}
 	status, _ := sh.Run(ctx, cmd, stdin, stdout, stderr)
@@ -233,7 +235,11 @@ func (s *session) stdinPipe() (*os.File, func(), error) {
 	return pr, func() { _ = pr.Close() }, nil
 }
 
-// interactive runs a line-reading confined shell until exit or EOF.
+// interactive runs a confined shell reading commands from the channel until
+// exit or EOF: with a pty, a line editor with a prompt (PS2 "> " while a
+// command is incomplete); without one, the script on stdin, each complete
+// command run as soon as it is read, like sh. Variables persist across
+// commands; limits apply per command.
 func (s *session) interactive(ctx context.Context) uint32 {
 	s.mu.Lock()
 	pty := s.pty
@@ -247,11 +253,14 @@ func (s *session) interactive(ctx context.Context) uint32 {
 
 	var (
 		readLine  func() (string, error)
+		setPrompt = func(string) {}
 		out, eout io.Writer
 	)
+	ps1 := fmt.Sprintf("%s@%s:~$ ", s.user, s.srv.cfg.Hostname)
 	if pty {
-		t := term.NewTerminal(s.ch, fmt.Sprintf("%s@%s:~$ ", s.user, s.srv.cfg.Hostname))
+		t := term.NewTerminal(s.ch, ps1)
 		readLine = t.ReadLine
+		setPrompt = t.SetPrompt
 		out, eout = t, t
 		fmt.Fprintf(t, "quintupleo: a confined shell; commands: virsh, %s\n", strings.Join(allowedSummary(), ", "))
 	} else {
@@ -265,32 +274,92 @@ func (s *session) interactive(ctx context.Context) uint32 {
 		}
 		out, eout = s.ch, s.ch.Stderr()
 	}
+	lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes}
+	stdout, stderr := &limitedWriter{w: out, lim: lim}, &limitedWriter{w: eout, lim: lim}
+	r, err := sh.runner(nil, stdout, stderr, runOpts{})
+	if err != nil {
+		fmt.Fprintln(eout, "sh: internal error")
+		return 126
+	}
+	src := &lineSource{read: readLine, max: s.srv.cfg.MaxCommandBytes}
 	var status uint8
-	for ctx.Err() == nil {
-		line, err := readLine()
-		if err != nil {
-			break
-		}
-		if len(line) > s.srv.cfg.MaxCommandBytes {
-			fmt.Fprintln(eout, "sh: command line too long")
-			status = 126
-			continue
-		}
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		lctx, cancel := context.WithTimeoutCause(ctx, s.srv.cfg.CommandTimeout, errCommandLimit)
-		lctx, cancelOut := context.WithCancelCause(lctx)
-		lim := &outputLimit{max: s.srv.cfg.MaxOutputBytes, exceeded: func() { cancelOut(errOutputLimit) }}
-		var exited bool
-		status, exited = sh.Run(lctx, line, nil, &limitedWriter{w: out, lim: lim}, &limitedWriter{w: eout, lim: lim})
-		cancelOut(nil)
-		cancel()
-		if exited {
-			break
+	done := false
+	for !done && ctx.Err() == nil && !src.eof {
+		p := syntax.NewParser(syntax.Variant(syntax.LangPOSIX))
+		for stmts, err := range p.InteractiveSeq(src) {
+			if err != nil {
+				if !src.eof && ctx.Err() == nil {
+					if src.tooLong {
+						fmt.Fprintln(eout, "sh: command line too long")
+						status = 126
+					} else {
+						fmt.Fprintf(eout, "sh: 1: Syntax error: %s\n", syntaxMessage(err))
+						status = 2
+					}
+				}
+				src.buf = nil // drop the rest of the bad line
+				src.reset()
+				setPrompt(ps1)
+				break
+			}
+			if p.Incomplete() {
+				setPrompt("> ")
+				continue
+			}
+			setPrompt(ps1)
+			src.reset()
+			if len(stmts) == 0 {
+				continue
+			}
+			lctx, cancel := context.WithTimeoutCause(ctx, s.srv.cfg.CommandTimeout, errCommandLimit)
+			lctx, cancelOut := context.WithCancelCause(lctx)
+			lim.reset(func() { cancelOut(errOutputLimit) })
+			var exited bool
+			status, exited = sh.runParsed(lctx, r, &syntax.File{Stmts: stmts}, stderr)
+			cancelOut(nil)
+			cancel()
+			if exited || ctx.Err() != nil {
+				done = true
+				break
+			}
 		}
 	}
 	return uint32(status)
+}
+
+// lineSource feeds the parser one line at a time and bounds how long one
+// command may grow.
+type lineSource struct {
+	read    func() (string, error)
+	max     int
+	buf     []byte
+	n       int // bytes of the current command so far
+	eof     bool
+	tooLong bool
+}
+
+func (l *lineSource) reset() { l.n, l.tooLong = 0, false }
+
+func (l *lineSource) Read(p []byte) (int, error) {
+	if len(l.buf) == 0 {
+		if l.eof {
+			return 0, io.EOF
+		}
+		line, err := l.read()
+		if err != nil {
+			l.eof = true
+			return 0, io.EOF
+		}
+		if l.n += len(line) + 1; l.n > l.max {
+			l.tooLong = true
+			l.n = 0
+			return 0, errors.New("command too long")
+		}
+		l.buf = append([]byte(line), '\n')
+	}
+	n := copy(p, l.buf)
+	l.buf = l.buf[n:]
+	return n, nil
 }
 
 // readBoundedLine reads one line (without its newline) of at most max bytes.
@@ -310,10 +379,29 @@ func readBoundedLine(br *bufio.Reader, max int) (string, error) {
 
 // outputLimit counts the bytes of one command's stdout and stderr together.
 type outputLimit struct {
-	max      int64
-	n        atomic.Int64
-	once     sync.Once
+	max int64
+	n   atomic.Int64
+	// mu guards: once, exceeded (replaced per command by reset).
+	mu       sync.Mutex
+	once     *sync.Once
 	exceeded func()
+}
+
+// reset starts counting a new command, calling exceeded when it goes over.
+func (l *outputLimit) reset(exceeded func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n.Store(0)
+	l.once, l.exceeded = new(sync.Once), exceeded
+}
+
+func (l *outputLimit) trip() {
+	l.mu.Lock()
+	once, f := l.once, l.exceeded
+	l.mu.Unlock()
+	if once != nil && f != nil {
+		once.Do(f)
+	}
 }
 
 type limitedWriter struct {
@@ -323,7 +411,7 @@ type limitedWriter struct {
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if n := l.lim.n.Add(int64(len(p))); n > l.lim.max {
-		l.lim.once.Do(l.lim.exceeded)
+		l.lim.trip()
 		return 0, errOutputLimit
 	}
 	return l.w.Write(p)

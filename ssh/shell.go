@@ -107,17 +107,23 @@ func (sh *shell) run(ctx context.Context, line string, stdin *os.File, stdout, s
 		fmt.Fprintf(stderr, "sh: 1: Syntax error: %s\n", syntaxMessage(err))
 		return 2, false
 	}
-	unescapeAssignments(file)
-	if err := checkPolicy(file); err != nil {
-		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
-		return 126, false
-	}
 	r, err := sh.runner(stdin, stdout, stderr, o)
 	if err != nil {
 		fmt.Fprintln(stderr, "sh: internal error")
 		return 126, false
 	}
-	err = r.Run(ctx, file)
+	return sh.runParsed(ctx, r, file, stderr)
+}
+
+// runParsed checks and runs an already parsed program on r (a fresh runner
+// for exec, the session's persistent one for an interactive shell).
+func (sh *shell) runParsed(ctx context.Context, r *interp.Runner, file *syntax.File, stderr io.Writer) (uint8, bool) {
+	unescapeAssignments(file)
+	if err := checkPolicy(file); err != nil {
+		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
+		return 126, false
+	}
+	err := r.Run(ctx, file)
 	if status, ok := interp.IsExitStatus(err); ok {
 		return status, r.Exited()
 	}
