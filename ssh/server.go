@@ -163,6 +163,13 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.AuthorizedKeysFile == "" && cfg.PasswordCallback == nil {
 		return nil, errors.New("ssh: Config.AuthorizedKeysFile is required")
 	}
+	if cfg.AuthorizedKeysFile != "" {
+		// Re-read on every attempt, but a missing file is a configuration
+		// error worth failing at start for.
+		if _, err := os.ReadFile(cfg.AuthorizedKeysFile); err != nil {
+			return nil, fmt.Errorf("ssh: authorized keys: %w", err)
+		}
+	}
 	signers, err := loadOrCreateHostKeys(cfg.HostKeyFile)
 	if err != nil {
 		return nil, err

@@ -540,3 +540,20 @@ func TestOpenSSHClient(t *testing.T) {
 		t.Errorf("legacy algorithms: %q %d %q", out, st, errs)
 	}
 }
+
+func TestNewServerConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := NewServer(Config{HostKeyFile: filepath.Join(dir, "hk"), AuthorizedKeysFile: filepath.Join(dir, "missing")}); err == nil {
+		t.Error("missing authorized_keys accepted")
+	}
+	if _, err := NewServer(Config{AuthorizedKeysFile: filepath.Join(dir, "x")}); err == nil {
+		t.Error("missing host key path accepted")
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("not a key"), 0o600)
+	ak := filepath.Join(dir, "ak")
+	os.WriteFile(ak, nil, 0o600)
+	if _, err := NewServer(Config{HostKeyFile: bad, AuthorizedKeysFile: ak}); err == nil {
+		t.Error("garbage host key accepted")
+	}
+}
