@@ -59,7 +59,7 @@ var (
 	}
 )
 
-func testKeys(t *testing.T) *struct {
+func testKeys(t testing.TB) *struct {
 	host []byte
 	ed   ed25519.PrivateKey
 	rsa  *rsa.PrivateKey
@@ -80,7 +80,7 @@ func testKeys(t *testing.T) *struct {
 	return &keys
 }
 
-func newTestServer(t *testing.T, opts ...serverOpt) *testServer {
+func newTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	ts := &testServer{}
@@ -129,7 +129,7 @@ func newTestServer(t *testing.T, opts ...serverOpt) *testServer {
 	return ts
 }
 
-func writeClientKey(t *testing.T, dir, name string, key any) (gossh.Signer, string) {
+func writeClientKey(t testing.TB, dir, name string, key any) (gossh.Signer, string) {
 	t.Helper()
 	block, err := gossh.MarshalPrivateKey(key, name)
 	if err != nil {
@@ -146,7 +146,7 @@ func writeClientKey(t *testing.T, dir, name string, key any) (gossh.Signer, stri
 	return signer, path
 }
 
-func (ts *testServer) dial(t *testing.T, user string, signer gossh.Signer, mod func(*gossh.ClientConfig)) *gossh.Client {
+func (ts *testServer) dial(t testing.TB, user string, signer gossh.Signer, mod func(*gossh.ClientConfig)) *gossh.Client {
 	t.Helper()
 	cc := &gossh.ClientConfig{
 		User:            user,
@@ -165,7 +165,7 @@ func (ts *testServer) dial(t *testing.T, user string, signer gossh.Signer, mod f
 }
 
 // run executes cmd over a new session and returns stdout, stderr, status.
-func run(t *testing.T, c *gossh.Client, cmd, stdin string) (string, string, int) {
+func run(t testing.TB, c *gossh.Client, cmd, stdin string) (string, string, int) {
 	t.Helper()
 	s, err := c.NewSession()
 	if err != nil {

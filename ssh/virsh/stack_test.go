@@ -25,7 +25,7 @@ type stack struct {
 	wg   sync.WaitGroup
 }
 
-func newStack(t *testing.T, n int) *stack {
+func newStack(t testing.TB, n int) *stack {
 	t.Helper()
 	sim, err := cloudsim.New(cloudsim.Options{Nodes: n, TransitionDelay: 5 * time.Millisecond})
 	if err != nil {
