@@ -337,6 +337,7 @@ func TestVirshConnectForms(t *testing.T) {
 		{"which virsh", "/usr/bin/virsh\n", 0},
 		{"virsh define /etc/passwd", "\n", 1},
 		{"virsh dumpxml node-0 | grep -c '<mac address='", "1\n", 0},
+		{`EDITOR="virsh edit node-0" virsh edit node-0 >/dev/null 2>&1`, "", 1}, // recursion is bounded
 	} {
 		out, errs, status := run(t, c, tc.cmd, "")
 		if out != tc.out || status != tc.status {

@@ -89,6 +89,9 @@ type nestKey struct{}
 
 const maxNesting = 4
 
+// maxPipes bounds the pipes and command substitutions of one line.
+const maxPipes = 64
+
 // runOpts adjusts one Run: editable is the scratch-relative name of the one
 // file `sed -i` may rewrite (virsh edit's temp file).
 type runOpts struct {
@@ -150,11 +153,23 @@ func syntaxMessage(err error) string {
 // and assignments to lookup-changing variables.
 func checkPolicy(file *syntax.File) error {
 	var err error
+	pipes, substs := 0, 0
 	syntax.Walk(file, func(n syntax.Node) bool {
 		if err != nil {
 			return false
 		}
 		switch n := n.(type) {
+		case *syntax.BinaryCmd:
+			// every pipe is an OS pipe and a goroutine
+			if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
+				if pipes++; pipes > maxPipes {
+					err = fmt.Errorf("more than %d pipes in one command line", maxPipes)
+				}
+			}
+		case *syntax.CmdSubst:
+			if substs++; substs > maxPipes {
+				err = fmt.Errorf("more than %d command substitutions in one command line", maxPipes)
+			}
 		case *syntax.Stmt:
 			if n.Background || n.Coprocess {
 				err = errors.New("background jobs are not permitted")
@@ -314,6 +329,12 @@ func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		}
 		env.Scratch = sh.root
 		env.RunEditor = func(ctx context.Context, editor, file string) int {
+			depth, _ := ctx.Value(nestKey{}).(int)
+			if depth >= maxNesting {
+				fmt.Fprintln(hc.Stderr, "sh: too many nested editors")
+				return 126
+			}
+			ctx = context.WithValue(ctx, nestKey{}, depth+1)
 			line := editor + " " + file // as virsh: "%s %s", the temp name is shell-safe
 			status, _ := sh.run(ctx, line, nil, hc.Stdout, hc.Stderr, runOpts{editable: file})
 			return int(status)

@@ -152,6 +152,8 @@ var hostile = []string{
 	// open handler; TMPDIR is the scratch dir, and /tmp stays untouched.
 	"echo x > " + os.TempDir() + "/sh-interp-quintupleo-test",
 	"TMPDIR=/tmp echo x",
+	"echo" + strings.Repeat(" | cat", 100),
+	"echo" + strings.Repeat(" $(echo)", 100),
 }
 
 func TestShellHostileCorpus(t *testing.T) {
