@@ -46,6 +46,7 @@ type Config struct {
 	Logger *slog.Logger
 
 	MaxAuthTries       int           // default 6
+	MaxConns           int           // open connections, authenticated or not; default 512
 	MaxSessions        int           // concurrent sessions, all conns; default 256
 	MaxSessionsPerConn int           // concurrent sessions on one conn; default 16
 	MaxCommandBytes    int           // exec command line length; default 64 KiB
@@ -57,6 +58,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxAuthTries == 0 {
 		c.MaxAuthTries = 6
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 512
 	}
 	if c.MaxSessions == 0 {
 		c.MaxSessions = 256
@@ -281,7 +285,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("ssh: accept: %w", err)
 		}
 		backoff = 0
-		if !s.trackConn(c) {
+		switch s.trackConn(c) {
+		case errTooManyConns:
+			s.log.Warn("ssh: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
+			_ = c.Close()
+		case ErrServerClosed:
 			_ = c.Close()
 			return ErrServerClosed
 		}
@@ -299,13 +307,19 @@ func (s *Server) isShutdown() bool {
 	return s.shutdown
 }
 
-// trackConn registers c and starts its goroutine, unless shutting down.
-func (s *Server) trackConn(c net.Conn) bool {
+var errTooManyConns = errors.New("ssh: too many connections")
+
+// trackConn registers c and starts its goroutine, unless shutting down or
+// at the connection limit.
+func (s *Server) trackConn(c net.Conn) error {
 	sc := &serverConn{srv: s, nc: c}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
-		return false
+		return ErrServerClosed
+	}
+	if len(s.conns) >= s.cfg.MaxConns {
+		return errTooManyConns
 	}
 	s.conns[sc] = struct{}{}
 	s.wg.Add(1)
@@ -314,7 +328,7 @@ func (s *Server) trackConn(c net.Conn) bool {
 		defer s.untrackConn(sc)
 		sc.serve()
 	}()
-	return true
+	return nil
 }
 
 func (s *Server) untrackConn(sc *serverConn) {

@@ -541,6 +541,20 @@ func TestOpenSSHClient(t *testing.T) {
 	}
 }
 
+func TestMaxConns(t *testing.T) {
+	checkGoroutines(t)
+	ts := newTestServer(t, func(c *Config) { c.MaxConns = 1 })
+	c := ts.dial(t, "stack", ts.signer, nil) // holds the only slot
+	if _, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
+		User: "stack", Auth: []gossh.AuthMethod{gossh.PublicKeys(ts.signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+	}); err == nil {
+		t.Error("second connection accepted over MaxConns=1")
+	}
+	if out, _, _ := run(t, c, "echo still", ""); out != "still\n" {
+		t.Errorf("first connection: %q", out)
+	}
+}
+
 func TestNewServerConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := NewServer(Config{HostKeyFile: filepath.Join(dir, "hk"), AuthorizedKeysFile: filepath.Join(dir, "missing")}); err == nil {
