@@ -1,8 +1,8 @@
 package main
 
 // End-to-end tests of `quintupleo serve`: the real stack (cloudsim over real
-// HTTP → nodes → translate → rpc on a TCP listener), driven by the real virsh
-// from Debian's libvirt-clients and by go-libvirt's client.
+// HTTP, or a real cloud → nodes → translate → rpc on a TCP listener), driven
+// by the real virsh from Debian's libvirt-clients and by go-libvirt's client.
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,40 +36,114 @@ func requireTool(t *testing.T, name string) string {
 	return p
 }
 
-// env is one running quintupleo over its own cloudsim.
+// The cloud of the end-to-end tests comes from the environment:
+//
+//	QUINTUPLEO_CLOUD        unset or "sim": each test gets its own cloudsim with 5 nodes.
+//	                        Otherwise the clouds.yaml cloud of that name (found through
+//	                        OS_CLIENT_CONFIG_FILE or the standard search path), served
+//	                        exactly as `quintupleo serve --os-cloud NAME` would.
+//	QUINTUPLEO_NODES_CMD    with a real cloud: the command that (re)creates the node
+//	                        fixture idempotently; each test runs `CMD 5` first (realcloud's
+//	                        nodes.sh; see docs/realcloud.md). OS_CLOUD is set to NAME for it.
+//	QUINTUPLEO_ACTION_TIMEOUT  with a real cloud: serve's --action-timeout and the bound of
+//	                        every client call (default 5m).
+//
+// Only the tests in portableE2E run against a real cloud; the others need the
+// simulator (fault injection, transition timing, stopping the cloud, reading
+// its request log) and fail at once if started against a real cloud.
+const (
+	envCloud         = "QUINTUPLEO_CLOUD"
+	envNodesCmd      = "QUINTUPLEO_NODES_CMD"
+	envActionTimeout = "QUINTUPLEO_ACTION_TIMEOUT"
+	fixtureNodes     = 5
+)
+
+// portableE2E is the real-cloud tier's test selection: scripts/realcloud-tier.sh
+// runs exactly these (TestPortableE2ESelection keeps the two in step).
+var portableE2E = []string{
+	"TestGoLibvirtClient",
+	"TestVirshDominfoAndXML",
+	"TestVirshErrors",
+	"TestVirshHostCommands",
+	"TestVirshListShowsTheCloudsNodes",
+	"TestVirshPowerCycle",
+	"TestVirshReadOnlyRefusesChanges",
+}
+
+// portableRunPattern is the -run pattern that selects portableE2E.
+func portableRunPattern() string { return "^(" + strings.Join(portableE2E, "|") + ")$" }
+
+// realCloud is the clouds.yaml cloud under test, "" for cloudsim.
+func realCloud() string {
+	if n := os.Getenv(envCloud); n != "sim" {
+		return n
+	}
+	return ""
+}
+
+// env is one running quintupleo over its cloud: its own cloudsim, or the
+// real cloud named by QUINTUPLEO_CLOUD (then sim is nil).
 type env struct {
-	sim *cloudsim.Sim
-	st  *stack
-	uri string // qemu+tcp://127.0.0.1:PORT/system
+	sim       *cloudsim.Sim
+	st        *stack
+	uri       string        // qemu+tcp://127.0.0.1:PORT/system
+	clientMax time.Duration // bound of one client command; 0 = 60s
 }
 
 type envOption func(*cloudsim.Options, *serveConfig)
 
 func startEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	simOpts := cloudsim.Options{Nodes: 5, TransitionDelay: 30 * time.Millisecond}
+	simOpts := cloudsim.Options{Nodes: fixtureNodes, TransitionDelay: 30 * time.Millisecond}
 	cfg := serveConfig{
 		listenTCP:     "127.0.0.1:0",
 		refresh:       100 * time.Millisecond,
 		actionTimeout: 20 * time.Second,
 		pollInterval:  10 * time.Millisecond,
 	}
-	for _, o := range opts {
-		o(&simOpts, &cfg)
+	clientMax := 60 * time.Second
+	var sim *cloudsim.Sim
+	if name := realCloud(); name != "" {
+		root, _, _ := strings.Cut(t.Name(), "/")
+		if !slices.Contains(portableE2E, root) {
+			t.Fatalf("%s needs the simulator and is not in portableE2E; run the real tier with -run '%s'", root, portableRunPattern())
+		}
+		if len(opts) > 0 {
+			t.Fatalf("%s passes env options, which a real cloud cannot honour", root)
+		}
+		timeout := 5 * time.Minute
+		if v := os.Getenv(envActionTimeout); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("%s: %v", envActionTimeout, err)
+			}
+			timeout = d
+		}
+		// Real Nova is slower than the sim (real RPC, scheduler): the same
+		// waits with wider bounds, and a refresh as cheap as the CLI's.
+		cfg.refresh, cfg.actionTimeout, cfg.pollInterval = time.Second, timeout, 50*time.Millisecond
+		clientMax = timeout + time.Minute
+		cfg.osCloud, cfg.cloudsYAML = name, os.Getenv("OS_CLIENT_CONFIG_FILE")
+		resetFixture(t, name, clientMax)
+	} else {
+		for _, o := range opts {
+			o(&simOpts, &cfg)
+		}
+		var err error
+		sim, err = cloudsim.New(simOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		yaml := filepath.Join(t.TempDir(), "clouds.yaml")
+		if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.osCloud, cfg.cloudsYAML = "sim", yaml
 	}
-	sim, err := cloudsim.New(simOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-	if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg.osCloud, cfg.cloudsYAML = "sim", yaml
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -87,7 +163,25 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 			t.Errorf("stack run: %v", err)
 		}
 	})
-	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system"}
+	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system", clientMax: clientMax}
+}
+
+// resetFixture runs QUINTUPLEO_NODES_CMD 5 against the real cloud: node-0…4
+// SHUTOFF with empty metadata, nothing else named node-*, whatever the
+// previous test left.
+func resetFixture(t *testing.T, cloud string, bound time.Duration) {
+	t.Helper()
+	cmdline := os.Getenv(envNodesCmd)
+	if cmdline == "" {
+		t.Fatalf("%s=%s needs %s (e.g. ../shared/tools/realcloud/nodes.sh) to reset the node fixture", envCloud, cloud, envNodesCmd)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), bound)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cmdline, strconv.Itoa(fixtureNodes))
+	cmd.Env = append(os.Environ(), "OS_CLOUD="+cloud)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("reset the node fixture (%s %d): %v\n%s", cmdline, fixtureNodes, err, out)
+	}
 }
 
 // virsh runs the real virsh against the env and returns stdout, stderr and
@@ -95,7 +189,11 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) virsh(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	bin := requireTool(t, "virsh")
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	bound := e.clientMax
+	if bound == 0 {
+		bound = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), bound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", e.uri}, args...)...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
@@ -148,4 +246,33 @@ func names(out string) []string {
 		}
 	}
 	return ns
+}
+
+// TestPortableE2ESelection keeps the real tier's -run pattern and
+// portableE2E in step, and every listed test in existence.
+func TestPortableE2ESelection(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "realcloud-tier.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), "'"+portableRunPattern()+"'") {
+		t.Errorf("scripts/realcloud-tier.sh does not run -run '%s'", portableRunPattern())
+	}
+	src, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, f := range src {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, name := range portableE2E {
+		if !strings.Contains(all.String(), "func "+name+"(t *testing.T)") {
+			t.Errorf("portableE2E lists %s, which does not exist", name)
+		}
+	}
 }

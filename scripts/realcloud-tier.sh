@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# scripts/realcloud-tier.sh — the real-cloud tier: quintupleo against a real
+# OpenStack (Keystone, Nova with the fake virt driver, Neutron, Glance,
+# Placement on 127.0.0.1, from ../shared/tools/realcloud).
+#
+#   1. realcloud setup.sh (idempotent; installs what is missing, starts what is down)
+#   2. nodes.sh 5 (the same node fixture as cloudsim's --nodes 5)
+#   3. the conformance suite (./conformance) against the real cloud: it records
+#      into a scratch directory, which must match the committed
+#      conformance/testdata/realcloud/ (status codes, key sets, JSON types, state
+#      sequences); RECORD=1 writes conformance/testdata/realcloud/ instead
+#   4. the portable end-to-end tests (real virsh, go-libvirt) against the real cloud
+#   5. stop.sh — always, via trap (KEEP_CLOUD=1 leaves the cloud running)
+#
+# A cloud that does not come up fails the tier with the service and its log.
+# Environment: REALCLOUD_DIR (default ../shared/tools/realcloud), RC_DIR
+# (default /opt/realcloud), KEEP_CLOUD, RECORD.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+REALCLOUD_DIR=${REALCLOUD_DIR:-$ROOT/../shared/tools/realcloud}
+RC_DIR=${RC_DIR:-/opt/realcloud}
+export RC_DIR
+START=$(date +%s)
+say() { echo "== realcloud-tier +$(($(date +%s) - START))s: $*"; }
+fail() { echo "realcloud-tier: FAILED: $*" >&2; exit 1; }
+
+[ -x "$REALCLOUD_DIR/setup.sh" ] || fail "no realcloud tools at $REALCLOUD_DIR (set REALCLOUD_DIR)"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+stop_cloud() {
+	local rc=$?
+	if [ -n "${KEEP_CLOUD:-}" ]; then
+		say "KEEP_CLOUD set: the cloud stays up ($REALCLOUD_DIR/stop.sh stops it)"
+	else
+		say "stopping the cloud"
+		$sudo "$REALCLOUD_DIR/stop.sh" >/dev/null 2>&1 || echo "realcloud-tier: stop.sh failed (rc $?)" >&2
+	fi
+	say "done (exit $rc)"
+	exit $rc
+}
+trap stop_cloud EXIT
+
+# explain_cloud_failure names the services that are not running and shows the
+# end of each one's logs.
+explain_cloud_failure() {
+	local setup_log=$1
+	echo "realcloud-tier: the real cloud did not come up. setup.sh said:" >&2
+	tail -15 "$setup_log" | sed 's/^/    /' >&2
+	echo "realcloud-tier: service status ($REALCLOUD_DIR/status.sh):" >&2
+	$sudo "$REALCLOUD_DIR/status.sh" 2>&1 | sed 's/^/    /' >&2 || true
+	local dead
+	dead=$($sudo "$REALCLOUD_DIR/status.sh" 2>/dev/null | awk '$3 == "DEAD" {print $1}') || true
+	for svc in $dead; do
+		for log in "$RC_DIR/logs/$svc.log" "$RC_DIR/logs/$svc.out" "$RC_DIR/logs/$svc.uwsgi.log"; do
+			[ -s "$log" ] || continue
+			echo "realcloud-tier: service $svc is DEAD; last lines of $log:" >&2
+			tail -20 "$log" | sed 's/^/    /' >&2
+		done
+	done
+	fail "real cloud not up (dead: ${dead:-none recorded}; setup log $setup_log; service logs in $RC_DIR/logs)"
+}
+
+say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh)"
+setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
+if ! $sudo "$REALCLOUD_DIR/setup.sh" >"$setup_log" 2>&1; then
+	explain_cloud_failure "$setup_log"
+fi
+tail -1 "$setup_log"
+
+export OS_CLIENT_CONFIG_FILE=$RC_DIR/clouds.yaml
+export OS_CLOUD=realcloud
+[ -r "$OS_CLIENT_CONFIG_FILE" ] || fail "setup.sh succeeded but $OS_CLIENT_CONFIG_FILE is missing"
+
+say "node fixture (nodes.sh 5)"
+"$REALCLOUD_DIR/nodes.sh" 5 || fail "nodes.sh 5 failed (Nova/Neutron logs in $RC_DIR/logs)"
+
+export CI="${CI:-1}"
+export QUINTUPLEO_CLOUD=realcloud
+
+say "conformance suite against real Nova"
+if [ -n "${RECORD:-}" ]; then
+	go test -count=1 -p 1 -timeout 10m ./conformance/
+	say "record written to conformance/testdata/realcloud/ (review and commit it)"
+else
+	# Recorded into a scratch directory and compared with the committed
+	# record, so a drift of the real cloud fails here.
+	scratch=$(mktemp -d /tmp/realcloud-record.XXXXXX)
+	QUINTUPLEO_CONFORMANCE_OUT=$scratch go test -count=1 -p 1 -timeout 10m ./conformance/ ||
+		fail "conformance suite failed against real Nova (fresh record in $scratch; RECORD=1 rewrites the committed one)"
+	rm -rf "$scratch"
+fi
+
+say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
+"$REALCLOUD_DIR/nodes.sh" 5 || fail "nodes.sh 5 failed (Nova/Neutron logs in $RC_DIR/logs)"
+e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
+if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
+	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
+	-run '^(TestGoLibvirtClient|TestVirshDominfoAndXML|TestVirshErrors|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
+	>"$e2e_log" 2>&1; then
+	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
+	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"
+fi
+grep -E '^(\s*--- |ok)' "$e2e_log"
+rm -f "$e2e_log"
