@@ -577,6 +577,14 @@ func (h *Hypervisor) Subscribe() (<-chan LifecycleEvent, func()) {
 	}
 }
 
+// Subscribers is how many event subscriptions are open (clients listening
+// for lifecycle events).
+func (h *Hypervisor) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 // Run turns inventory changes into lifecycle events until ctx ends. The
 // caller owns the goroutine.
 func (h *Hypervisor) Run(ctx context.Context) error {

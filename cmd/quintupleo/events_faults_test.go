@@ -60,6 +60,18 @@ func (e *env) eventStream(t *testing.T) <-chan string {
 		cancel()
 		cmd.Wait()
 	})
+	// Events that happen before virsh has registered its callbacks are not
+	// delivered to it (as with libvirtd): wait for the registration.
+	before := e.st.hv.Subscribers()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for e.st.hv.Subscribers() <= before {
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal("virsh event never registered")
+		}
+	}
 	return lines
 }
 
