@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"quintupleo/internal/stacktest"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -9,7 +10,7 @@ import (
 // BenchmarkExecOnOneConn: one exec channel per op on a kept connection
 // (Nova's VirtualPowerManager reuses its connection).
 func BenchmarkExecOnOneConn(b *testing.B) {
-	st := newStack(b, 8)
+	st := stacktest.New(b, 8)
 	ts := newTestServer(b, func(c *Config) { c.Dialer = st.Dial })
 	c := ts.dial(b, "stack", ts.signer, nil)
 	for _, cmd := range []string{
@@ -30,7 +31,7 @@ func BenchmarkExecOnOneConn(b *testing.B) {
 // BenchmarkIronicPowerQuery: what one Ironic power-state poll costs — a new
 // SSH connection, list --all --name, one dumpxml|awk|tr, list --name.
 func BenchmarkIronicPowerQuery(b *testing.B) {
-	st := newStack(b, 8)
+	st := stacktest.New(b, 8)
 	ts := newTestServer(b, func(c *Config) { c.Dialer = st.Dial })
 	const base = "LC_ALL=C /usr/bin/virsh --connect qemu:///system "
 	for b.Loop() {

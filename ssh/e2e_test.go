@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"quintupleo/internal/stacktest"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func referenceLines(t *testing.T, name string) []string {
 // real ssh client, against cloudsim-backed nodes.
 func TestIronicSequence(t *testing.T) {
 	checkGoroutines(t)
-	st := newStack(t, 4)
+	st := stacktest.New(t, 4)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	lines := referenceLines(t, "ironic_ssh_virsh_cmds.txt")
 	if len(lines) != 9 {
@@ -141,7 +142,7 @@ func TestIronicSequence(t *testing.T) {
 // TestDevtestOverSSH runs the SSH-side lines of devtest_virsh_cmds.txt
 // (sections A and B) with devtest's domain names mapped onto the sim's.
 func TestDevtestOverSSH(t *testing.T) {
-	st := newStack(t, 3)
+	st := stacktest.New(t, 3)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	var lines []string
 	for _, l := range referenceLines(t, "devtest_virsh_cmds.txt") {
@@ -197,13 +198,13 @@ func TestDevtestOverSSH(t *testing.T) {
 // real virsh prints over qemu+tcp against the same server.
 func TestVirshOverSSHMatchesRPC(t *testing.T) {
 	virshBin := requireTool(t, "virsh")
-	st := newStack(t, 3)
+	st := stacktest.New(t, 3)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	ts.openSSH(t, "virsh start node-1")
 	for _, cmd := range []string{"list", "list --all", "list --all --name", "dominfo node-1", "domstate --reason node-0",
 		"dumpxml node-0", "domiflist node-1", "nodeinfo", "hostname", "version", "dominfo nosuch", "destroy node-0"} {
 		out, errs, code := ts.openSSH(t, "virsh "+cmd)
-		c := exec.CommandContext(t.Context(), virshBin, append([]string{"-c", "qemu+tcp://127.0.0.1:" + st.port + "/system"}, strings.Fields(cmd)...)...)
+		c := exec.CommandContext(t.Context(), virshBin, append([]string{"-c", "qemu+tcp://127.0.0.1:" + st.Port + "/system"}, strings.Fields(cmd)...)...)
 		c.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
 		var wout, werr bytes.Buffer
 		c.Stdout, c.Stderr = &wout, &werr
@@ -225,7 +226,7 @@ func TestVirshOverSSHMatchesRPC(t *testing.T) {
 func TestQemuSSHWithRealVirsh(t *testing.T) {
 	virshBin := requireTool(t, "virsh")
 	sshBin := requireTool(t, "ssh")
-	st := newStack(t, 2)
+	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	home := t.TempDir()
 	// libvirt runs the `ssh` first in PATH. This one is the real client with
@@ -277,7 +278,7 @@ func TestQemuSSHWithRealVirsh(t *testing.T) {
 func TestEditMatchesRealVirsh(t *testing.T) {
 	virshBin := requireTool(t, "virsh")
 	requireTool(t, "sed")
-	st := newStack(t, 2)
+	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	editors := []string{
 		`sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev="network"/>'`,
@@ -286,7 +287,7 @@ func TestEditMatchesRealVirsh(t *testing.T) {
 		`sed -i 's/<domain/<domian/'`,
 	}
 	for _, ed := range editors {
-		c := exec.CommandContext(t.Context(), virshBin, "-c", "qemu+tcp://127.0.0.1:"+st.port+"/system", "edit", "node-0")
+		c := exec.CommandContext(t.Context(), virshBin, "-c", "qemu+tcp://127.0.0.1:"+st.Port+"/system", "edit", "node-0")
 		var environ []string
 		for _, kv := range os.Environ() {
 			if !strings.HasPrefix(kv, "VISUAL=") && !strings.HasPrefix(kv, "EDITOR=") {
@@ -318,7 +319,7 @@ func TestEditMatchesRealVirsh(t *testing.T) {
 
 func TestVirshConnectForms(t *testing.T) {
 	checkGoroutines(t)
-	st := newStack(t, 2)
+	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	c := ts.dial(t, "stack", ts.signer, nil)
 	for _, tc := range []struct {

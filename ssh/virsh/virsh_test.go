@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"quintupleo/internal/stacktest"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type result struct {
 }
 
 // ours runs the emulator.
-func (st *stack) ours(t *testing.T, env map[string]string, args ...string) result {
+func ourVirsh(t *testing.T, st *stacktest.Stack, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	scratch, err := os.OpenRoot(t.TempDir())
@@ -50,7 +51,7 @@ func (st *stack) ours(t *testing.T, env map[string]string, args ...string) resul
 }
 
 // real runs the system virsh against the same server over TCP.
-func (st *stack) real(t *testing.T, args ...string) result {
+func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 	t.Helper()
 	bin := requireTool(t, "virsh")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -59,7 +60,7 @@ func (st *stack) real(t *testing.T, args ...string) result {
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		global, args = append(global, args[0]), args[1:]
 	}
-	full := append(append(global, "-c", "qemu+tcp://127.0.0.1:"+st.port+"/system"), args...)
+	full := append(append(global, "-c", "qemu+tcp://127.0.0.1:"+st.Port+"/system"), args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "VIRSH_DEFAULT_CONNECT_URI=", "LIBVIRT_DEFAULT_URI=")
 	var out, errb bytes.Buffer
@@ -80,12 +81,12 @@ func (st *stack) real(t *testing.T, args ...string) result {
 // stdout, stderr and exit status, byte for byte.
 func TestDifferential(t *testing.T) {
 	requireTool(t, "virsh")
-	st := newStack(t, 4)
+	st := stacktest.New(t, 4)
 	// a running domain, for ids and states
-	if r := st.ours(t, nil, "start", "node-1"); r.status != 0 {
+	if r := ourVirsh(t, st, nil, "start", "node-1"); r.status != 0 {
 		t.Fatalf("start: %+v", r)
 	}
-	uuid := strings.TrimSpace(st.ours(t, nil, "domuuid", "node-2").out)
+	uuid := strings.TrimSpace(ourVirsh(t, st, nil, "domuuid", "node-2").out)
 	cmds := [][]string{
 		{"list"}, {"list", "--all"}, {"list", "--all", "--name"}, {"list", "--name"}, {"list", "--inactive"},
 		{"list", "--uuid"}, {"list", "--all", "--uuid", "--name"}, {"list", "--all", "--id"}, {"list", "--state-running"},
@@ -104,8 +105,8 @@ func TestDifferential(t *testing.T) {
 		{"-r", "destroy", "node-1"}, {"-r", "start", "node-0"}, {"-r", "list", "--all"},
 	}
 	for _, args := range cmds {
-		want := st.real(t, args...)
-		got := st.ours(t, nil, args...)
+		want := realVirsh(t, st, args...)
+		got := ourVirsh(t, st, nil, args...)
 		if got != want {
 			t.Errorf("virsh %s:\n ours: %q\n      %q\n      %d\nvirsh: %q\n      %q\n      %d", strings.Join(args, " "),
 				got.out, got.err, got.status, want.out, want.err, want.status)
@@ -117,7 +118,7 @@ func TestDifferential(t *testing.T) {
 // the real virsh, undone, then run by ours.
 func TestDifferentialChanges(t *testing.T) {
 	requireTool(t, "virsh")
-	st := newStack(t, 3)
+	st := stacktest.New(t, 3)
 	steps := []struct{ do, undo []string }{
 		{[]string{"start", "node-0"}, []string{"destroy", "node-0"}},
 		{[]string{"start", "--domain", "node-0"}, []string{"destroy", "node-0"}},
@@ -126,13 +127,13 @@ func TestDifferentialChanges(t *testing.T) {
 		{[]string{"autostart", "--disable", "node-1"}, nil},
 	}
 	for _, s := range steps {
-		want := st.real(t, s.do...)
+		want := realVirsh(t, st, s.do...)
 		if s.undo != nil {
-			st.real(t, s.undo...)
+			realVirsh(t, st, s.undo...)
 		}
-		got := st.ours(t, nil, s.do...)
+		got := ourVirsh(t, st, nil, s.do...)
 		if s.undo != nil {
-			st.ours(t, nil, s.undo...)
+			ourVirsh(t, st, nil, s.undo...)
 		}
 		if got != want {
 			t.Errorf("virsh %s:\n ours: %+v\nvirsh: %+v", strings.Join(s.do, " "), got, want)
@@ -140,12 +141,12 @@ func TestDifferentialChanges(t *testing.T) {
 	}
 	// running: destroy, reset, reboot
 	for _, cmd := range [][]string{{"reset", "node-2"}, {"reboot", "node-2"}, {"destroy", "node-2"}} {
-		st.ours(t, nil, "start", "node-2")
-		want := st.real(t, cmd...)
-		st.ours(t, nil, "destroy", "node-2")
-		st.ours(t, nil, "start", "node-2")
-		got := st.ours(t, nil, cmd...)
-		st.ours(t, nil, "destroy", "node-2")
+		ourVirsh(t, st, nil, "start", "node-2")
+		want := realVirsh(t, st, cmd...)
+		ourVirsh(t, st, nil, "destroy", "node-2")
+		ourVirsh(t, st, nil, "start", "node-2")
+		got := ourVirsh(t, st, nil, cmd...)
+		ourVirsh(t, st, nil, "destroy", "node-2")
 		if got != want {
 			t.Errorf("virsh %s:\n ours: %+v\nvirsh: %+v", strings.Join(cmd, " "), got, want)
 		}
