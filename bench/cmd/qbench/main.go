@@ -344,7 +344,7 @@ func benchN(ctx context.Context, w io.Writer, p *procs, cfg *config, work string
 	expect := float64(qp.window) / float64(cfg.refreshInterval)
 	fmt.Fprintf(w, "Cloud (cloudsim) requests during the %.1f s polling window, per endpoint (refresh interval %v → ≈%.1f list cycles expected):\n\n",
 		qp.window.Seconds(), cfg.refreshInterval, expect)
-	fmt.Fprintf(w, "| endpoint | with %d clients | with no clients (same length) |\n|---|---|---|\n", cfg.pollClients)
+	fmt.Fprintf(w, "| endpoint | with %d clients | with no clients (%v) |\n|---|---|---|\n", cfg.pollClients, cfg.pollDuration)
 	keys := map[string]bool{}
 	for k := range qp.counters {
 		keys[k] = true
