@@ -88,6 +88,10 @@ func (h *Hypervisor) current(ctx context.Context) (*view, error) {
 	if h.view != nil && h.view.gen == gen {
 		return h.view, nil
 	}
+	if old := h.view; old != nil && sameMembers(old.nodes, ns) {
+		h.view = h.refreshView(old, ns, gen)
+		return h.view, nil
+	}
 	v := &view{gen: gen, byUUID: make(map[UUID]int, len(ns)), byName: make(map[string]int, len(ns)),
 		byID: map[int32]int{}}
 	names := assignNames(ns)
@@ -97,14 +101,7 @@ func (h *Hypervisor) current(ctx context.Context) (*view, error) {
 			h.log.Warn("server id is not a UUID; not shown as a domain", "id", n.ID)
 			continue
 		}
-		d := domainOf(n, names[i], u)
-		if r, ok := h.offReason[u]; ok {
-			if d.State == StateShutoff {
-				d.Reason = r
-			} else if d.State.Active() && d.State != StateShutdown {
-				delete(h.offReason, u) // running again: the reason is history
-			}
-		}
+		d := h.withOffReason(domainOf(n, names[i], u))
 		idx := len(v.doms)
 		v.nodes = append(v.nodes, n)
 		v.doms = append(v.doms, d)
@@ -116,6 +113,51 @@ func (h *Hypervisor) current(ctx context.Context) (*view, error) {
 	}
 	h.view = v
 	return v, nil
+}
+
+// sameMembers reports whether a new inventory listing holds the same
+// servers, with the same names, in the same order as a view's (only states
+// and other values changed): then names and the UUID and name indexes carry
+// over, which keeps a power action cheap at 10,000 nodes.
+func sameMembers(viewNodes, ns []nodes.Node) bool {
+	if len(viewNodes) != len(ns) {
+		return false // includes servers skipped for a non-UUID id: rebuild
+	}
+	for i := range ns {
+		if viewNodes[i].ID != ns[i].ID || viewNodes[i].Name != ns[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// refreshView derives the view of a new generation from old when only node
+// values changed: domains are recomputed, names and the UUID and name
+// indexes are shared (never modified after a view is built).
+func (h *Hypervisor) refreshView(old *view, ns []nodes.Node, gen uint64) *view {
+	v := &view{gen: gen, nodes: ns, doms: make([]Domain, len(ns)),
+		byUUID: old.byUUID, byName: old.byName, byID: make(map[int32]int, len(old.byID))}
+	for i, n := range ns {
+		d := h.withOffReason(domainOf(n, old.doms[i].Name, old.doms[i].UUID))
+		v.doms[i] = d
+		if d.ID > 0 {
+			v.byID[d.ID] = i
+		}
+	}
+	return v
+}
+
+// withOffReason applies the shut-off reason we know for domains we stopped
+// ourselves. h.mu must be held.
+func (h *Hypervisor) withOffReason(d Domain) Domain {
+	if r, ok := h.offReason[d.UUID]; ok {
+		if d.State == StateShutoff {
+			d.Reason = r
+		} else if d.State.Active() && d.State != StateShutdown {
+			delete(h.offReason, d.UUID) // running again: the reason is history
+		}
+	}
+	return d
 }
 
 // domainOf is the libvirt domain of a node.
