@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/config"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+	"gopkg.in/yaml.v3"
 )
 
 // novaMicroversion pins the compute API shape we parse. 2.47 embeds the flavor
@@ -87,12 +89,11 @@ func loadConfig(cfg CloudConfig) (gophercloud.AuthOptions, gophercloud.EndpointO
 		name = os.Getenv("OS_CLOUD")
 	}
 	if name == "" {
-		// No cloud named: the OS_* variables, as `openstack` does.
-		ao, err := openstack.AuthOptionsFromEnv()
-		if err != nil {
-			return ao, gophercloud.EndpointOpts{}, nil, fmt.Errorf("nodes: no --os-cloud and incomplete OS_* environment: %w", err)
+		if cfg.CloudsYAML != "" || cfg.CloudsYAMLData != nil {
+			return gophercloud.AuthOptions{}, gophercloud.EndpointOpts{}, nil, errors.New("nodes: a clouds.yaml was given but no cloud name (--os-cloud or OS_CLOUD)")
 		}
-		return ao, gophercloud.EndpointOpts{Region: os.Getenv("OS_REGION_NAME")}, nil, nil
+		// No cloud named: the OS_* variables, as `openstack` does.
+		return envConfig()
 	}
 	opts := []clouds.ParseOption{clouds.WithCloudName(name)}
 	switch {
@@ -106,4 +107,66 @@ func loadConfig(cfg CloudConfig) (gophercloud.AuthOptions, gophercloud.EndpointO
 		return ao, eo, nil, fmt.Errorf("nodes: cloud %q: %w", name, err)
 	}
 	return ao, eo, tlsConfig, nil
+}
+
+// envConfig reads the OS_* variables an openrc file sets into a one-cloud
+// clouds.yaml and lets gophercloud's clouds package interpret it, as
+// os-client-config does with its "envvars" cloud. (gophercloud's own
+// AuthOptionsFromEnv ignores OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME,
+// which every Keystone v3 openrc sets.)
+func envConfig() (gophercloud.AuthOptions, gophercloud.EndpointOpts, *tls.Config, error) {
+	env := os.Getenv
+	if env("OS_AUTH_URL") == "" {
+		return gophercloud.AuthOptions{}, gophercloud.EndpointOpts{}, nil,
+			errors.New("nodes: no cloud: give --os-cloud (or OS_CLOUD) with a clouds.yaml, or the OS_* variables of an openrc file")
+	}
+	cloud := clouds.Cloud{
+		AuthInfo: &clouds.AuthInfo{
+			AuthURL:                     env("OS_AUTH_URL"),
+			Username:                    env("OS_USERNAME"),
+			UserID:                      env("OS_USER_ID"),
+			Password:                    env("OS_PASSWORD"),
+			ProjectName:                 firstOf(env("OS_PROJECT_NAME"), env("OS_TENANT_NAME")),
+			ProjectID:                   firstOf(env("OS_PROJECT_ID"), env("OS_TENANT_ID")),
+			UserDomainName:              env("OS_USER_DOMAIN_NAME"),
+			UserDomainID:                env("OS_USER_DOMAIN_ID"),
+			ProjectDomainName:           env("OS_PROJECT_DOMAIN_NAME"),
+			ProjectDomainID:             env("OS_PROJECT_DOMAIN_ID"),
+			DomainName:                  env("OS_DOMAIN_NAME"),
+			DomainID:                    env("OS_DOMAIN_ID"),
+			ApplicationCredentialID:     env("OS_APPLICATION_CREDENTIAL_ID"),
+			ApplicationCredentialName:   env("OS_APPLICATION_CREDENTIAL_NAME"),
+			ApplicationCredentialSecret: env("OS_APPLICATION_CREDENTIAL_SECRET"),
+			Token:                       env("OS_TOKEN"),
+		},
+		AuthType:           clouds.AuthType(env("OS_AUTH_TYPE")),
+		RegionName:         env("OS_REGION_NAME"),
+		Interface:          env("OS_INTERFACE"),
+		IdentityAPIVersion: env("OS_IDENTITY_API_VERSION"),
+		CACertFile:         env("OS_CACERT"),
+		ClientCertFile:     env("OS_CERT"),
+		ClientKeyFile:      env("OS_KEY"),
+	}
+	if env("OS_INSECURE") == "true" || env("OS_INSECURE") == "1" {
+		verify := false
+		cloud.Verify = &verify
+	}
+	data, err := yaml.Marshal(clouds.Clouds{Clouds: map[string]clouds.Cloud{"envvars": cloud}})
+	if err != nil {
+		return gophercloud.AuthOptions{}, gophercloud.EndpointOpts{}, nil, fmt.Errorf("nodes: OS_* variables: %w", err)
+	}
+	ao, eo, tlsConfig, err := clouds.Parse(clouds.WithCloudName("envvars"), clouds.WithCloudsYAML(bytes.NewReader(data)))
+	if err != nil {
+		return ao, eo, nil, fmt.Errorf("nodes: OS_* variables: %w", err)
+	}
+	return ao, eo, tlsConfig, nil
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

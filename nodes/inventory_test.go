@@ -220,3 +220,37 @@ func BenchmarkRefresh10000(b *testing.B) {
 		}
 	}
 }
+
+// Without a cloud name, the OS_* variables are used, as the openstack CLI
+// does.
+func TestConnectFromEnvironment(t *testing.T) {
+	sim, err := cloudsim.New(cloudsim.Options{Nodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	t.Setenv("OS_CLOUD", "")
+	t.Setenv("OS_AUTH_URL", sim.AuthURL())
+	t.Setenv("OS_USERNAME", cloudsim.Username)
+	t.Setenv("OS_PASSWORD", cloudsim.Password)
+	t.Setenv("OS_PROJECT_NAME", cloudsim.ProjectName)
+	t.Setenv("OS_USER_DOMAIN_NAME", cloudsim.UserDomainName)
+	t.Setenv("OS_PROJECT_DOMAIN_NAME", cloudsim.ProjectDomainName)
+	t.Setenv("OS_REGION_NAME", cloudsim.Region)
+	cloud, err := nodes.Connect(t.Context(), nodes.CloudConfig{})
+	if err != nil {
+		t.Fatalf("Connect from OS_*: %v", err)
+	}
+	ns, _, err := nodes.NewInventory(cloud, nodes.InventoryConfig{}).Nodes(t.Context())
+	if err != nil || len(ns) != 2 {
+		t.Errorf("Nodes = %d, %v", len(ns), err)
+	}
+
+	t.Setenv("OS_PASSWORD", "wrong")
+	if _, err := nodes.Connect(t.Context(), nodes.CloudConfig{}); err == nil {
+		t.Error("Connect with a wrong password succeeded")
+	}
+}
