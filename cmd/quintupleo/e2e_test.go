@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"quintupleo/cloudsim"
+	"quintupleo/nodes"
 )
 
 // requireTool skips when a real client is missing on a developer machine,
@@ -64,6 +65,7 @@ var portableE2E = []string{
 	"TestGoLibvirtClient",
 	"TestVirshDominfoAndXML",
 	"TestVirshErrors",
+	"TestVirshEventsFromUsAndFromTheCloud",
 	"TestVirshHostCommands",
 	"TestVirshListShowsTheCloudsNodes",
 	"TestVirshPowerCycle",
@@ -86,8 +88,9 @@ func realCloud() string {
 type env struct {
 	sim       *cloudsim.Sim
 	st        *stack
-	uri       string        // qemu+tcp://127.0.0.1:PORT/system
-	clientMax time.Duration // bound of one client command; 0 = 60s
+	uri       string            // qemu+tcp://127.0.0.1:PORT/system
+	clientMax time.Duration     // bound of one client command; 0 = 60s
+	cloud     nodes.CloudConfig // the cloud behind it, for changes made "elsewhere in the cloud"
 }
 
 type envOption func(*cloudsim.Options, *serveConfig)
@@ -163,7 +166,8 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 			t.Errorf("stack run: %v", err)
 		}
 	})
-	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system", clientMax: clientMax}
+	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system", clientMax: clientMax,
+		cloud: nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML}}
 }
 
 // resetFixture runs QUINTUPLEO_NODES_CMD 5 against the real cloud: node-0…4

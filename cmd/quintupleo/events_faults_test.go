@@ -20,7 +20,7 @@ import (
 // for changes made "elsewhere in the cloud".
 func (e *env) cloudClient(t *testing.T) *gophercloud.ServiceClient {
 	t.Helper()
-	cloud, err := nodes.Connect(t.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: e.sim.CloudsYAML("sim")})
+	cloud, err := nodes.Connect(t.Context(), e.cloud)
 	if err != nil {
 		t.Fatal(err)
 	}
