@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,16 +59,10 @@ func withBoot(strategy, stateDir string) envOption {
 	}
 }
 
-// actions returns the Nova server actions the sim saw since the last call.
-func actions(sim *cloudsim.Sim) []string {
-	var out []string
-	for _, r := range sim.Requests() {
-		if r.Action != "" {
-			out = append(out, r.Action)
-		}
-	}
-	sim.ResetCounters()
-	return out
+// actions returns the Nova server actions quintupleo sent since the last call.
+func (e *env) actions() []string {
+	a, _ := e.nova.take()
+	return a
 }
 
 func TestBootDeviceMetadataStrategy(t *testing.T) {
@@ -79,15 +74,15 @@ func TestBootDeviceMetadataStrategy(t *testing.T) {
 	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-1")); got != "network" {
 		t.Errorf("boot device after edit = %q", got)
 	}
-	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
+	if info := e.server(t, "node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
 		t.Errorf("Nova metadata after network edit = %v", info.Metadata)
 	}
 	// Setting the same device again: the sed script still rewrites the
 	// file (double quotes), so virsh defines it, and the define is a no-op.
-	e.sim.ResetCounters()
+	e.nova.take()
 	e.virshEdit(t, "node-1", "network")
-	if n := e.sim.Count("metadata"); n != 0 {
-		t.Errorf("a no-op edit made %d metadata calls", n)
+	if _, writes := e.nova.take(); len(writes) != 0 {
+		t.Errorf("a no-op edit wrote to the cloud: %q", writes)
 	}
 
 	// virsh define of an edited dumpxml switches back to disk.
@@ -100,7 +95,7 @@ func TestBootDeviceMetadataStrategy(t *testing.T) {
 	if out := e.mustVirsh(t, "define", file); !strings.Contains(out, "Domain 'node-1' defined from "+file) {
 		t.Errorf("virsh define: %q", out)
 	}
-	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "" {
+	if info := e.server(t, "node-1"); info.Metadata[nodes.MetaPXEFirst] != "" {
 		t.Errorf("Nova metadata after hd define = %v", info.Metadata)
 	}
 
@@ -122,12 +117,12 @@ func TestBootDeviceMetadataStrategy(t *testing.T) {
 	}
 
 	// The full PXE-deploy cycle: network → start → destroy → hd → start.
-	actions(e.sim)
+	e.actions()
 	e.mustVirsh(t, "start", "node-2")
 	e.mustVirsh(t, "destroy", "node-2")
 	e.virshEdit(t, "node-2", "hd")
 	e.mustVirsh(t, "start", "node-2")
-	if got, want := actions(e.sim), []string{"os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
+	if got, want := e.actions(), []string{"os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
 		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
 	}
 }
@@ -138,12 +133,12 @@ func TestBootDeviceRescueStrategy(t *testing.T) {
 
 	// Network boot: the next start is a Nova rescue with the iPXE image.
 	e.virshEdit(t, "node-1", "network")
-	if info, _ := e.sim.Server("node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
+	if info := e.server(t, "node-1"); info.Metadata[nodes.MetaPXEFirst] != "1" {
 		t.Errorf("Nova metadata after network edit = %v", info.Metadata)
 	}
-	actions(e.sim)
+	e.actions()
 	e.mustVirsh(t, "start", "node-1")
-	if info, _ := e.sim.Server("node-1"); info.Status != "RESCUE" {
+	if info := e.server(t, "node-1"); info.Status != "RESCUE" {
 		t.Fatalf("after a network boot the server is %s, want RESCUE", info.Status)
 	}
 	if got := names(e.mustVirsh(t, "list", "--name")); !slices.Equal(got, []string{"node-1"}) {
@@ -164,15 +159,15 @@ func TestBootDeviceRescueStrategy(t *testing.T) {
 
 	// Power off: unrescue, stop, and the pending choice reaches Nova.
 	e2.mustVirsh(t, "destroy", "node-1")
-	info, _ := e.sim.Server("node-1")
+	info := e.server(t, "node-1")
 	if info.Status != "SHUTOFF" || info.Metadata[nodes.MetaPXEFirst] != "" {
 		t.Errorf("after destroy: %s, metadata %v; want SHUTOFF and pxe-first cleared", info.Status, info.Metadata)
 	}
 	e2.mustVirsh(t, "start", "node-1")
-	if info, _ := e.sim.Server("node-1"); info.Status != "ACTIVE" {
+	if info := e.server(t, "node-1"); info.Status != "ACTIVE" {
 		t.Errorf("disk boot: server is %s, want ACTIVE", info.Status)
 	}
-	if got, want := actions(e.sim), []string{"rescue", "unrescue", "os-stop", "os-start"}; !slices.Equal(got, want) {
+	if got, want := append(e.actions(), e2.actions()...), []string{"rescue", "unrescue", "os-stop", "os-start"}; !slices.Equal(got, want) {
 		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
 	}
 	if data, err := os.ReadFile(filepath.Join(stateDir, "boot-devices.json")); err != nil || strings.Contains(string(data), info.ID) {
@@ -183,12 +178,12 @@ func TestBootDeviceRescueStrategy(t *testing.T) {
 func TestBootDeviceRebuildStrategy(t *testing.T) {
 	e := startEnv(t, withBoot("rebuild", ""))
 	e.virshEdit(t, "node-0", "network")
-	actions(e.sim)
+	e.actions()
 	e.mustVirsh(t, "start", "node-0")
 	e.mustVirsh(t, "destroy", "node-0")
 	e.virshEdit(t, "node-0", "hd")
 	e.mustVirsh(t, "start", "node-0")
-	if got, want := actions(e.sim), []string{"rebuild", "os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
+	if got, want := e.actions(), []string{"rebuild", "os-start", "os-stop", "os-start"}; !slices.Equal(got, want) {
 		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
 	}
 }
@@ -214,7 +209,7 @@ func TestDefineRefusesWhatTheCloudCannotChange(t *testing.T) {
 		{"cdrom", strings.Replace(xml, "<boot dev='hd'/>", "<boot dev='cdrom'/>", 1), "boot device 'cdrom' is not supported by this cloud"},
 		{"memory", strings.Replace(xml, "4194304", "8388608", -1), "cannot change memory of domain 'node-3'"},
 	}
-	e.sim.ResetCounters()
+	e.nova.take()
 	for _, c := range cases {
 		file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".xml")
 		if err := os.WriteFile(file, []byte(c.xml), 0o600); err != nil {
@@ -225,10 +220,8 @@ func TestDefineRefusesWhatTheCloudCannotChange(t *testing.T) {
 			t.Errorf("define %s: exit %d, stderr %q, want %q", c.name, code, errOut, c.want)
 		}
 	}
-	for _, r := range e.sim.Requests() {
-		if r.Method != "GET" && r.Service == "compute" {
-			t.Errorf("a refused define changed the cloud: %s %s", r.Method, r.Path)
-		}
+	if _, writes := e.nova.take(); len(writes) != 0 {
+		t.Errorf("a refused define changed the cloud: %q", writes)
 	}
 	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-3")); got != "hd" {
 		t.Errorf("boot device after refused defines = %q", got)
@@ -241,16 +234,14 @@ func TestDefineRefusesWhatTheCloudCannotChange(t *testing.T) {
 func (e *env) restart(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	cfg := serveConfig{listenTCP: "127.0.0.1:0", refresh: e.st.inv.Config().RefreshInterval,
-		actionTimeout: e.st.inv.Config().ActionTimeout, pollInterval: e.st.inv.Config().PollInterval}
+		actionTimeout: e.st.inv.Config().ActionTimeout, pollInterval: e.st.inv.Config().PollInterval,
+		osCloud: e.cloud.Cloud, cloudsYAML: e.cloud.CloudsYAML}
 	var simOpts cloudsim.Options
 	for _, o := range opts {
 		o(&simOpts, &cfg)
 	}
-	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-	if err := os.WriteFile(yaml, e.sim.CloudsYAML("sim"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg.osCloud, cfg.cloudsYAML = "sim", yaml
+	rec := &novaRecorder{next: http.DefaultTransport}
+	cfg.httpClient = &http.Client{Transport: rec}
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := newStack(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -263,5 +254,8 @@ func (e *env) restart(t *testing.T, opts ...envOption) *env {
 		cancel()
 		<-done
 	})
-	return &env{sim: e.sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system"}
+	restarted := *e
+	restarted.st, restarted.nova = st, rec
+	restarted.uri = "qemu+tcp://" + st.tcp.Addr().String() + "/system"
+	return &restarted
 }

@@ -7,17 +7,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
 	"quintupleo/nodes"
@@ -62,7 +67,13 @@ const (
 // portableE2E is the real-cloud tier's test selection: scripts/realcloud-tier.sh
 // runs exactly these (TestPortableE2ESelection keeps the two in step).
 var portableE2E = []string{
+	"TestBootDeviceMetadataStrategy",
+	"TestBootDeviceRebuildStrategy",
+	"TestBootDeviceRescueStrategy",
+	"TestDefineRefusesWhatTheCloudCannotChange",
 	"TestGoLibvirtClient",
+	"TestServeSSHEndpoint",
+	"TestUnixSocketsReadWriteAndReadOnly",
 	"TestVirshDominfoAndXML",
 	"TestVirshErrors",
 	"TestVirshEventsFromUsAndFromTheCloud",
@@ -91,6 +102,7 @@ type env struct {
 	uri       string            // qemu+tcp://127.0.0.1:PORT/system
 	clientMax time.Duration     // bound of one client command; 0 = 60s
 	cloud     nodes.CloudConfig // the cloud behind it, for changes made "elsewhere in the cloud"
+	nova      *novaRecorder     // what quintupleo sent to Nova
 }
 
 type envOption func(*cloudsim.Options, *serveConfig)
@@ -111,8 +123,14 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		if !slices.Contains(portableE2E, root) {
 			t.Fatalf("%s needs the simulator and is not in portableE2E; run the real tier with -run '%s'", root, portableRunPattern())
 		}
-		if len(opts) > 0 {
-			t.Fatalf("%s passes env options, which a real cloud cannot honour", root)
+		// Options may set quintupleo's configuration, never the simulator's.
+		probe := simOpts
+		for _, o := range opts {
+			o(&probe, &cfg)
+		}
+		if probe.Nodes != simOpts.Nodes || probe.TransitionDelay != simOpts.TransitionDelay ||
+			probe.ShutdownDelay != simOpts.ShutdownDelay || probe.TokenTTL != simOpts.TokenTTL || len(probe.Faults) != 0 {
+			t.Fatalf("%s changes the simulator's options, which a real cloud cannot honour", root)
 		}
 		timeout := 5 * time.Minute
 		if v := os.Getenv(envActionTimeout); v != "" {
@@ -148,6 +166,8 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		cfg.osCloud, cfg.cloudsYAML = "sim", yaml
 	}
 
+	rec := &novaRecorder{next: http.DefaultTransport}
+	cfg.httpClient = &http.Client{Transport: rec}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -167,7 +187,64 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		}
 	})
 	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system", clientMax: clientMax,
-		cloud: nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML}}
+		cloud: nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML}, nova: rec}
+}
+
+// novaRecorder sits under quintupleo's HTTP client and records the server
+// actions and writes it sends, whichever cloud is behind it: tests assert
+// what quintupleo asked of Nova on cloudsim and on a real cloud alike.
+type novaRecorder struct {
+	next http.RoundTripper
+
+	mu sync.Mutex
+	// mu guards:
+	actions []string // server action names (os-start, rescue, …), in order
+	writes  []string // "METHOD path" of every non-GET request
+}
+
+func (r *novaRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && !strings.HasSuffix(req.URL.Path, "/auth/tokens") {
+		var action string
+		if strings.HasSuffix(req.URL.Path, "/action") && req.GetBody != nil {
+			if body, err := req.GetBody(); err == nil {
+				var m map[string]json.RawMessage
+				if json.NewDecoder(body).Decode(&m) == nil {
+					for k := range m {
+						action = k
+					}
+				}
+				body.Close()
+			}
+		}
+		r.mu.Lock()
+		r.writes = append(r.writes, req.Method+" "+req.URL.Path)
+		if action != "" {
+			r.actions = append(r.actions, action)
+		}
+		r.mu.Unlock()
+	}
+	return r.next.RoundTrip(req)
+}
+
+// take returns the actions and writes recorded since the last take.
+func (r *novaRecorder) take() (actions, writes []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	actions, writes = r.actions, r.writes
+	r.actions, r.writes = nil, nil
+	return actions, writes
+}
+
+// server reads a server straight from the cloud (not through quintupleo).
+func (e *env) server(t *testing.T, name string) *servers.Server {
+	t.Helper()
+	c := e.cloudClient(t)
+	id := e.serverID(t, name)
+	s, err := servers.Get(t.Context(), c, id).Extract()
+	if err != nil {
+		t.Fatalf("get server %s: %v", name, err)
+	}
+	return s
 }
 
 // resetFixture runs QUINTUPLEO_NODES_CMD 5 against the real cloud: node-0…4

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,8 @@ type serveConfig struct {
 	listenSSH      string
 	sshAuthKeys    string
 	sshHostKey     string
+
+	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
@@ -177,7 +180,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 		}
 	}()
 
-	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, UserAgent: "quintupleo/" + version}
+	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, HTTPClient: cfg.httpClient, UserAgent: "quintupleo/" + version}
 	if cfg.demo {
 		sim, err := cloudsim.New(cloudsim.Options{Nodes: cfg.demoNodes, Logger: log.With("component", "cloudsim")})
 		if err != nil {
