@@ -104,3 +104,17 @@ if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 fi
 grep -E '^(\s*--- |ok)' "$e2e_log"
 rm -f "$e2e_log"
+
+say "the SSH endpoint's end-to-end tests (OpenSSH, real virsh, qemu+ssh) against real Nova"
+# These build their stack with internal/stacktest, which resets the fixture
+# to the node count each test wants.
+ssh_log=$(mktemp /tmp/realcloud-ssh.XXXXXX.log)
+if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
+	go test -count=1 -p 1 -timeout 15m -v ./ssh/ ./ssh/virsh/ \
+	-run '^(TestIronicSequence|TestDevtestOverSSH|TestVirshOverSSHMatchesRPC|TestQemuSSHWithRealVirsh|TestEditMatchesRealVirsh|TestVirshConnectForms|TestDifferential|TestDifferentialChanges)$' \
+	>"$ssh_log" 2>&1; then
+	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$ssh_log" >&2 || tail -50 "$ssh_log" >&2
+	fail "SSH end-to-end tests failed against real Nova (full log $ssh_log)"
+fi
+grep -E '^(\s*--- |ok)' "$ssh_log"
+rm -f "$ssh_log"

@@ -10,6 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -29,25 +32,27 @@ type Stack struct {
 	wg   sync.WaitGroup
 }
 
-// New starts a stack over a cloudsim with n nodes; t.Cleanup stops it.
+// New starts a stack over n nodes; t.Cleanup stops it. The cloud is a fresh
+// cloudsim, or — when QUINTUPLEO_CLOUD names a real cloud (the real-cloud
+// tier, docs/realcloud.md) — that cloud, its node fixture reset to n nodes
+// with QUINTUPLEO_NODES_CMD first (Sim is then nil).
 func New(t testing.TB, n int) *Stack {
 	t.Helper()
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: n, TransitionDelay: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
-	cloud, err := nodes.Connect(ctx, nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
+	cloudCfg, sim := cloudFor(t, n)
+	invCfg := nodes.InventoryConfig{RefreshInterval: 100 * time.Millisecond, PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second}
+	if sim == nil {
+		// Real Nova is slower: the same waits with wider bounds.
+		invCfg = nodes.InventoryConfig{RefreshInterval: time.Second, PollInterval: 50 * time.Millisecond, ActionTimeout: 5 * time.Minute}
+	}
+	cloud, err := nodes.Connect(ctx, cloudCfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: 100 * time.Millisecond, PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second, Logger: log})
+	invCfg.Logger = log
+	inv := nodes.NewInventory(cloud, invCfg)
 	if err := inv.Refresh(ctx); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -90,4 +95,33 @@ func (st *Stack) Dial(ctx context.Context, readOnly bool) (net.Conn, error) {
 		}
 	}()
 	return a, nil
+}
+
+// cloudFor returns the cloud a test stack runs on: a started cloudsim with n
+// nodes, or the real cloud of the real-cloud tier with its fixture reset.
+func cloudFor(t testing.TB, n int) (nodes.CloudConfig, *cloudsim.Sim) {
+	t.Helper()
+	if name := os.Getenv("QUINTUPLEO_CLOUD"); name != "" && name != "sim" {
+		nodesCmd := os.Getenv("QUINTUPLEO_NODES_CMD")
+		if nodesCmd == "" {
+			t.Fatalf("QUINTUPLEO_CLOUD=%s needs QUINTUPLEO_NODES_CMD (e.g. ../shared/tools/realcloud/nodes.sh) to reset the node fixture", name)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, nodesCmd, strconv.Itoa(n))
+		cmd.Env = append(os.Environ(), "OS_CLOUD="+name)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("reset the node fixture (%s %d): %v\n%s", nodesCmd, n, err, out)
+		}
+		return nodes.CloudConfig{Cloud: name, CloudsYAML: os.Getenv("OS_CLIENT_CONFIG_FILE")}, nil
+	}
+	sim, err := cloudsim.New(cloudsim.Options{Nodes: n, TransitionDelay: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")}, sim
 }
