@@ -10,6 +10,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"quintupleo/internal/testtool"
 	"quintupleo/rpc"
 	"quintupleo/translate"
 )
@@ -121,7 +122,7 @@ func TestEventDeregisterAndDisconnectUnsubscribe(t *testing.T) {
 // TestVirshEventLoop runs `virsh event --all --loop` and checks it prints
 // lifecycle events of changes made by another client and by the cloud.
 func TestVirshEventLoop(t *testing.T) {
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	b := newFakeBackend()
 	b.subscribed = make(chan struct{}, 1)
 	rec := &recorder{}

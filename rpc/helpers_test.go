@@ -7,8 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,20 +16,6 @@ import (
 
 	"quintupleo/rpc"
 )
-
-// requireTool skips a test when an external client is missing, but fails
-// it when CI is set: CI installs every client the tests drive.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required when CI is set: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 // testLogger logs through t, so failures show the server's view.
 func testLogger(t *testing.T) *slog.Logger {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"quintupleo/internal/testtool"
 	"quintupleo/rpc"
 )
 
@@ -15,7 +16,7 @@ import (
 // the exit status.
 func virsh(t *testing.T, ctx context.Context, port string, args ...string) (string, string, int) {
 	t.Helper()
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	full := append([]string{"-c", "qemu+tcp://127.0.0.1:" + port + "/system"}, args...)
 	if len(args) > 0 && args[0] == "-r" {
 		full = append([]string{"-r", "-c", "qemu+tcp://127.0.0.1:" + port + "/system"}, args[1:]...)
@@ -56,7 +57,7 @@ func session(calls ...uint32) []uint32 {
 }
 
 func TestVirshReadCommands(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	rec := &recorder{}
 	port := tcpServer(t, newServer(t, newFakeBackend()), rec)
 
@@ -105,7 +106,7 @@ func TestVirshReadCommands(t *testing.T) {
 }
 
 func TestVirshDumpXMLAndVersion(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	port := tcpServer(t, newServer(t, newFakeBackend()), nil)
 
 	x := mustVirsh(t, port, "dumpxml", "node-0")
@@ -121,7 +122,7 @@ func TestVirshDumpXMLAndVersion(t *testing.T) {
 }
 
 func TestVirshPowerActions(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	rec := &recorder{}
 	b := newFakeBackend()
 	port := tcpServer(t, newServer(t, b), rec)
@@ -159,7 +160,7 @@ func TestVirshPowerActions(t *testing.T) {
 }
 
 func TestVirshErrors(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	port := tcpServer(t, newServer(t, newFakeBackend()), nil)
 
 	tests := []struct {
@@ -182,7 +183,7 @@ func TestVirshErrors(t *testing.T) {
 }
 
 func TestVirshReadOnly(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	rec := &recorder{}
 	b := newFakeBackend()
 	port := tcpServer(t, newServer(t, b), rec)

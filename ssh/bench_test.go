@@ -1,10 +1,11 @@
 package ssh
 
 import (
-	"quintupleo/internal/stacktest"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"quintupleo/internal/stacktest"
 )
 
 // BenchmarkExecOnOneConn: one exec channel per op on a kept connection

@@ -7,16 +7,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"quintupleo/internal/stacktest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"quintupleo/internal/stacktest"
+	"quintupleo/internal/testtool"
 )
 
 // openSSH runs one command line through the real OpenSSH client.
 func (ts *testServer) openSSH(t *testing.T, cmd string) (string, string, int) {
 	t.Helper()
-	sshBin := requireTool(t, "ssh")
+	sshBin := testtool.Require(t, "ssh")
 	args := []string{"-i", ts.keyFile, "-p", ts.port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-F", "/dev/null", "stack@127.0.0.1", cmd}
 	c := exec.CommandContext(t.Context(), sshBin, args...)
@@ -197,7 +199,7 @@ func TestDevtestOverSSH(t *testing.T) {
 // TestVirshOverSSHMatchesRPC: a virsh command through ssh prints what the
 // real virsh prints over qemu+tcp against the same server.
 func TestVirshOverSSHMatchesRPC(t *testing.T) {
-	virshBin := requireTool(t, "virsh")
+	virshBin := testtool.Require(t, "virsh")
 	st := stacktest.New(t, 3)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	ts.openSSH(t, "virsh start node-1")
@@ -224,8 +226,8 @@ func TestVirshOverSSHMatchesRPC(t *testing.T) {
 // the real ssh) in the virt-ssh-helper and netcat proxy forms, read-write
 // and read-only.
 func TestQemuSSHWithRealVirsh(t *testing.T) {
-	virshBin := requireTool(t, "virsh")
-	sshBin := requireTool(t, "ssh")
+	virshBin := testtool.Require(t, "virsh")
+	sshBin := testtool.Require(t, "ssh")
 	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	home := t.TempDir()
@@ -276,8 +278,8 @@ func TestQemuSSHWithRealVirsh(t *testing.T) {
 // the confined shell) prints and changes what the real virsh (editor run by
 // the host's sh) does against the same server.
 func TestEditMatchesRealVirsh(t *testing.T) {
-	virshBin := requireTool(t, "virsh")
-	requireTool(t, "sed")
+	virshBin := testtool.Require(t, "virsh")
+	testtool.Require(t, "sed")
 	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	editors := []string{

@@ -18,21 +18,9 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
-)
 
-// requireTool skips when a real client is missing on a developer machine,
-// but fails when CI is set: CI installs every client the tests drive.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (required when CI is set)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+	"quintupleo/internal/testtool"
+)
 
 type testServer struct {
 	srv      *Server
@@ -494,7 +482,7 @@ func TestShutdownRefusesNewConns(t *testing.T) {
 }
 
 func TestOpenSSHClient(t *testing.T) {
-	sshBin := requireTool(t, "ssh")
+	sshBin := testtool.Require(t, "ssh")
 	ts := newTestServer(t)
 	sshRun := func(t *testing.T, key string, extra []string, cmd string) (string, string, int) {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"quintupleo/internal/testtool"
 	"quintupleo/translate"
 )
 
@@ -269,12 +270,7 @@ exit 1
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not found (required when CI is set)", tool)
-			}
-			t.Skipf("%s not found", tool)
-		}
+		testtool.Require(t, tool)
 	}
 }
 

@@ -25,22 +25,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
 	"quintupleo/nodes"
 )
-
-// requireTool skips when a real client is missing on a developer machine,
-// but fails under CI, where scripts/test.sh installs it.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required under CI (scripts/test.sh installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 // The cloud of the end-to-end tests comes from the environment:
 //
@@ -269,7 +256,7 @@ func resetFixture(t *testing.T, cloud string, bound time.Duration) {
 // the exit status.
 func (e *env) virsh(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	bound := e.clientMax
 	if bound == 0 {
 		bound = 60 * time.Second

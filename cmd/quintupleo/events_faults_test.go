@@ -13,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
 	"quintupleo/nodes"
 )
 
@@ -35,7 +36,7 @@ func (e *env) serverID(t *testing.T, name string) string {
 // eventStream runs `virsh event --all --loop` and delivers its lines.
 func (e *env) eventStream(t *testing.T) <-chan string {
 	t.Helper()
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithCancel(t.Context())
 	// virsh block-buffers stdout into a pipe; stdbuf (coreutils) makes it
 	// line-buffered so each event arrives as it is printed.

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"quintupleo/internal/testtool"
 )
 
 // TestLayering enforces ARCHITECTURE.md's arrows: imports point down only
@@ -12,7 +14,7 @@ import (
 // nodes), gophercloud stays in nodes (and cloudsim's tests), the wire types
 // stay out of nodes, and only cmd imports cloudsim.
 func TestLayering(t *testing.T) {
-	goBin := requireTool(t, "go")
+	goBin := testtool.Require(t, "go")
 	out, err := exec.CommandContext(t.Context(), goBin, "list", "-json=ImportPath,Imports,Deps", "quintupleo/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -49,7 +51,7 @@ func TestLayering(t *testing.T) {
 			}
 		}
 		testHarness := strings.HasPrefix(p.ImportPath, "quintupleo/cmd/") || strings.HasPrefix(p.ImportPath, "quintupleo/cloudsim") ||
-			strings.HasPrefix(p.ImportPath, "quintupleo/conformance") || p.ImportPath == "quintupleo/internal/stacktest"
+			strings.HasPrefix(p.ImportPath, "quintupleo/conformance") || strings.HasPrefix(p.ImportPath, "quintupleo/internal/")
 		if !testHarness {
 			for _, d := range p.Deps {
 				if d == "quintupleo/cloudsim" {

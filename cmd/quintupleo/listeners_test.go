@@ -11,13 +11,14 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
 )
 
 func TestUnixSocketsReadWriteAndReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	rw, ro := filepath.Join(dir, "libvirt-sock"), filepath.Join(dir, "libvirt-sock-ro")
 	e := startEnv(t, func(_ *cloudsim.Options, c *serveConfig) { c.listenUnix, c.readOnlyUnix = rw, ro })
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	run := func(uri string, args ...string) (string, string, error) {
 		cmd := exec.CommandContext(t.Context(), bin, append([]string{"-c", uri}, args...)...)
 		cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())

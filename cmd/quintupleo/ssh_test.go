@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
 )
 
 // sshClient is an OpenSSH client identity authorised on an env's SSH endpoint.
@@ -20,7 +21,7 @@ type sshClient struct {
 
 func withSSH(t *testing.T, client *sshClient) envOption {
 	t.Helper()
-	requireTool(t, "ssh-keygen")
+	testtool.Require(t, "ssh-keygen")
 	dir := t.TempDir()
 	client.key = filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", client.key).CombinedOutput(); err != nil {
@@ -45,7 +46,7 @@ func withSSH(t *testing.T, client *sshClient) envOption {
 // driver runs its virsh lines (user "stack", a libvirt host's usual account).
 func (e *env) ssh(t *testing.T, c *sshClient, line string) (string, string, int) {
 	t.Helper()
-	bin := requireTool(t, "ssh")
+	bin := testtool.Require(t, "ssh")
 	_, port, _ := strings.Cut(e.st.sshLn.Addr().String(), ":")
 	cmd := exec.CommandContext(t.Context(), bin, "-i", c.key, "-p", port, "-T",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",

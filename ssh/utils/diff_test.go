@@ -4,24 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"testing"
 
+	"quintupleo/internal/testtool"
 	"quintupleo/ssh/utils"
 )
-
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (required when CI is set)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 const listTable = " Id   Name              State\n----------------------------------\n 1    baremetalbrbm_0   running\n -    node-1            shut off\n -    seed              shut off\n\n"
 
@@ -100,7 +88,7 @@ func TestAgainstSystemTools(t *testing.T) {
 		{"a1b2\n", []string{"tr", "-cd", "0-9\n"}},
 	}
 	for _, tc := range cases {
-		bin := requireTool(t, tc.args[0])
+		bin := testtool.Require(t, tc.args[0])
 		cmd := exec.CommandContext(t.Context(), bin, tc.args[1:]...)
 		cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}
 		cmd.Stdin = bytes.NewBufferString(tc.in)

@@ -6,25 +6,14 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"quintupleo/internal/stacktest"
 	"strings"
 	"testing"
 	"time"
 
+	"quintupleo/internal/stacktest"
+	"quintupleo/internal/testtool"
 	"quintupleo/ssh/virsh"
 )
-
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (required when CI is set)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 type result struct {
 	out, err string
@@ -53,7 +42,7 @@ func ourVirsh(t *testing.T, st *stacktest.Stack, env map[string]string, args ...
 // real runs the system virsh against the same server over TCP.
 func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 	t.Helper()
-	bin := requireTool(t, "virsh")
+	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	var global []string
@@ -80,7 +69,7 @@ func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 // qemu+tcp) and through the emulator against one server, and wants the same
 // stdout, stderr and exit status, byte for byte.
 func TestDifferential(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	st := stacktest.New(t, 4)
 	// a running domain, for ids and states
 	if r := ourVirsh(t, st, nil, "start", "node-1"); r.status != 0 {
@@ -117,7 +106,7 @@ func TestDifferential(t *testing.T) {
 // TestDifferentialChanges compares state-changing commands: each is run by
 // the real virsh, undone, then run by ours.
 func TestDifferentialChanges(t *testing.T) {
-	requireTool(t, "virsh")
+	testtool.Require(t, "virsh")
 	st := stacktest.New(t, 3)
 	steps := []struct{ do, undo []string }{
 		{[]string{"start", "node-0"}, []string{"destroy", "node-0"}},
