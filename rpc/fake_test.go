@@ -67,7 +67,9 @@ func (b *fakeBackend) ListDomains(ctx context.Context, flags translate.ListFlags
 	defer b.mu.Unlock()
 	var out []translate.Domain
 	for _, d := range b.doms {
-		out = append(out, *d)
+		if d.Matches(flags) {
+			out = append(out, *d)
+		}
 	}
 	return out, nil
 }

@@ -197,7 +197,6 @@ func connectListAllDomains(ctx context.Context, c *conn, a *libvirt.ConnectListA
 	if err != nil {
 		return nil, err
 	}
-	doms = filterDomains(doms, flags)
 	if len(doms) > remoteDomainListMax {
 		return nil, errTooMany("domains", len(doms), remoteDomainListMax)
 	}
@@ -209,71 +208,6 @@ func connectListAllDomains(ctx context.Context, c *conn, a *libvirt.ConnectListA
 		}
 	}
 	return ret, nil
-}
-
-// filterDomains applies the virConnectListAllDomainsFlags groups libvirt
-// defines: within a group any set flag matches, across groups all must.
-// The Backend may have filtered already; filtering twice changes nothing.
-func filterDomains(doms []translate.Domain, f translate.ListFlags) []translate.Domain {
-	type group struct {
-		flags []translate.ListFlags
-		match func(translate.Domain, translate.ListFlags) bool
-	}
-	groups := []group{
-		{[]translate.ListFlags{translate.ListActive, translate.ListInactive}, func(d translate.Domain, f translate.ListFlags) bool {
-			return (f == translate.ListActive) == d.State.Active()
-		}},
-		{[]translate.ListFlags{translate.ListPersistent, translate.ListTransient}, func(d translate.Domain, f translate.ListFlags) bool {
-			return (f == translate.ListPersistent) == d.Persistent
-		}},
-		{[]translate.ListFlags{translate.ListRunning, translate.ListPaused, translate.ListShutoff, translate.ListOther}, func(d translate.Domain, f translate.ListFlags) bool {
-			switch f {
-			case translate.ListRunning:
-				return d.State == translate.StateRunning
-			case translate.ListPaused:
-				return d.State == translate.StatePaused
-			case translate.ListShutoff:
-				return d.State == translate.StateShutoff
-			}
-			return d.State != translate.StateRunning && d.State != translate.StatePaused && d.State != translate.StateShutoff
-		}},
-		{[]translate.ListFlags{translate.ListAutostart, translate.ListNoAutostart}, func(d translate.Domain, f translate.ListFlags) bool {
-			return (f == translate.ListAutostart) == d.Autostart
-		}},
-		// Nova instances have no managed save image, snapshot or checkpoint.
-		{[]translate.ListFlags{translate.ListManagedSave, translate.ListNoManagedSave}, func(_ translate.Domain, f translate.ListFlags) bool {
-			return f == translate.ListNoManagedSave
-		}},
-		{[]translate.ListFlags{translate.ListHasSnapshot, translate.ListNoSnapshot}, func(_ translate.Domain, f translate.ListFlags) bool {
-			return f == translate.ListNoSnapshot
-		}},
-		{[]translate.ListFlags{translate.ListHasCheckpoint, translate.ListNoCheckpoint}, func(_ translate.Domain, f translate.ListFlags) bool {
-			return f == translate.ListNoCheckpoint
-		}},
-	}
-	out := doms[:0:0]
-	for _, d := range doms {
-		keep := true
-		for _, g := range groups {
-			set, any := false, false
-			for _, gf := range g.flags {
-				if f&gf != 0 {
-					set = true
-					if g.match(d, gf) {
-						any = true
-					}
-				}
-			}
-			if set && !any {
-				keep = false
-				break
-			}
-		}
-		if keep {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 func connectNumOfDomains(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectNumOfDomainsRet, error) {
@@ -329,9 +263,5 @@ func connectListDefinedDomains(ctx context.Context, c *conn, a *libvirt.ConnectL
 }
 
 func (c *conn) listFiltered(ctx context.Context, f translate.ListFlags) ([]translate.Domain, error) {
-	doms, err := c.srv.backend.ListDomains(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	return filterDomains(doms, f), nil
+	return c.srv.backend.ListDomains(ctx, f) // the Backend applies the flags (translate.Domain.Matches)
 }

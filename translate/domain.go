@@ -81,6 +81,37 @@ const (
 	ListNoCheckpoint  ListFlags = 1 << 15
 )
 
+// Matches applies virConnectListAllDomains filter groups to d: within a
+// group any set flag matches, across groups all must; a group with no flag
+// set does not filter. This is the one place these semantics live.
+func (d Domain) Matches(f ListFlags) bool {
+	group := func(mask ListFlags, match ListFlags) bool { return f&mask == 0 || f&match != 0 }
+	activity := ListInactive
+	if d.State.Active() {
+		activity = ListActive
+	}
+	state := ListOther
+	switch d.State {
+	case StateRunning:
+		state = ListRunning
+	case StatePaused:
+		state = ListPaused
+	case StateShutoff:
+		state = ListShutoff
+	}
+	autostart := ListNoAutostart
+	if d.Autostart {
+		autostart = ListAutostart
+	}
+	return group(ListActive|ListInactive, activity) &&
+		group(ListPersistent|ListTransient, ListPersistent) &&
+		group(ListRunning|ListPaused|ListShutoff|ListOther, state) &&
+		group(ListManagedSave|ListNoManagedSave, ListNoManagedSave) &&
+		group(ListAutostart|ListNoAutostart, autostart) &&
+		group(ListHasSnapshot|ListNoSnapshot, ListNoSnapshot) &&
+		group(ListHasCheckpoint|ListNoCheckpoint, ListNoCheckpoint)
+}
+
 // NodeInfo answers virNodeGetInfo.
 type NodeInfo struct {
 	Model   string // e.g. "x86_64"

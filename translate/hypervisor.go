@@ -339,41 +339,11 @@ func (h *Hypervisor) ListDomains(ctx context.Context, flags ListFlags) ([]Domain
 	}
 	out := make([]Domain, 0, len(v.doms))
 	for _, d := range v.doms {
-		if matchFlags(d, flags) {
+		if d.Matches(flags) {
 			out = append(out, d)
 		}
 	}
 	return out, nil
-}
-
-// matchFlags applies virConnectListAllDomains filter groups: within a group
-// any flag matches; an empty group does not filter.
-func matchFlags(d Domain, f ListFlags) bool {
-	group := func(mask ListFlags, match ListFlags) bool { return f&mask == 0 || f&match != 0 }
-	activity := ListInactive
-	if d.State.Active() {
-		activity = ListActive
-	}
-	state := ListOther
-	switch d.State {
-	case StateRunning:
-		state = ListRunning
-	case StatePaused:
-		state = ListPaused
-	case StateShutoff:
-		state = ListShutoff
-	}
-	autostart := ListNoAutostart
-	if d.Autostart {
-		autostart = ListAutostart
-	}
-	return group(ListActive|ListInactive, activity) &&
-		group(ListPersistent|ListTransient, ListPersistent) &&
-		group(ListRunning|ListPaused|ListShutoff|ListOther, state) &&
-		group(ListManagedSave|ListNoManagedSave, ListNoManagedSave) &&
-		group(ListAutostart|ListNoAutostart, autostart) &&
-		group(ListHasSnapshot|ListNoSnapshot, ListNoSnapshot) &&
-		group(ListHasCheckpoint|ListNoCheckpoint, ListNoCheckpoint)
 }
 
 // LookupByName answers virDomainLookupByName.
