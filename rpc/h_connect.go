@@ -191,25 +191,6 @@ func connectIsSecure(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectIsS
 // remoteDomainListMax is REMOTE_DOMAIN_LIST_MAX.
 const remoteDomainListMax = 16384
 
-func connectListAllDomains(ctx context.Context, c *conn, a *libvirt.ConnectListAllDomainsArgs) (*libvirt.ConnectListAllDomainsRet, error) {
-	flags := translate.ListFlags(a.Flags)
-	doms, err := c.srv.backend.ListDomains(ctx, flags)
-	if err != nil {
-		return nil, err
-	}
-	if len(doms) > remoteDomainListMax {
-		return nil, errTooMany("domains", len(doms), remoteDomainListMax)
-	}
-	ret := &libvirt.ConnectListAllDomainsRet{Ret: uint32(len(doms))}
-	if a.NeedResults != 0 {
-		ret.Domains = make([]libvirt.Domain, len(doms))
-		for i, d := range doms {
-			ret.Domains[i] = d.Wire()
-		}
-	}
-	return ret, nil
-}
-
 func connectNumOfDomains(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectNumOfDomainsRet, error) {
 	doms, err := c.listFiltered(ctx, translate.ListActive)
 	if err != nil {

@@ -54,6 +54,9 @@ type Server struct {
 	maxCalls   int
 	hostname   string
 
+	// lists caches encoded CONNECT_LIST_ALL_DOMAINS replies (listcache.go).
+	lists listCache
+
 	// nextCallbackID numbers event callbacks across all connections, as
 	// libvirtd does.
 	nextCallbackID atomic.Int32

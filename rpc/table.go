@@ -59,7 +59,7 @@ var procedures = map[uint32]procedure{
 	ProcConnectGetCapabilities:         {name: "CONNECT_GET_CAPABILITIES", readOnly: true, call: typed(connectGetCapabilities)},
 	ProcConnectGetMaxVcpus:             {name: "CONNECT_GET_MAX_VCPUS", readOnly: true, call: typed(connectGetMaxVcpus)},
 	ProcConnectIsSecure:                {name: "CONNECT_IS_SECURE", readOnly: true, call: typed(connectIsSecure)},
-	ProcConnectListAllDomains:          {name: "CONNECT_LIST_ALL_DOMAINS", readOnly: true, call: typed(connectListAllDomains)},
+	ProcConnectListAllDomains:          {name: "CONNECT_LIST_ALL_DOMAINS", readOnly: true, call: connectListAllDomains},
 	ProcConnectNumOfDomains:            {name: "CONNECT_NUM_OF_DOMAINS", readOnly: true, call: typed(connectNumOfDomains)},
 	ProcConnectListDomains:             {name: "CONNECT_LIST_DOMAINS", readOnly: true, call: typed(connectListDomains)},
 	ProcConnectNumOfDefinedDomains:     {name: "CONNECT_NUM_OF_DEFINED_DOMAINS", readOnly: true, call: typed(connectNumOfDefinedDomains)},

@@ -13,6 +13,9 @@ func encode(v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if raw, ok := v.(rawBody); ok {
+		return raw, nil
+	}
 	var b bytes.Buffer
 	if _, err := xdr.Marshal(&b, v); err != nil {
 		return nil, fmt.Errorf("rpc: xdr encode %T: %w", v, err)

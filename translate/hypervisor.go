@@ -331,6 +331,16 @@ const capabilitiesXML = `<capabilities>
 </capabilities>
 `
 
+// ListVersion is the generation of the domain view: ListDomains answers
+// the same for the same flags until it changes (rpc.ListVersioner).
+func (h *Hypervisor) ListVersion(ctx context.Context) (uint64, error) {
+	v, err := h.current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return v.gen, nil
+}
+
 // ListDomains answers virConnectListAllDomains.
 func (h *Hypervisor) ListDomains(ctx context.Context, flags ListFlags) ([]Domain, error) {
 	v, err := h.current(ctx)

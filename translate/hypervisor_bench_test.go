@@ -1,11 +1,16 @@
 package translate_test
 
 import (
+	"net"
 	"testing"
 	"time"
 
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+
 	"quintupleo/cloudsim"
 	"quintupleo/nodes"
+	"quintupleo/rpc"
 	"quintupleo/translate"
 )
 
@@ -44,5 +49,51 @@ func BenchmarkPowerCycle10000(b *testing.B) {
 		if _, err := hv.LookupByName(b.Context(), "node-4242"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkListAllDomains10000 is one go-libvirt ConnectListAllDomains of
+// 10,000 domains through the RPC server, as every polling `virsh list`
+// makes: with the encoded-reply cache (the Hypervisor is an
+// rpc.ListVersioner) and without it (the same Hypervisor behind a plain
+// rpc.Backend).
+func BenchmarkListAllDomains10000(b *testing.B) {
+	sim, err := cloudsim.New(cloudsim.Options{Nodes: 10000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	cloud, err := nodes.Connect(b.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hv := translate.New(nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour}), translate.Config{})
+	if _, err := hv.ListDomains(b.Context(), 0); err != nil { // load the inventory outside the timings
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		backend rpc.Backend
+	}{{"cached", hv}, {"uncached", struct{ rpc.Backend }{hv}}} {
+		b.Run(c.name, func(b *testing.B) {
+			srv := rpc.NewServer(c.backend)
+			defer srv.Close()
+			client, server := net.Pipe()
+			go srv.ServeConn(b.Context(), server)
+			l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(client))
+			if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
+				b.Fatal(err)
+			}
+			defer l.Disconnect()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, n, err := l.ConnectListAllDomains(1, libvirt.ConnectListDomainsActive|libvirt.ConnectListDomainsInactive); err != nil || n != 10000 {
+					b.Fatalf("list: %d, %v", n, err)
+				}
+			}
+		})
 	}
 }
