@@ -85,7 +85,8 @@ func (h *Hypervisor) current(ctx context.Context) (*view, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.view != nil && h.view.gen == gen {
+	if h.view != nil && h.view.gen >= gen {
+		// Current, or a concurrent reader already built a newer one.
 		return h.view, nil
 	}
 	if old := h.view; old != nil && sameMembers(old.nodes, ns) {
