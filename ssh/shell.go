@@ -127,8 +127,9 @@ func (sh *shell) runParsed(ctx context.Context, r *interp.Runner, file *syntax.F
 		return 126, false
 	}
 	err := r.Run(ctx, file)
-	if status, ok := interp.IsExitStatus(err); ok {
-		return status, r.Exited()
+	var status interp.ExitStatus
+	if errors.As(err, &status) {
+		return uint8(status), r.Exited()
 	}
 	if err != nil {
 		if ctx.Err() != nil {

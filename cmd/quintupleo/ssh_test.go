@@ -16,7 +16,7 @@ import (
 
 // sshClient is an OpenSSH client identity authorised on an env's SSH endpoint.
 type sshClient struct {
-	key, port string
+	key string
 }
 
 func withSSH(t *testing.T, client *sshClient) envOption {

@@ -177,7 +177,6 @@ type sedCmd struct {
 	code int // q Q
 	// range state
 	active bool
-	endAt  int
 }
 
 type sedProg struct {

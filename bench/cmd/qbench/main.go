@@ -303,10 +303,7 @@ func benchN(ctx context.Context, w io.Writer, p *procs, cfg *config, work string
 
 	// polling clients
 	var polls []*pollResult
-	var pollTargets []*target
-	for _, t := range []*target{qt} {
-		pollTargets = append(pollTargets, t)
-	}
+	pollTargets := []*target{qt}
 	if cfg.pollLibvirtd && !cfg.skipLibvirtd {
 		pollTargets = append(pollTargets, targets[0])
 	}

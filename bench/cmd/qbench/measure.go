@@ -213,9 +213,6 @@ type rpcResult struct {
 }
 
 func (r rpcResult) perSec() float64 { return float64(r.calls) / r.elapsed.Seconds() }
-func (r rpcResult) rpcPerSec() float64 {
-	return float64(r.calls*r.rpcs) / r.elapsed.Seconds()
-}
 
 // benchRPC runs each case on one connection for at least dur and at least
 // minCalls calls.
