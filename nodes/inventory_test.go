@@ -10,23 +10,13 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/stacktest"
 	"quintupleo/nodes"
 )
 
 func newInventory(t *testing.T, simOpts cloudsim.Options, cfg nodes.InventoryConfig) (*cloudsim.Sim, *nodes.Inventory, *nodes.Cloud) {
 	t.Helper()
-	sim, err := cloudsim.New(simOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	cloud, err := nodes.Connect(t.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, cloud := stacktest.Connect(t, simOpts)
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 5 * time.Millisecond
 	}
@@ -201,18 +191,7 @@ func TestUnavailableCloud(t *testing.T) {
 // BenchmarkRefresh10000 is one full listing of 10,000 servers into the
 // inventory (the cost of a full resync at that scale).
 func BenchmarkRefresh10000(b *testing.B) {
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: 10000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
-	cloud, err := nodes.Connect(b.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000})
 	for b.Loop() {
 		inv := nodes.NewInventory(cloud, nodes.InventoryConfig{})
 		if err := inv.Refresh(b.Context()); err != nil {
@@ -224,14 +203,7 @@ func BenchmarkRefresh10000(b *testing.B) {
 // Without a cloud name, the OS_* variables are used, as the openstack CLI
 // does.
 func TestConnectFromEnvironment(t *testing.T) {
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := stacktest.StartSim(t, cloudsim.Options{Nodes: 2})
 	t.Setenv("OS_CLOUD", "")
 	t.Setenv("OS_AUTH_URL", sim.AuthURL())
 	t.Setenv("OS_USERNAME", cloudsim.Username)

@@ -9,6 +9,7 @@ import (
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/stacktest"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 	"quintupleo/translate"
@@ -18,18 +19,7 @@ import (
 // each followed by a lookup, as virsh does: the cost of keeping the domain
 // index current when one node changes in a large inventory.
 func BenchmarkPowerCycle10000(b *testing.B) {
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: 10000, TransitionDelay: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
-	cloud, err := nodes.Connect(b.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000, TransitionDelay: -1})
 	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour, PollInterval: time.Millisecond})
 	hv := translate.New(inv, translate.Config{})
 	d, err := hv.LookupByName(b.Context(), "node-4242")
@@ -58,18 +48,7 @@ func BenchmarkPowerCycle10000(b *testing.B) {
 // rpc.ListVersioner) and without it (the same Hypervisor behind a plain
 // rpc.Backend).
 func BenchmarkListAllDomains10000(b *testing.B) {
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: 10000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
-	cloud, err := nodes.Connect(b.Context(), nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000})
 	hv := translate.New(nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour}), translate.Config{})
 	if _, err := hv.ListDomains(b.Context(), 0); err != nil { // load the inventory outside the timings
 		b.Fatal(err)

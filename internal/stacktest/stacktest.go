@@ -115,7 +115,14 @@ func cloudFor(t testing.TB, n int) (nodes.CloudConfig, *cloudsim.Sim) {
 		}
 		return nodes.CloudConfig{Cloud: name, CloudsYAML: os.Getenv("OS_CLIENT_CONFIG_FILE")}, nil
 	}
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: n, TransitionDelay: 5 * time.Millisecond})
+	sim := StartSim(t, cloudsim.Options{Nodes: n, TransitionDelay: 5 * time.Millisecond})
+	return SimConfig(sim), sim
+}
+
+// StartSim starts a cloudsim on a loopback port; t.Cleanup closes it.
+func StartSim(t testing.TB, opts cloudsim.Options) *cloudsim.Sim {
+	t.Helper()
+	sim, err := cloudsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,5 +130,22 @@ func cloudFor(t testing.TB, n int) (nodes.CloudConfig, *cloudsim.Sim) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")}, sim
+	return sim
+}
+
+// SimConfig is the nodes.CloudConfig that reaches sim.
+func SimConfig(sim *cloudsim.Sim) nodes.CloudConfig {
+	return nodes.CloudConfig{Cloud: "sim", CloudsYAMLData: sim.CloudsYAML("sim")}
+}
+
+// Connect starts a cloudsim and connects to it: the sim and the
+// authenticated service clients.
+func Connect(t testing.TB, opts cloudsim.Options) (*cloudsim.Sim, *nodes.Cloud) {
+	t.Helper()
+	sim := StartSim(t, opts)
+	cloud, err := nodes.Connect(t.Context(), SimConfig(sim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, cloud
 }
