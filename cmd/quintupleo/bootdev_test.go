@@ -6,10 +6,8 @@ package main
 // across restarts; bad XML changes nothing.
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,22 +238,7 @@ func (e *env) restart(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&simOpts, &cfg)
 	}
-	rec := &novaRecorder{next: http.DefaultTransport}
-	cfg.httpClient = &http.Client{Transport: rec}
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := newStack(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- st.run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	restarted := *e
-	restarted.st, restarted.nova = st, rec
-	restarted.uri = "qemu+tcp://" + st.tcp.Addr().String() + "/system"
-	return &restarted
+	restarted := runStack(t, cfg)
+	restarted.sim, restarted.clientMax = e.sim, e.clientMax
+	return restarted
 }

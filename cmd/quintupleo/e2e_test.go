@@ -153,6 +153,15 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		cfg.osCloud, cfg.cloudsYAML = "sim", yaml
 	}
 
+	e := runStack(t, cfg)
+	e.sim, e.clientMax = sim, clientMax
+	return e
+}
+
+// runStack builds and runs quintupleo as serve does, with a recorder under
+// its HTTP client; t.Cleanup stops it.
+func runStack(t *testing.T, cfg serveConfig) *env {
+	t.Helper()
 	rec := &novaRecorder{next: http.DefaultTransport}
 	cfg.httpClient = &http.Client{Transport: rec}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -173,7 +182,7 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 			t.Errorf("stack run: %v", err)
 		}
 	})
-	return &env{sim: sim, st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system", clientMax: clientMax,
+	return &env{st: st, uri: "qemu+tcp://" + st.tcp.Addr().String() + "/system",
 		cloud: nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML}, nova: rec}
 }
 
