@@ -1,7 +1,6 @@
 package rpc_test
 
 import (
-	"bytes"
 	"context"
 	"os/exec"
 	"slices"
@@ -23,18 +22,7 @@ func virsh(t *testing.T, ctx context.Context, port string, args ...string) (stri
 	}
 	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.Env = append(cmd.Environ(), "LC_ALL=C", "VIRSH_DEFAULT_CONNECT_URI=", "LIBVIRT_DEFAULT_URI=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("virsh %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return stdout.String(), stderr.String(), code
+	return testtool.Run(t, cmd)
 }
 
 func mustVirsh(t *testing.T, port string, args ...string) string {

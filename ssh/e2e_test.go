@@ -2,8 +2,6 @@ package ssh
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,17 +20,8 @@ func (ts *testServer) openSSH(t *testing.T, cmd string) (string, string, int) {
 	args := []string{"-i", ts.keyFile, "-p", ts.port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-F", "/dev/null", "stack@127.0.0.1", cmd}
 	c := exec.CommandContext(t.Context(), sshBin, args...)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
 	c.Stdin = strings.NewReader("")
-	err := c.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), 0
+	return testtool.Run(t, c)
 }
 
 // referenceLines returns the command lines of a reference file (comments
@@ -208,16 +197,9 @@ func TestVirshOverSSHMatchesRPC(t *testing.T) {
 		out, errs, code := ts.openSSH(t, "virsh "+cmd)
 		c := exec.CommandContext(t.Context(), virshBin, append([]string{"-c", "qemu+tcp://127.0.0.1:" + st.Port + "/system"}, strings.Fields(cmd)...)...)
 		c.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
-		var wout, werr bytes.Buffer
-		c.Stdout, c.Stderr = &wout, &werr
-		err := c.Run()
-		wcode := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			wcode = ee.ExitCode()
-		}
-		if out != wout.String() || errs != werr.String() || code != wcode {
-			t.Errorf("virsh %s:\n ssh: %q %q %d\n tcp: %q %q %d", cmd, out, errs, code, wout.String(), werr.String(), wcode)
+		wout, werr, wcode := testtool.Run(t, c)
+		if out != wout || errs != werr || code != wcode {
+			t.Errorf("virsh %s:\n ssh: %q %q %d\n tcp: %q %q %d", cmd, out, errs, code, wout, werr, wcode)
 		}
 	}
 }
@@ -260,16 +242,9 @@ func TestQemuSSHWithRealVirsh(t *testing.T) {
 		}
 		c := exec.CommandContext(t.Context(), virshBin, append(args, tc.args...)...)
 		c.Env = append(os.Environ(), "LC_ALL=C", "HOME="+home, "PATH="+bin+":"+os.Getenv("PATH"))
-		var out, errb bytes.Buffer
-		c.Stdout, c.Stderr = &out, &errb
-		err := c.Run()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		}
-		if out.String() != tc.want || code != tc.code {
-			t.Errorf("virsh -c %s %v: %q (stderr %q) exit %d; want %q exit %d", tc.uri, tc.args, out.String(), errb.String(), code, tc.want, tc.code)
+		out, errOut, code := testtool.Run(t, c)
+		if out != tc.want || code != tc.code {
+			t.Errorf("virsh -c %s %v: %q (stderr %q) exit %d; want %q exit %d", tc.uri, tc.args, out, errOut, code, tc.want, tc.code)
 		}
 	}
 }
@@ -297,21 +272,14 @@ func TestEditMatchesRealVirsh(t *testing.T) {
 			}
 		}
 		c.Env = append(environ, "LC_ALL=C", "HOME="+t.TempDir(), "EDITOR="+ed)
-		var wout, werr bytes.Buffer
-		c.Stdout, c.Stderr = &wout, &werr
-		err := c.Run()
-		wcode := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			wcode = ee.ExitCode()
-		}
+		wout, werr, wcode := testtool.Run(t, c)
 		wantXML, _, _ := ts.openSSH(t, "virsh dumpxml --inactive node-0")
 		// undo through ours, then apply through ours
 		ts.openSSH(t, `EDITOR="sed -i '/<boot \(dev\|order\)=*\>/d;/<\/os>/i\<boot dev=\"cdrom\"/>'" virsh edit node-0`)
 		out, errs, code := ts.openSSH(t, "EDITOR="+shellQuote(ed)+" virsh edit node-0")
 		gotXML, _, _ := ts.openSSH(t, "virsh dumpxml --inactive node-0")
-		if out != wout.String() || errs != werr.String() || code != wcode {
-			t.Errorf("edit with %s:\n ssh: %q %q %d\n tcp: %q %q %d", ed, out, errs, code, wout.String(), werr.String(), wcode)
+		if out != wout || errs != werr || code != wcode {
+			t.Errorf("edit with %s:\n ssh: %q %q %d\n tcp: %q %q %d", ed, out, errs, code, wout, werr, wcode)
 		}
 		if ed != "true" && gotXML != wantXML {
 			t.Errorf("edit with %s: XML differs:\n ssh:\n%s\n tcp:\n%s", ed, gotXML, wantXML)

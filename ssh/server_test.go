@@ -491,18 +491,8 @@ func TestOpenSSHClient(t *testing.T) {
 		args = append(args, extra...)
 		args = append(args, "stack@127.0.0.1", cmd)
 		c := exec.CommandContext(t.Context(), sshBin, args...)
-		var out, errb bytes.Buffer
-		c.Stdout, c.Stderr = &out, &errb
 		c.Stdin = strings.NewReader("")
-		err := c.Run()
-		status := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			status = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), status
+		return testtool.Run(t, c)
 	}
 	tests := []struct {
 		cmd, out string

@@ -5,10 +5,8 @@ package main
 // by the real virsh from Debian's libvirt-clients and by go-libvirt's client.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -274,17 +272,7 @@ func (e *env) virsh(t *testing.T, args ...string) (string, string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", e.uri}, args...)...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("virsh %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return testtool.Run(t, cmd)
 }
 
 // mustVirsh runs virsh and fails the test unless it exits 0.

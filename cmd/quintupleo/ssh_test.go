@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,17 +49,7 @@ func (e *env) ssh(t *testing.T, c *sshClient, line string) (string, string, int)
 	cmd := exec.CommandContext(t.Context(), bin, "-i", c.key, "-p", port, "-T",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
 		"stack@127.0.0.1", line)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	code := 0
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("ssh: %v", err)
-	}
-	return stdout.String(), stderr.String(), code
+	return testtool.Run(t, cmd)
 }
 
 // TestServeSSHEndpoint drives `quintupleo serve --listen-ssh` with OpenSSH:

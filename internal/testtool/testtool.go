@@ -3,6 +3,8 @@
 package testtool
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -22,4 +24,23 @@ func Require(t testing.TB, name string) string {
 		t.Skipf("%s not installed", name)
 	}
 	return p
+}
+
+// Run runs cmd and returns its stdout, stderr and exit status, the way the
+// tests compare real clients' output. A command that could not run at all
+// (not found, killed by its context) fails the test. Stdout and Stderr must
+// not be set; Stdin may be.
+func Run(t testing.TB, cmd *exec.Cmd) (stdout, stderr string, status int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.Exited():
+		status = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v\nstderr: %s", cmd, err, errb.String())
+	}
+	return out.String(), errb.String(), status
 }

@@ -3,7 +3,6 @@ package utils_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os/exec"
 	"testing"
 
@@ -92,21 +91,12 @@ func TestAgainstSystemTools(t *testing.T) {
 		cmd := exec.CommandContext(t.Context(), bin, tc.args[1:]...)
 		cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}
 		cmd.Stdin = bytes.NewBufferString(tc.in)
-		var wout bytes.Buffer
-		cmd.Stdout = &wout
-		err := cmd.Run()
-		wcode := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			wcode = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		want, _, wcode := testtool.Run(t, cmd)
 		var out, errb bytes.Buffer
 		env := &utils.Env{Stdin: bytes.NewBufferString(tc.in), Stdout: &out, Stderr: &errb}
 		code := utils.Lookup(tc.args[0])(context.Background(), env, tc.args)
-		if out.String() != wout.String() || code != wcode {
-			t.Errorf("%q:\n ours:   %q (%d) %s\n system: %q (%d)", tc.args, out.String(), code, errb.String(), wout.String(), wcode)
+		if out.String() != want || code != wcode {
+			t.Errorf("%q:\n ours:   %q (%d) %s\n system: %q (%d)", tc.args, out.String(), code, errb.String(), want, wcode)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package virsh_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,17 +51,8 @@ func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 	full := append(append(global, "-c", "qemu+tcp://127.0.0.1:"+st.Port+"/system"), args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "VIRSH_DEFAULT_CONNECT_URI=", "LIBVIRT_DEFAULT_URI=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	out, errOut, code := testtool.Run(t, cmd)
+	return result{out, errOut, code}
 }
 
 // TestDifferential runs each read-only command through real virsh (over
