@@ -30,9 +30,23 @@ func (s *Sim) imageView(im *image) map[string]any {
 	return m
 }
 
+// handleImageVersions is Glance's unversioned root (the image catalog URL):
+// 300 Multiple Choices with every version, all served under /v2/. The list is
+// Glance Zed's, newest first: v2.15 is CURRENT, there is no v2.14, v2.13 down
+// to v2.0 are SUPPORTED.
 func (s *Sim) handleImageVersions(c *call) *apiError {
-	writeJSON(c.w, 300, map[string]any{"versions": []any{map[string]any{"id": "v2.16", "status": "CURRENT",
-		"links": []any{map[string]any{"href": c.root + ImagePath + "/v2/", "rel": "self"}}}}})
+	ids := []string{"v2.15", "v2.13", "v2.12", "v2.11", "v2.10", "v2.9", "v2.8", "v2.7",
+		"v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"}
+	self := []any{map[string]any{"href": c.root + ImagePath + "/v2/", "rel": "self"}}
+	vs := make([]any, len(ids))
+	for i, id := range ids {
+		status := "SUPPORTED"
+		if i == 0 {
+			status = "CURRENT"
+		}
+		vs[i] = map[string]any{"id": id, "status": status, "links": self}
+	}
+	writeJSON(c.w, 300, map[string]any{"versions": vs})
 	return nil
 }
 

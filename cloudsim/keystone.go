@@ -81,7 +81,10 @@ func (s *Sim) handleIdentityVersion(c *call) *apiError {
 	return nil
 }
 
+// handleRootVersions is Keystone's unversioned root: 300 with the one
+// version, and (as Keystone does) a Location naming it.
 func (s *Sim) handleRootVersions(c *call) *apiError {
+	c.w.Header().Set("Location", c.root+IdentityPath+"/")
 	writeJSON(c.w, 300, map[string]any{"versions": map[string]any{"values": []any{s.keystoneVersion(c.root)}}})
 	return nil
 }

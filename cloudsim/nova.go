@@ -36,8 +36,15 @@ func (s *Sim) getServer(id string, action bool) (*server, *apiError) {
 	return v, nil
 }
 
+// handleComputeVersions is Nova's unversioned root. Real Nova lists there a
+// shorter entry than the version document (no media types, only the self
+// link) and sends no microversion or request-id headers. It also lists the
+// legacy v2.0, which the sim does not serve, so it is left out.
 func (s *Sim) handleComputeVersions(c *call) *apiError {
-	writeJSON(c.w, 200, map[string]any{"versions": []any{s.computeVersion(c.root)}})
+	v := s.computeVersion(c.root)
+	delete(v, "media-types")
+	v["links"] = []any{map[string]any{"href": c.root + ComputePath + "/", "rel": "self"}}
+	writeJSON(c.w, 200, map[string]any{"versions": []any{v}})
 	return nil
 }
 
@@ -612,6 +619,19 @@ func (s *Sim) handleFlavorShow(c *call) *apiError {
 		return novaErr(404, "Flavor %s could not be found.", c.r.PathValue("id"))
 	}
 	writeJSON(c.w, 200, map[string]any{"flavor": flavorView(f, c.root, c.mv, true)})
+	return nil
+}
+
+// handleFlavorExtraSpecs is GET /flavors/{id}/os-extra_specs, which the
+// openstack CLI reads for every flavor it lists before microversion 2.61.
+func (s *Sim) handleFlavorExtraSpecs(c *call) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.st.flavorByRef(c.r.PathValue("id"))
+	if f == nil {
+		return novaErr(404, "Flavor %s could not be found.", c.r.PathValue("id"))
+	}
+	writeJSON(c.w, 200, map[string]any{"extra_specs": extraSpecsView(f)})
 	return nil
 }
 

@@ -184,12 +184,8 @@ func (s *Sim) serverView(v *server, root string, mv microversion, show bool) map
 	}
 	if mv.ge(47) {
 		f := v.Flavor
-		es := map[string]any{}
-		for k, val := range f.ExtraSpecs {
-			es[k] = val
-		}
 		m["flavor"] = map[string]any{"vcpus": f.VCPUs, "ram": f.RAM, "disk": f.Disk, "ephemeral": f.Ephemeral,
-			"swap": f.Swap, "original_name": f.Name, "extra_specs": es}
+			"swap": f.Swap, "original_name": f.Name, "extra_specs": extraSpecsView(&f)}
 	} else {
 		m["flavor"] = map[string]any{"id": v.Flavor.ID, "links": []any{
 			map[string]any{"href": bm + "/flavors/" + v.Flavor.ID, "rel": "bookmark"}}}
@@ -302,13 +298,19 @@ func flavorView(f *flavor, root string, mv microversion, detail bool) map[string
 	}
 	m["vcpus"] = f.VCPUs
 	if mv.ge(61) {
-		es := map[string]any{}
-		for k, v := range f.ExtraSpecs {
-			es[k] = v
-		}
-		m["extra_specs"] = es
+		m["extra_specs"] = extraSpecsView(f)
 	}
 	return m
+}
+
+// extraSpecsView is a flavor's extra specs as Nova renders them: always an
+// object, {} when there are none.
+func extraSpecsView(f *flavor) map[string]any {
+	es := map[string]any{}
+	for k, v := range f.ExtraSpecs {
+		es[k] = v
+	}
+	return es
 }
 
 func instanceName(n int) string {

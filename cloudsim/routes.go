@@ -27,7 +27,8 @@ func (s *Sim) routeTable() []route {
 		{pattern: "DELETE " + IdentityPath + "/auth/tokens", h: s.handleTokenDelete, auth: true},
 
 		// Nova
-		{pattern: "GET /compute/{$}", h: s.handleComputeVersions, compute: true},
+		{pattern: "GET " + computeRoot, h: s.handleComputeVersions},
+		{pattern: "GET " + computeRoot + "/{$}", h: s.handleComputeVersions},
 		{pattern: "GET " + C, h: s.handleComputeVersion, compute: true},
 		{pattern: "GET " + C + "/{$}", h: s.handleComputeVersion, compute: true},
 		{pattern: "GET " + C + "/servers", h: s.handleServersList(false), auth: true, compute: true},
@@ -47,8 +48,10 @@ func (s *Sim) routeTable() []route {
 		{pattern: "GET " + C + "/flavors", h: s.handleFlavorsList(false), auth: true, compute: true},
 		{pattern: "GET " + C + "/flavors/detail", h: s.handleFlavorsList(true), auth: true, compute: true},
 		{pattern: "GET " + C + "/flavors/{id}", h: s.handleFlavorShow, auth: true, compute: true},
+		{pattern: "GET " + C + "/flavors/{id}/os-extra_specs", h: s.handleFlavorExtraSpecs, auth: true, compute: true},
 
 		// Neutron
+		{pattern: "GET " + NetworkPath, h: s.handleNeutronVersions},
 		{pattern: "GET " + NetworkPath + "/{$}", h: s.handleNeutronVersions},
 		{pattern: "GET " + N + "/networks", h: s.handleNetworksList, auth: true},
 		{pattern: "POST " + N + "/networks", h: s.handleNetworkCreate, auth: true},
@@ -65,6 +68,7 @@ func (s *Sim) routeTable() []route {
 		{pattern: "DELETE " + N + "/ports/{id}", h: s.handlePortDelete, auth: true},
 
 		// Glance
+		{pattern: "GET " + ImagePath, h: s.handleImageVersions},
 		{pattern: "GET " + ImagePath + "/{$}", h: s.handleImageVersions},
 		{pattern: "GET " + I + "/images", h: s.handleImagesList, auth: true},
 		{pattern: "POST " + I + "/images", h: s.handleImageCreate, auth: true},

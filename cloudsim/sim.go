@@ -38,11 +38,14 @@ const (
 // endpoint and "v2/" to the image endpoint; the compute endpoint is used as is.
 const (
 	IdentityPath = "/v3"
-	ComputePath  = "/compute/v2.1"
+	ComputePath  = computeRoot + "/v2.1"
 	NetworkPath  = "/network"
 	ImagePath    = "/image"
 	AdminPath    = "/_sim"
 )
+
+// computeRoot is Nova's unversioned root, its version list.
+const computeRoot = "/compute"
 
 // DefaultTransitionDelay is the duration of one step of an asynchronous Nova
 // task when Options.TransitionDelay is 0.
