@@ -2,9 +2,10 @@
 # scripts/test.sh — the whole test suite, as the README and CI run it.
 #
 # Installs the real clients the end-to-end tests drive (Debian's virsh from
-# libvirt-clients, OpenSSH's ssh) when they are missing, then checks format and
-# vet, then runs every test with the race detector. With CI set, end-to-end tests
-# never skip for a missing tool: they fail.
+# libvirt-clients, OpenSSH's ssh, the openstack CLI from python3-openstackclient)
+# when they are missing, then checks format and vet, then runs every test with
+# the race detector. With CI set, end-to-end tests never skip for a missing
+# tool: they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ need_pkgs=()
 command -v virsh >/dev/null 2>&1 || need_pkgs+=(libvirt-clients)
 command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# The openstack CLI (openstacksdk over keystoneauth, on Debian's python3)
+# drives cloudsim in cmd/quintupleo/openstackcli_test.go.
+command -v openstack >/dev/null 2>&1 || need_pkgs+=(python3-openstackclient)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	sudo=""
