@@ -21,6 +21,11 @@ type InventoryConfig struct {
 	// FullResyncEvery makes every Nth refresh a full list, to catch anything
 	// changes-since cannot show (purged rows, clock jumps). Default 60.
 	FullResyncEvery int
+	// RefreshTimeout bounds one whole refresh, every page of the listing
+	// included (each request is bounded on its own by the cloud's
+	// RequestTimeout). A refresh that runs past it is abandoned; the next
+	// one starts afresh. Default 5m.
+	RefreshTimeout time.Duration
 	// MaxStale bounds how old the last successful refresh may be before reads
 	// fail with ErrUnavailable instead of serving a view nobody can vouch for.
 	// Default 10 × RefreshInterval, at least 30s.
@@ -48,6 +53,9 @@ func (c *InventoryConfig) setDefaults() {
 	}
 	if c.FullResyncEvery <= 0 {
 		c.FullResyncEvery = 60
+	}
+	if c.RefreshTimeout <= 0 {
+		c.RefreshTimeout = 5 * time.Minute
 	}
 	if c.MaxStale <= 0 {
 		c.MaxStale = max(10*c.RefreshInterval, 30*time.Second)
@@ -195,10 +203,8 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 		// resolution, so re-reading the newest second never misses a change.
 		sinceArg = since
 	}
-	var listed []Node
-	err := listServers(ctx, inv.cloud.Compute, sinceArg, func(n Node) { listed = append(listed, n) })
+	listed, err := inv.list(ctx, sinceArg)
 	if err != nil {
-		err = classify("list servers", err)
 		inv.mu.Lock()
 		inv.lastErr = err
 		inv.mu.Unlock()
@@ -241,6 +247,24 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 	inv.publishLocked(changes)
 	inv.mu.Unlock()
 	return nil
+}
+
+// list is one listing of the servers, bounded by RefreshTimeout as a whole.
+func (inv *Inventory) list(ctx context.Context, since time.Time) ([]Node, error) {
+	overdue := &Error{Op: "list servers", Kind: ErrUnavailable,
+		Reason: fmt.Sprintf("the listing did not complete within the refresh deadline of %s", inv.cfg.RefreshTimeout)}
+	ctx, cancel := context.WithTimeoutCause(ctx, inv.cfg.RefreshTimeout, overdue)
+	defer cancel()
+	var listed []Node
+	err := listServers(ctx, inv.cloud.Compute, since, func(n Node) { listed = append(listed, n) })
+	if err != nil {
+		if context.Cause(ctx) == error(overdue) {
+			overdue.Err = err
+			return nil, overdue
+		}
+		return nil, classify("list servers", err)
+	}
+	return listed, nil
 }
 
 // storeLocked puts n into the cache (or removes it when deleted or filtered
