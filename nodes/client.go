@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -31,8 +32,12 @@ type CloudConfig struct {
 	// CloudsYAMLData, when set, is the clouds.yaml content itself (the
 	// embedded demo cloud hands over its own).
 	CloudsYAMLData []byte
-	HTTPClient     *http.Client // nil = a dedicated client with sane timeouts
+	HTTPClient     *http.Client // nil = a dedicated client; either way every request gets RequestTimeout
 	UserAgent      string
+	// RequestTimeout bounds each request to the cloud, from sending it to
+	// the end of its body, so that one the cloud never answers fails instead
+	// of holding its caller forever. 0 = DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Cloud holds the authenticated service clients.
@@ -60,7 +65,11 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 		}
 		httpClient = &http.Client{Transport: transport}
 	}
-	provider, err := config.NewProviderClient(ctx, authOpts, config.WithHTTPClient(*httpClient))
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	provider, err := config.NewProviderClient(ctx, authOpts, config.WithHTTPClient(withDeadline(httpClient, timeout)))
 	if err != nil {
 		return nil, classify("authenticate", err)
 	}

@@ -20,7 +20,8 @@ var (
 	// and waiting did not help.
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: the cloud did not answer usefully (5xx, 429 past its
-	// budget, connection refused, the inventory too stale to trust).
+	// budget, connection refused, no answer within the request deadline, the
+	// inventory too stale to trust).
 	ErrUnavailable = errors.New("cloud unavailable")
 	// ErrFailed: the action was accepted but the server went to ERROR.
 	ErrFailed = errors.New("action failed")
@@ -63,6 +64,7 @@ func classify(op string, err error) error {
 	e := &Error{Op: op, Err: err}
 	var resp gophercloud.ErrUnexpectedResponseCode
 	var netErr net.Error
+	var noAnswer *RequestTimeoutError
 	switch {
 	case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
 		e.Kind = ErrNotFound
@@ -72,6 +74,11 @@ func classify(op string, err error) error {
 	case errors.As(err, &resp) && (resp.Actual >= 500 || resp.Actual == http.StatusTooManyRequests):
 		e.Kind = ErrUnavailable
 		e.Reason = fmt.Sprintf("HTTP %d from %s %s", resp.Actual, resp.Method, resp.URL)
+	case errors.As(err, &noAnswer):
+		// Our per-request deadline, not the caller's: the cloud is not
+		// answering, which a later request may change.
+		e.Kind = ErrUnavailable
+		e.Reason = noAnswer.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind = ErrTimeout
 	case errors.Is(err, context.Canceled):

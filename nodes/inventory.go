@@ -21,6 +21,11 @@ type InventoryConfig struct {
 	// FullResyncEvery makes every Nth refresh a full list, to catch anything
 	// changes-since cannot show (purged rows, clock jumps). Default 60.
 	FullResyncEvery int
+	// RefreshTimeout bounds one whole refresh, every page of the listing
+	// included (each request is bounded on its own by the cloud's
+	// RequestTimeout). A refresh that runs past it is abandoned; the next
+	// one starts afresh. Default 5m.
+	RefreshTimeout time.Duration
 	// MaxStale bounds how old the last successful refresh may be before reads
 	// fail with ErrUnavailable instead of serving a view nobody can vouch for.
 	// Default 10 × RefreshInterval, at least 30s.
@@ -48,6 +53,9 @@ func (c *InventoryConfig) setDefaults() {
 	}
 	if c.FullResyncEvery <= 0 {
 		c.FullResyncEvery = 60
+	}
+	if c.RefreshTimeout <= 0 {
+		c.RefreshTimeout = 5 * time.Minute
 	}
 	if c.MaxStale <= 0 {
 		c.MaxStale = max(10*c.RefreshInterval, 30*time.Second)
@@ -86,10 +94,12 @@ type Inventory struct {
 	log   *slog.Logger
 	boot  BootStrategy
 
-	loaded   chan struct{} // closed after the first successful refresh
-	loadOnce sync.Once
-
-	refreshMu sync.Mutex // serialises refreshes (concurrent callers coalesce on it)
+	// refreshing holds a token while a refresh runs: it serialises them and
+	// lets a caller waiting for one give up when its context ends.
+	refreshing chan struct{}
+	// beforeFirstLoad, when set (tests only), runs when a reader has found
+	// nothing loaded and is about to load.
+	beforeFirstLoad func()
 
 	mu sync.Mutex
 	// mu guards:
@@ -97,7 +107,7 @@ type Inventory struct {
 	lastOK    time.Time       // end of the last successful refresh
 	lastErr   error           // error of the last refresh, nil if it succeeded
 	since     time.Time       // newest `updated` seen: the next changes-since
-	refreshes int             // successful refreshes so far
+	refreshes int             // successful refreshes so far: the generation callers coalesce on
 	subs      map[int]chan Change
 	nextSub   int
 	gen       uint64            // bumped on every change to nodes
@@ -119,15 +129,15 @@ type Inventory struct {
 func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 	cfg.setDefaults()
 	return &Inventory{
-		cloud:     cloud,
-		cfg:       cfg,
-		log:       cfg.Logger,
-		boot:      cfg.Boot,
-		loaded:    make(chan struct{}),
-		nodes:     map[string]Node{},
-		subs:      map[int]chan Change{},
-		writtenAt: map[string]uint64{},
-		dirty:     map[string]bool{},
+		cloud:      cloud,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		boot:       cfg.Boot,
+		refreshing: make(chan struct{}, 1),
+		nodes:      map[string]Node{},
+		subs:       map[int]chan Change{},
+		writtenAt:  map[string]uint64{},
+		dirty:      map[string]bool{},
 	}
 }
 
@@ -159,15 +169,24 @@ func (inv *Inventory) Run(ctx context.Context) error {
 // refresh in progress returns when it ends, without listing again.
 func (inv *Inventory) Refresh(ctx context.Context) error {
 	inv.mu.Lock()
-	started := inv.lastOK
+	started := inv.refreshes
 	inv.mu.Unlock()
+	return inv.refreshUnless(ctx, func() bool { return inv.refreshes > started })
+}
 
-	inv.refreshMu.Lock()
-	defer inv.refreshMu.Unlock()
+// refreshUnless refreshes unless, once it holds the refresh token, done
+// says another caller's refresh already did what this one would. done runs
+// with inv.mu held and must decide from the refresh generation, never from
+// anything read before the token was taken.
+func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error {
+	select {
+	case inv.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("nodes: wait for the refresh in progress: %w", ctx.Err())
+	}
+	defer func() { <-inv.refreshing }()
 	inv.mu.Lock()
-	if inv.lastOK.After(started) {
-		// Someone refreshed while we waited for the lock: their view is as
-		// new as ours would be.
+	if done() {
 		inv.mu.Unlock()
 		return nil
 	}
@@ -184,10 +203,8 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 		// resolution, so re-reading the newest second never misses a change.
 		sinceArg = since
 	}
-	var listed []Node
-	err := listServers(ctx, inv.cloud.Compute, sinceArg, func(n Node) { listed = append(listed, n) })
+	listed, err := inv.list(ctx, sinceArg)
 	if err != nil {
-		err = classify("list servers", err)
 		inv.mu.Lock()
 		inv.lastErr = err
 		inv.mu.Unlock()
@@ -229,8 +246,25 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 	inv.refreshes++
 	inv.publishLocked(changes)
 	inv.mu.Unlock()
-	inv.loadOnce.Do(func() { close(inv.loaded) })
 	return nil
+}
+
+// list is one listing of the servers, bounded by RefreshTimeout as a whole.
+func (inv *Inventory) list(ctx context.Context, since time.Time) ([]Node, error) {
+	overdue := &Error{Op: "list servers", Kind: ErrUnavailable,
+		Reason: fmt.Sprintf("the listing did not complete within the refresh deadline of %s", inv.cfg.RefreshTimeout)}
+	ctx, cancel := context.WithTimeoutCause(ctx, inv.cfg.RefreshTimeout, overdue)
+	defer cancel()
+	var listed []Node
+	err := listServers(ctx, inv.cloud.Compute, since, func(n Node) { listed = append(listed, n) })
+	if err != nil {
+		if context.Cause(ctx) == error(overdue) {
+			overdue.Err = err
+			return nil, overdue
+		}
+		return nil, classify("list servers", err)
+	}
+	return listed, nil
 }
 
 // storeLocked puts n into the cache (or removes it when deleted or filtered
@@ -302,11 +336,17 @@ func (inv *Inventory) wanted(n Node) bool {
 
 // ready waits for the first load and checks the view is fresh enough to serve.
 func (inv *Inventory) ready(ctx context.Context) error {
-	select {
-	case <-inv.loaded:
-	default:
-		// Nobody has loaded yet: do it now rather than wait for Run.
-		if err := inv.Refresh(ctx); err != nil {
+	inv.mu.Lock()
+	loaded := inv.refreshes > 0
+	inv.mu.Unlock()
+	if !loaded {
+		if inv.beforeFirstLoad != nil {
+			inv.beforeFirstLoad()
+		}
+		// Nobody has loaded yet: do it now rather than wait for Run. A
+		// refresh that ended since the check above is as good as ours: done
+		// looks at the generation under the token, so it is never missed.
+		if err := inv.refreshUnless(ctx, func() bool { return inv.refreshes > 0 }); err != nil {
 			return err
 		}
 	}

@@ -1,9 +1,9 @@
 package ssh
 
 import (
-	"runtime"
-	"strings"
 	"testing"
+
+	"quintupleo/internal/testtool"
 )
 
 // checkGoroutines fails the test if, once every later cleanup (the server's
@@ -12,13 +12,5 @@ import (
 // Register it before the server so that it runs after the server's Close.
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	t.Cleanup(func() {
-		buf := make([]byte, 1<<20)
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, "quintupleo/ssh.") && !strings.Contains(g, "checkGoroutines") && !strings.Contains(g, "testing.tRunner") {
-				t.Errorf("goroutine left running after the server closed:\n%s", g)
-			}
-		}
-	})
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 }

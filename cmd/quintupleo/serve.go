@@ -38,6 +38,8 @@ type serveConfig struct {
 	refresh        time.Duration
 	actionTimeout  time.Duration
 	pollInterval   time.Duration
+	cloudTimeout   time.Duration
+	refreshTimeout time.Duration
 	nameRegex      string
 	nodeMetadata   string
 	logLevel       string
@@ -65,6 +67,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.hostname, "hostname", "", "host name reported to clients (default: this machine's)")
 	fs.DurationVar(&c.refresh, "refresh-interval", 2*time.Second, "how often the shared cache lists the cloud's servers; out-of-band changes show within it")
 	fs.DurationVar(&c.actionTimeout, "action-timeout", 5*time.Minute, "how long a power action may take to reach its target state in the cloud")
+	fs.DurationVar(&c.cloudTimeout, "cloud-timeout", nodes.DefaultRequestTimeout, "deadline of one request to the cloud, reading its answer included (docs/limits.md)")
+	fs.DurationVar(&c.refreshTimeout, "refresh-timeout", 5*time.Minute, "deadline of one whole listing of the cloud's servers, every page included (docs/limits.md)")
 	fs.DurationVar(&c.pollInterval, "poll-interval", 100*time.Millisecond, "first wait between polls of a server during a power action (doubles up to 2s)")
 	fs.StringVar(&c.nameRegex, "node-name-regex", "", "only servers whose name matches this regular expression are domains")
 	fs.StringVar(&c.nodeMetadata, "node-metadata", "", "only servers with this metadata KEY or KEY=VALUE are domains")
@@ -97,8 +101,8 @@ func (c *serveConfig) validate() error {
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
 		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
 	}
-	if c.refresh <= 0 || c.actionTimeout <= 0 {
-		return errors.New("--refresh-interval and --action-timeout must be positive")
+	if c.refresh <= 0 || c.actionTimeout <= 0 || c.cloudTimeout <= 0 || c.refreshTimeout <= 0 {
+		return errors.New("--refresh-interval, --action-timeout, --cloud-timeout and --refresh-timeout must be positive")
 	}
 	return nil
 }
@@ -180,7 +184,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 		}
 	}()
 
-	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, HTTPClient: cfg.httpClient, UserAgent: "quintupleo/" + version}
+	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, HTTPClient: cfg.httpClient, UserAgent: "quintupleo/" + version,
+		RequestTimeout: cfg.cloudTimeout}
 	if cfg.demo {
 		sim, err := cloudsim.New(cloudsim.Options{Nodes: cfg.demoNodes, Logger: log.With("component", "cloudsim")})
 		if err != nil {
@@ -197,10 +202,11 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 
 	cloud, err := nodes.Connect(ctx, cloudCfg)
 	if err != nil {
-		return st, err
+		return st, slowCloudHint(err)
 	}
 	invCfg := nodes.InventoryConfig{
 		RefreshInterval: cfg.refresh,
+		RefreshTimeout:  cfg.refreshTimeout,
 		ActionTimeout:   cfg.actionTimeout,
 		PollInterval:    cfg.pollInterval,
 		Logger:          log.With("component", "nodes"),
@@ -219,7 +225,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 	}
 	st.inv = nodes.NewInventory(cloud, invCfg)
 	if err := st.inv.Refresh(ctx); err != nil {
-		return st, fmt.Errorf("first listing of the cloud's servers: %w", err)
+		return st, fmt.Errorf("first listing of the cloud's servers: %w", slowCloudHint(err))
 	}
 	st.hv = translate.New(st.inv, translate.Config{Hostname: cfg.hostname, Logger: log.With("component", "translate")})
 	st.srv = rpc.NewServer(st.hv, rpc.WithLogger(log.With("component", "rpc")))
@@ -268,6 +274,17 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 		log.Info("SSH endpoint", "addr", st.sshLn.Addr().String(), "host_key", hostKey)
 	}
 	return st, nil
+}
+
+// slowCloudHint tells the operator which knob to turn when the cloud did not
+// answer in time at start-up: it may be dead, or merely slower than the
+// deadline allows (a large first page on a busy cloud).
+func slowCloudHint(err error) error {
+	var noAnswer *nodes.RequestTimeoutError
+	if errors.As(err, &noAnswer) {
+		return fmt.Errorf("%w (is the cloud up? if it is merely slow, raise --cloud-timeout)", err)
+	}
+	return err
 }
 
 // dialLibvirt gives the SSH side (its virsh and the qemu+ssh bridge) a

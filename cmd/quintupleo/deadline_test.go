@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
+)
+
+// A GET /servers/detail that never answers must not wedge the server: the
+// request is abandoned at --cloud-timeout and the next refresh brings the
+// view up to date, so virsh sees a change made in the cloud during the hang
+// within one refresh interval plus the deadline.
+func TestVirshRecoversFromAHungListing(t *testing.T) {
+	const cloudTimeout = time.Second
+	e := startEnv(t, func(_ *cloudsim.Options, c *serveConfig) { c.cloudTimeout = cloudTimeout })
+	refresh := e.st.inv.Config().RefreshInterval
+	if got := listTable(t, e.mustVirsh(t, "list", "--all"))["node-2"]; got[1] != "shut off" {
+		t.Fatalf("node-2 before the hang: %v", got)
+	}
+
+	if _, err := e.sim.AddFault(cloudsim.Fault{Endpoint: "GET /compute/v2.1/servers/detail", Hang: true, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// A one-shot fault vanishes when it fires: from then on a refresh is
+	// stuck in the hanging request.
+	waitFor(t, 10*time.Second, "the hang to catch a refresh", func() bool { return len(e.sim.Faults()) == 0 })
+	hung := time.Now()
+	if err := e.sim.SetPower("node-2", true); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bound: the rest of the hung request's deadline, the next refresh
+	// (at most one interval later), plus one virsh run and scheduling on a
+	// shared machine.
+	bound := cloudTimeout + refresh + time.Second
+	var last map[string][2]string
+	for {
+		last = listTable(t, e.mustVirsh(t, "list", "--all"))
+		if last["node-2"][1] == "running" {
+			break
+		}
+		if time.Since(hung) > bound+5*time.Second {
+			t.Fatalf("node-2 still %v %s after the hang began: the hung listing was never abandoned", last["node-2"], time.Since(hung).Round(time.Millisecond))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(hung)
+	t.Logf("change made during the hang visible to virsh after %s (bound %s)", took.Round(time.Millisecond), bound)
+	if took > bound {
+		t.Errorf("recovery took %s, want within %s (deadline %s + refresh %s + 1s)", took.Round(time.Millisecond), bound, cloudTimeout, refresh)
+	}
+	// Actions work too.
+	e.mustVirsh(t, "destroy", "node-2")
+}
+
+// A cloud that accepts TCP connections but never answers must make serve
+// fail at start, naming the URL it asked and the deadline, not hang.
+func TestServeFailsAtStartOnACloudThatDoesNotAnswer(t *testing.T) {
+	addr := silentListener(t)
+	dir := t.TempDir()
+	cloudsYAML := filepath.Join(dir, "clouds.yaml")
+	authURL := "http://" + addr + "/v3"
+	yaml := fmt.Sprintf(`clouds:
+  silent:
+    auth:
+      auth_url: %s
+      username: admin
+      password: secret
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+`, authURL)
+	if err := os.WriteFile(cloudsYAML, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildQuintupleo(t)
+
+	const cloudTimeout = time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--os-cloud", "silent", "--clouds-yaml", cloudsYAML,
+		"--listen-tcp", "127.0.0.1:0", "--cloud-timeout", cloudTimeout.String())
+	cmd.Env = append(os.Environ(), "HOME="+dir, "OS_CLOUD=", "OS_CLIENT_CONFIG_FILE=")
+	start := time.Now()
+	// A serve that hangs is killed by ctx, which fails the test in Run.
+	out, errOut, code := testtool.Run(t, cmd)
+	took := time.Since(start)
+	t.Logf("serve exited %d after %s:\n%s", code, took.Round(time.Millisecond), errOut)
+	if code == 0 || code == 2 {
+		t.Errorf("serve exited %d, want 1 (a start-up failure, not a usage error)", code)
+	}
+	// The deadline plus process start-up and reading the clouds.yaml.
+	if bound := cloudTimeout + 3*time.Second; took > bound {
+		t.Errorf("serve took %s to give up, want within %s", took.Round(time.Millisecond), bound)
+	}
+	for _, want := range []string{authURL + "/auth/tokens", "within " + cloudTimeout.String()} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(out, "serving") {
+		t.Errorf("serve announced a listener without a cloud: %q", out)
+	}
+}
+
+// silentListener accepts TCP connections and never answers (a cloud behind a
+// dead proxy, a half-up API); t.Cleanup closes it and every connection.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// buildQuintupleo builds this command into a temporary directory, for tests
+// that need the real process (exit status, start-up messages).
+func buildQuintupleo(t *testing.T) string {
+	t.Helper()
+	gobin := testtool.Require(t, "go")
+	bin := filepath.Join(t.TempDir(), "quintupleo")
+	cmd := exec.CommandContext(t.Context(), gobin, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitFor polls cond every few milliseconds until it holds, failing the test
+// after bound.
+func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", bound, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
