@@ -164,6 +164,9 @@ func (c *conn) route(h Header, body []byte) bool {
 	go func() {
 		defer c.wg.Done()
 		closeAfter := c.dispatch(h, body)
+		if h.Procedure == ProcConnectOpen {
+			c.srv.adm.opened(c)
+		}
 		<-c.sem
 		c.mu.Lock()
 		c.inflight--

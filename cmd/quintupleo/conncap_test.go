@@ -1,9 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,4 +89,164 @@ func TestSSHDefineOversizeXMLAnswered(t *testing.T) {
 		t.Errorf("define of 16 MiB XML over ssh: exit %d, stderr %.200q; want a virsh error", code, errOut)
 	}
 	t.Logf("answered in %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(errOut))
+}
+
+// TestIdleFloodAtLowFDLimit runs the real binary as an operator would, under
+// `prlimit --nofile=256`, opens 250 idle TCP connections to its libvirt port
+// (none sends a byte), and checks that a real virsh over TCP and a real
+// OpenSSH login running virsh are still served promptly. Without caps the
+// flood took every descriptor: accept failed with EMFILE on both listeners
+// and both clients hung.
+func TestIdleFloodAtLowFDLimit(t *testing.T) {
+	prlimit := testtool.Require(t, "prlimit")
+	virsh := testtool.Require(t, "virsh")
+	var client sshClient
+	var keys serveConfig
+	withSSH(t, &client)(nil, &keys)
+
+	p := startServeProcess(t, prlimit, "--nofile=256", "--", buildQuintupleo(t), "serve", "--demo",
+		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
+		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey)
+
+	flood := make([]net.Conn, 0, 250)
+	t.Cleanup(func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	})
+	for range cap(flood) {
+		c, err := net.Dial("tcp", p.libvirtAddr)
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", len(flood), err)
+		}
+		flood = append(flood, c)
+	}
+	p.waitFDsSettle(t)
+
+	ctx, cancel := context.WithTimeout(t.Context(), promptly)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, virsh, "-c", "qemu+tcp://"+p.libvirtAddr+"/system", "list", "--all")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
+	p.mustListAll(t, ctx, "virsh over TCP", cmd, start)
+
+	ctx, cancel = context.WithTimeout(t.Context(), promptly)
+	defer cancel()
+	start = time.Now()
+	p.mustListAll(t, ctx, "virsh over ssh", client.command(ctx, t, p.sshAddr, "virsh list --all"), start)
+}
+
+// serveProcess is a `quintupleo serve` child process and what its log said.
+type serveProcess struct {
+	cmd                  *exec.Cmd
+	libvirtAddr, sshAddr string
+	mu                   sync.Mutex
+	log                  strings.Builder
+}
+
+// buildQuintupleo builds this command into a temporary directory.
+func buildQuintupleo(t *testing.T) string {
+	t.Helper()
+	goBin := testtool.Require(t, "go")
+	bin := filepath.Join(t.TempDir(), "quintupleo")
+	if out, err := exec.CommandContext(t.Context(), goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+var listenerLog = regexp.MustCompile(`msg="(libvirt TCP listener|SSH endpoint)" addr=(\S+)`)
+
+// startServeProcess starts name args (ending in a serve command line) and
+// waits until its log names both listeners' addresses. The process is
+// stopped, and its log shown if the test failed, at cleanup.
+func startServeProcess(t *testing.T, name string, args ...string) *serveProcess {
+	t.Helper()
+	p := &serveProcess{cmd: exec.Command(name, args...)}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrs := make(chan [2]string, 2)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if m := listenerLog.FindStringSubmatch(sc.Text()); m != nil {
+				addrs <- [2]string{m[1], m[2]}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			p.mu.Lock()
+			t.Logf("serve log:\n%s", p.log.String())
+			p.mu.Unlock()
+		}
+	})
+	for p.libvirtAddr == "" || p.sshAddr == "" {
+		select {
+		case a := <-addrs:
+			if a[0] == "SSH endpoint" {
+				p.sshAddr = a[1]
+			} else {
+				p.libvirtAddr = a[1]
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not log its listeners within 60s")
+		}
+	}
+	return p
+}
+
+// waitFDsSettle waits until the process has stopped taking descriptors
+// (it has accepted what it will of a flood), for up to 5 s.
+func (p *serveProcess) waitFDsSettle(t *testing.T) {
+	t.Helper()
+	dir := "/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/fd"
+	last, stable := -1, 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && stable < 3; time.Sleep(100 * time.Millisecond) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("serve's descriptors: %v", err)
+		}
+		if len(ents) == last {
+			stable++
+		} else {
+			last, stable = len(ents), 0
+		}
+	}
+	t.Logf("serve holds %d descriptors", last)
+}
+
+// mustListAll runs cmd, a `virsh list --all`, and fails the test unless it
+// lists the demo's nodes before ctx ends.
+func (p *serveProcess) mustListAll(t *testing.T, ctx context.Context, what string, cmd *exec.Cmd, start time.Time) {
+	t.Helper()
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case ctx.Err() != nil:
+		t.Errorf("%s: no answer within %v (stderr %q)", what, promptly, errOut.String())
+	case err != nil || !strings.Contains(out.String(), "node-0"):
+		t.Errorf("%s: %v after %v\nstdout: %s\nstderr: %s", what, err, took, out.String(), errOut.String())
+	default:
+		t.Logf("%s answered in %v", what, took)
+	}
 }
