@@ -164,6 +164,9 @@ func (c *conn) route(h Header, body []byte) bool {
 	go func() {
 		defer c.wg.Done()
 		closeAfter := c.dispatch(h, body)
+		if h.Procedure == ProcConnectOpen {
+			c.srv.adm.opened(c)
+		}
 		<-c.sem
 		c.mu.Lock()
 		c.inflight--
@@ -222,8 +225,13 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 
 func (c *conn) replyError(h Header, err error) { c.replyErrorNamed(h, fmt.Sprint(h.Procedure), err) }
 
+// replyErrorNamed answers the call h with err. It never drops the answer:
+// strings a client would refuse (over REMOTE_STRING_MAX, e.g. a huge name
+// echoed back in "no domain with matching name") are cut, which also keeps
+// the packet under VIR_NET_MESSAGE_MAX, so the caller hears back at once.
 func (c *conn) replyErrorNamed(h Header, name string, err error) {
 	re := toRemoteError(c.log, name, err)
+	fitRemoteError(re)
 	body, eerr := encode(re)
 	if eerr != nil {
 		c.log.Error("rpc: encoding an error reply", "err", eerr)
@@ -232,7 +240,15 @@ func (c *conn) replyErrorNamed(h Header, name string, err error) {
 	}
 	reply := h
 	reply.Type, reply.Status = TypeReply, StatusError
-	c.write(reply, body)
+	if werr := c.write(reply, body); werr != nil {
+		var fe *FrameError
+		if errors.As(werr, &fe) {
+			// Cannot happen (four strings of 4 MiB fit in 32 MiB); if it
+			// ever does, the peer must not wait forever for its reply.
+			c.log.Error("rpc: error reply does not fit a packet; closing", "proc", name, "err", werr)
+			c.close(werr)
+		}
+	}
 }
 
 // writeKeepalive sends a PING or PONG.

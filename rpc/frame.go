@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
+	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket"
 )
 
@@ -44,6 +46,11 @@ const (
 	// MaxMessageSize is libvirt's VIR_NET_MESSAGE_MAX (32 MiB): the largest
 	// packet, length word included, either side may send.
 	MaxMessageSize = 32 << 20
+	// RemoteStringMax is libvirt's REMOTE_STRING_MAX (4 MiB): the longest
+	// string either side may send. libvirtd refuses a call carrying a longer
+	// one with "Unable to decode message payload", and real clients refuse a
+	// reply carrying one, so error strings are cut to it.
+	RemoteStringMax = 4 << 20
 )
 
 // Header is a libvirt packet header (virNetMessageHeader).
@@ -123,4 +130,32 @@ func appendFrame(dst []byte, h Header, body []byte) ([]byte, error) {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(h.Serial))
 	dst = binary.BigEndian.AppendUint32(dst, h.Status)
 	return append(dst, body...), nil
+}
+
+// truncatedMark ends a string fitRemoteError had to cut.
+const truncatedMark = "..."
+
+// fitRemoteError cuts every string of re to REMOTE_STRING_MAX bytes, the
+// longest a libvirt client decodes. With at most four strings (message,
+// str1..str3; dom and net carry names decode already bounded) the encoded
+// error then stays well under MaxMessageSize.
+func fitRemoteError(re *RemoteError) {
+	for _, s := range []libvirt.OptString{re.Message, re.Str1, re.Str2, re.Str3} {
+		for i := range s {
+			s[i] = truncateString(s[i], RemoteStringMax)
+		}
+	}
+}
+
+// truncateString returns s cut to at most n bytes, on a UTF-8 boundary and
+// ending in truncatedMark when cut.
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len(truncatedMark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedMark
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/digitalocean/go-libvirt"
 )
@@ -127,5 +128,32 @@ func TestDecodeBoundsArrays(t *testing.T) {
 	var r libvirt.ConnectListAllDomainsRet
 	if err := decode(unhex(t, "40000000 00000000 00000000"), &r); err == nil {
 		t.Errorf("decoded a forged array length")
+	}
+}
+
+// TestFitRemoteError: an error echoing a huge argument is cut to what a
+// libvirt client decodes (REMOTE_STRING_MAX per string), on a UTF-8
+// boundary, and then always fits one packet.
+func TestFitRemoteError(t *testing.T) {
+	huge := strings.Repeat("é", 10<<20) // 20 MiB, two bytes a rune
+	re := &RemoteError{Message: libvirt.OptString{huge}, Str1: libvirt.OptString{"%s"}, Str2: libvirt.OptString{huge}, Str3: libvirt.OptString{huge}}
+	fitRemoteError(re)
+	for _, s := range []string{re.Message[0], re.Str2[0], re.Str3[0]} {
+		if len(s) > RemoteStringMax || !strings.HasSuffix(s, truncatedMark) || !utf8.ValidString(s) {
+			t.Fatalf("cut string: %d bytes, valid UTF-8 %v, suffix %q", len(s), utf8.ValidString(s), s[len(s)-5:])
+		}
+	}
+	if re.Str1[0] != "%s" {
+		t.Errorf("short str1 changed to %q", re.Str1[0])
+	}
+	body, err := encode(re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appendFrame(nil, Header{Program: RemoteProgram, Type: TypeReply, Status: StatusError}, body); err != nil {
+		t.Errorf("fitted error does not fit a packet: %v", err)
+	}
+	if got := truncateString("short", RemoteStringMax); got != "short" {
+		t.Errorf("truncateString of a short string = %q", got)
 	}
 }

@@ -6,8 +6,53 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"syscall"
 	"time"
 )
+
+// Defaults of the limits on accepted connections (docs/limits.md).
+const (
+	// LibvirtdMaxClients is libvirtd's max_clients default, the cap
+	// DefaultMaxClients starts from.
+	LibvirtdMaxClients = 5000
+	// DefaultMaxAnonymousClients is larger than libvirtd's 20 because a full
+	// cap evicts rather than stalls: it is the number of newer connections
+	// a flood must open before it pushes out a client that is opening, and
+	// it leaves room for clients that connect in bursts (qbench dials 32 at
+	// a time).
+	DefaultMaxAnonymousClients = 200
+	// DefaultOpenTimeout: libvirt clients open within milliseconds; ten
+	// seconds covers a machine too loaded to schedule them.
+	DefaultOpenTimeout = 10 * time.Second
+
+	// fdReserveMin is the fewest descriptors DefaultMaxClients leaves to
+	// the rest of the process.
+	fdReserveMin = 64
+)
+
+// DefaultMaxClients returns the connection cap to use when none is given
+// and the open-file limit it was derived from (0 if unknown): libvirtd's
+// 5000, lowered so that a quarter of RLIMIT_NOFILE, and at least 64
+// descriptors, stay free for what else the process holds (the SSH
+// endpoint's connections, HTTP connections to the cloud, listeners, logs).
+// Go raises the soft limit to the hard one at start-up, so the limit read
+// here is what the process really has.
+func DefaultMaxClients() (clients int, nofile uint64) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur >= 1<<31 { // unknown or unlimited
+		return LibvirtdMaxClients, 0
+	}
+	return max(1, min(LibvirtdMaxClients, fdBudget(rl.Cur))), rl.Cur
+}
+
+// fdBudget is what an open-file limit of nofile leaves to libvirt
+// connections after the reserve.
+func fdBudget(nofile uint64) int { return int(nofile) - max(fdReserveMin, int(nofile)/4) }
+
+// isFDExhausted reports an accept that failed for want of a descriptor.
+func isFDExhausted(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
 
 // ListenTCP listens on addr ("host:port"). Plain TCP has no authentication
 // or encryption, so unless allowNonLoopback is set the host must be a

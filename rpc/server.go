@@ -44,6 +44,24 @@ func WithMaxCallsPerConn(n int) Option {
 // Backend.
 func WithHostname(h string) Option { return func(s *Server) { s.hostname = h } }
 
+// WithMaxClients bounds the connections accepted by Serve and ServeReadOnly
+// at once, over all listeners (libvirtd's max_clients). n ≤ 0 means
+// DefaultMaxClients(): libvirtd's 5000, or less when the open-file limit
+// would not leave room for the rest of the process. Connections handed to
+// ServeConn (SSH channels, pipes) are not counted: their owner bounds them.
+func WithMaxClients(n int) Option { return func(s *Server) { s.maxClients = n } }
+
+// WithMaxAnonymousClients bounds the accepted connections that have not
+// completed CONNECT_OPEN (cf. libvirtd's max_anonymous_clients; default
+// DefaultMaxAnonymousClients). When it is reached, the oldest of them is
+// closed to admit the new one (see admission).
+func WithMaxAnonymousClients(n int) Option { return func(s *Server) { s.maxPreOpen = n } }
+
+// WithOpenTimeout closes an accepted connection that has not completed
+// CONNECT_OPEN within d of being accepted; d ≤ 0 disables it (default
+// DefaultOpenTimeout).
+func WithOpenTimeout(d time.Duration) Option { return func(s *Server) { s.openTimeout = d } }
+
 // Server serves the libvirt remote protocol over any number of connections.
 // Its methods are safe for concurrent use.
 type Server struct {
@@ -53,6 +71,12 @@ type Server struct {
 	kaCount    int
 	maxCalls   int
 	hostname   string
+
+	// Limits of the connections Serve accepts (WithMaxClients,
+	// WithMaxAnonymousClients, WithOpenTimeout) and their bookkeeping.
+	maxClients, maxPreOpen int
+	openTimeout            time.Duration
+	adm                    *admission
 
 	// lists caches encoded CONNECT_LIST_ALL_DOMAINS replies (listcache.go).
 	lists listCache
@@ -83,21 +107,42 @@ type Server struct {
 // NewServer returns a Server answering from b. It starts no goroutine.
 func NewServer(b Backend, opts ...Option) *Server {
 	s := &Server{
-		backend:    b,
-		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		kaInterval: 5 * time.Second,
-		kaCount:    5,
-		maxCalls:   5,
-		listeners:  map[net.Listener]struct{}{},
-		conns:      map[*conn]struct{}{},
-		drained:    make(chan struct{}),
+		backend:     b,
+		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		kaInterval:  5 * time.Second,
+		kaCount:     5,
+		maxCalls:    5,
+		maxPreOpen:  DefaultMaxAnonymousClients,
+		openTimeout: DefaultOpenTimeout,
+		listeners:   map[net.Listener]struct{}{},
+		conns:       map[*conn]struct{}{},
+		drained:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.applyLimits()
 	// The server is the lifetime owner of the connections it accepts.
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	return s
+}
+
+// applyLimits resolves the connection limits' defaults and logs them, so
+// an operator sees what a small open-file limit made of them.
+func (s *Server) applyLimits() {
+	auto, nofile := DefaultMaxClients()
+	if s.maxClients <= 0 {
+		s.maxClients = auto
+	} else if nofile != 0 && s.maxClients > fdBudget(nofile) {
+		s.log.Warn("rpc: max clients leaves little of the open-file limit to SSH and the cloud",
+			"max_clients", s.maxClients, "open_file_limit", nofile, "default_for_this_limit", auto)
+	}
+	if s.maxPreOpen <= 0 {
+		s.maxPreOpen = DefaultMaxAnonymousClients
+	}
+	s.adm = newAdmission(s.maxClients, s.maxPreOpen)
+	s.log.Info("rpc: connection limits", "max_clients", s.maxClients, "max_anonymous_clients", s.adm.maxPreOpen,
+		"open_timeout", s.openTimeout, "open_file_limit", nofile)
 }
 
 // Serve accepts connections on ln and serves each in its own goroutine until
@@ -109,6 +154,10 @@ func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
 // connection is read-only whatever flags it opens with.
 func (s *Server) ServeReadOnly(ln net.Listener) error { return s.serve(ln, true) }
 
+// serve is the accept loop. It accepts only when admission has room (so
+// the caps also bound the descriptors a flood can take), and when accept
+// fails for want of a descriptor it first frees one held by a connection
+// that has not opened, then backs off: it never spins.
 func (s *Server) serve(ln net.Listener, readOnly bool) error {
 	if !s.trackListener(ln, true) {
 		ln.Close()
@@ -118,10 +167,19 @@ func (s *Server) serve(ln net.Listener, readOnly bool) error {
 
 	var delay time.Duration
 	for {
+		if err := s.adm.wait(s.base); err != nil {
+			return err
+		}
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.isShutdown() {
 				return ErrServerClosed
+			}
+			if isFDExhausted(err) {
+				if v := s.adm.evictOldest(); v != nil {
+					s.evict([]*conn{v}, "out of file descriptors")
+					continue
+				}
 			}
 			var te interface{ Temporary() bool }
 			if errors.As(err, &te) && te.Temporary() {
@@ -143,12 +201,51 @@ func (s *Server) serve(ln net.Listener, readOnly bool) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		go func() {
-			defer s.wg.Done()
-			if err := s.serveConn(s.base, nc, readOnly); err != nil && !errors.Is(err, ErrServerClosed) {
-				s.log.Debug("rpc: connection ended", "remote", nc.RemoteAddr(), "err", err)
-			}
-		}()
+		s.admitAndServe(nc, readOnly)
+	}
+}
+
+// admitAndServe counts nc in (closing whatever connections that evicts, or
+// waiting for a slot) and serves it on its own goroutine, under the open
+// deadline. The caller has done s.wg.Add for it.
+func (s *Server) admitAndServe(nc net.Conn, readOnly bool) {
+	c := newConn(s.base, s, nc, readOnly)
+	victims, err := s.adm.admit(s.base, c)
+	s.evict(victims, "too many connections that have not opened")
+	if err != nil {
+		nc.Close()
+		s.wg.Done()
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		defer s.adm.release(c)
+		if s.openTimeout > 0 {
+			t := time.AfterFunc(s.openTimeout, func() {
+				if !c.isOpen() {
+					c.log.Info("rpc: closing a connection that did not open in time", "open_timeout", s.openTimeout)
+					c.close(ErrOpenTimeout)
+				}
+			})
+			defer t.Stop()
+		}
+		if err := s.run(c); err != nil && !errors.Is(err, ErrServerClosed) {
+			s.log.Debug("rpc: connection ended", "remote", nc.RemoteAddr(), "err", err)
+		}
+	}()
+}
+
+// evict closes connections admission gave up, and says so in the log at
+// most every evictionLogEvery.
+func (s *Server) evict(victims []*conn, why string) {
+	for _, v := range victims {
+		v.close(errEvicted)
+	}
+	if n := s.adm.evictionsToLog(time.Now()); n > 0 {
+		total, preOpen := s.adm.counts()
+		s.log.Warn("rpc: closed connections that had not completed CONNECT_OPEN, oldest first, to admit new ones",
+			"closed", n, "why", why, "connections", total, "not_opened", preOpen,
+			"max_clients", s.maxClients, "max_anonymous_clients", s.adm.maxPreOpen)
 	}
 }
 
@@ -176,9 +273,13 @@ func (s *Server) ServeConnReadOnly(ctx context.Context, c net.Conn) error {
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, readOnly bool) error {
-	c := newConn(ctx, s, nc, readOnly)
+	return s.run(newConn(ctx, s, nc, readOnly))
+}
+
+// run serves c until it ends.
+func (s *Server) run(c *conn) error {
 	if !s.trackConn(c, true) {
-		nc.Close()
+		c.nc.Close()
 		return ErrServerClosed
 	}
 	defer s.trackConn(c, false)
@@ -223,6 +324,7 @@ func (s *Server) beginShutdown() []*conn {
 	defer s.mu.Unlock()
 	if !s.shutdown {
 		s.shutdown = true
+		s.adm.shutdown()
 		if len(s.conns) == 0 {
 			close(s.drained)
 		}

@@ -25,9 +25,11 @@ func encode(v any) ([]byte, error) {
 
 // decode fills v from body, which must be consumed exactly. Array and
 // string lengths are bounded by the body size, so a forged length cannot
-// make the decoder allocate more than the packet could hold.
+// make the decoder allocate more than the packet could hold, and by
+// REMOTE_STRING_MAX, as libvirtd's decoder bounds them (a longer name or
+// XML is refused, not looked up or parsed).
 func decode(body []byte, v any) error {
-	d := xdr.NewDecoderLimited(bytes.NewReader(body), uint(len(body)))
+	d := xdr.NewDecoderLimited(bytes.NewReader(body), uint(min(len(body), RemoteStringMax)))
 	n, err := d.Decode(v)
 	if err != nil {
 		return fmt.Errorf("rpc: xdr decode %T: %w", v, err)

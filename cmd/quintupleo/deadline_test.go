@@ -84,7 +84,7 @@ func TestServeFailsAtStartOnACloudThatDoesNotAnswer(t *testing.T) {
 	if err := os.WriteFile(cloudsYAML, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := buildQuintupleo(t)
+	bin := testtool.BuildQuintupleo(t)
 
 	const cloudTimeout = time.Second
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -147,19 +147,6 @@ func silentListener(t *testing.T) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// buildQuintupleo builds this command into a temporary directory, for tests
-// that need the real process (exit status, start-up messages).
-func buildQuintupleo(t *testing.T) string {
-	t.Helper()
-	gobin := testtool.Require(t, "go")
-	bin := filepath.Join(t.TempDir(), "quintupleo")
-	cmd := exec.CommandContext(t.Context(), gobin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // waitFor polls cond every few milliseconds until it holds, failing the test

@@ -51,6 +51,9 @@ type serveConfig struct {
 	listenSSH      string
 	sshAuthKeys    string
 	sshHostKey     string
+	// libvirt connection limits (docs/limits.md)
+	maxClients, maxAnonClients int
+	openTimeout                time.Duration
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -84,6 +87,11 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
 	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.maxClients, "max-clients", 0, "libvirt connections (TCP and unix) served at once; 0: libvirtd's 5000, "+
+		"or less if the open-file limit would not keep a quarter (at least 64) free for SSH and the cloud")
+	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
+		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
+	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
 }
 
 func (c *serveConfig) validate() error {
@@ -100,6 +108,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
 		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
+	}
+	if c.maxClients < 0 || c.maxAnonClients < 0 || c.openTimeout < 0 {
+		return errors.New("--max-clients, --max-anonymous-clients and --open-timeout must not be negative")
 	}
 	if c.refresh <= 0 || c.actionTimeout <= 0 || c.cloudTimeout <= 0 || c.refreshTimeout <= 0 {
 		return errors.New("--refresh-interval, --action-timeout, --cloud-timeout and --refresh-timeout must be positive")
@@ -228,7 +239,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 		return st, fmt.Errorf("first listing of the cloud's servers: %w", slowCloudHint(err))
 	}
 	st.hv = translate.New(st.inv, translate.Config{Hostname: cfg.hostname, Logger: log.With("component", "translate")})
-	st.srv = rpc.NewServer(st.hv, rpc.WithLogger(log.With("component", "rpc")))
+	st.srv = rpc.NewServer(st.hv, rpc.WithLogger(log.With("component", "rpc")),
+		rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout))
 
 	if cfg.listenTCP != "" {
 		if st.tcp, err = rpc.ListenTCP(cfg.listenTCP, cfg.insecureAnyTCP); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,12 +45,18 @@ func withSSH(t *testing.T, client *sshClient) envOption {
 // driver runs its virsh lines (user "stack", a libvirt host's usual account).
 func (e *env) ssh(t *testing.T, c *sshClient, line string) (string, string, int) {
 	t.Helper()
+	return testtool.Run(t, c.command(t.Context(), t, e.st.sshLn.Addr().String(), line))
+}
+
+// command is the OpenSSH command line running line on the SSH endpoint at
+// addr (127.0.0.1:PORT).
+func (c *sshClient) command(ctx context.Context, t *testing.T, addr, line string) *exec.Cmd {
+	t.Helper()
 	bin := testtool.Require(t, "ssh")
-	_, port, _ := strings.Cut(e.st.sshLn.Addr().String(), ":")
-	cmd := exec.CommandContext(t.Context(), bin, "-i", c.key, "-p", port, "-T",
+	_, port, _ := strings.Cut(addr, ":")
+	return exec.CommandContext(ctx, bin, "-i", c.key, "-p", port, "-T",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
 		"stack@127.0.0.1", line)
-	return testtool.Run(t, cmd)
 }
 
 // TestServeSSHEndpoint drives `quintupleo serve --listen-ssh` with OpenSSH:
