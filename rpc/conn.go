@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
-
-	"quintupleo/translate"
 )
 
 // errPeerClosed is the cancellation cause when the peer goes away.
@@ -49,7 +47,7 @@ type conn struct {
 	draining bool
 	// keepalive is set once SUPPORTS_FEATURE(10) started it.
 	keepalive bool
-	// events: callback registrations and the Backend subscription feeding them.
+	// events: callback registrations and the Domains subscription feeding them.
 	callbacks map[int32]eventCallback
 	legacy    map[int32]bool // legacy REGISTER_ANY registrations, by event ID
 	sub       *subscription
@@ -145,7 +143,7 @@ func (c *conn) route(h Header, body []byte) bool {
 	}
 
 	// A CALL: run it on its own goroutine, at most maxCalls at a time, so a
-	// slow Backend call neither blocks PINGs nor other calls.
+	// slow driver call neither blocks PINGs nor other calls.
 	select {
 	case c.sem <- struct{}{}:
 	case <-c.ctx.Done():
@@ -186,11 +184,13 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 	)
 	switch {
 	case !ok:
-		err = translate.UnknownProcedure(int32(h.Procedure))
+		err = errUnknownProcedure(h.Procedure)
 	case !p.preOpen && !c.isOpen():
-		err = translate.NotOpen()
+		err = errNotOpen()
 	case !p.readOnly && c.isReadOnly():
 		err = errReadOnly(apiName(p.name))
+	case !c.srv.drivers.wired(p.family):
+		err = errNoSupport(p.family, apiName(p.name))
 	default:
 		ret, err = p.call(c.ctx, c, body)
 	}
@@ -212,7 +212,7 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 	if err := c.write(reply, out); err != nil {
 		var fe *FrameError
 		if errors.As(err, &fe) {
-			c.replyErrorNamed(h, name, translate.RPCError("reply too large", err))
+			c.replyErrorNamed(h, name, errRPC("reply too large", err))
 		}
 		return false
 	}

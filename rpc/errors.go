@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 // RemoteError is libvirt's remote_error, the body of every REPLY with
@@ -33,20 +34,20 @@ type RemoteError struct {
 const errLevelError = 2
 
 // toRemoteError is the one place a Go error becomes what a client sees. A
-// *translate.Error anywhere in the chain travels as is; anything else is
+// *virt.Error anywhere in the chain travels as is; anything else is
 // VIR_ERR_INTERNAL_ERROR with a generic message, its detail only logged.
 func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
-	var te *translate.Error
-	if !errors.As(err, &te) {
+	te, ok := virt.As(err)
+	if !ok {
 		if errors.Is(err, context.Canceled) {
 			log.Debug("rpc: call cancelled", "proc", proc, "err", err)
 		} else {
 			log.Error("rpc: call failed with an untyped error", "proc", proc, "err", err)
 		}
+		te = virt.Unexpected(virt.FromQEMU, err)
 	} else if te.Err != nil {
 		log.Warn("rpc: call failed", "proc", proc, "code", int32(te.Code), "err", err)
 	}
-	te = translate.AsError(err)
 	re := &RemoteError{
 		Code:    int32(te.Code),
 		Domain:  int32(te.Domain),
@@ -67,61 +68,75 @@ func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
 
 // Errors the dispatcher itself raises, worded as libvirtd words them.
 
+// errRPC is VIR_ERR_RPC from VIR_FROM_RPC: a malformed or refused call.
+func errRPC(detail string, cause error) error { return virt.RPC(virt.FromRPC, detail, cause) }
+
 func errCannotFindProgram(prog, vers uint32) error {
-	return translate.RPCError(fmt.Sprintf("Cannot find program %d version %d", prog, vers), nil)
+	return errRPC(fmt.Sprintf("Cannot find program %d version %d", prog, vers), nil)
 }
 
 func errUnexpectedStatus(status uint32) error {
-	return translate.RPCError(fmt.Sprintf("Unexpected message status %d", status), nil)
+	return errRPC(fmt.Sprintf("Unexpected message status %d", status), nil)
 }
 
 func errUnexpectedType(typ uint32) error {
-	return translate.RPCError(fmt.Sprintf("Unexpected message type %d", typ), nil)
+	return errRPC(fmt.Sprintf("Unexpected message type %d", typ), nil)
 }
 
-func errDecode(cause error) error {
-	return translate.RPCError("Unable to decode message payload", cause)
+func errDecode(cause error) error { return errRPC("Unable to decode message payload", cause) }
+
+// errUnknownProcedure is libvirtd's answer to a procedure number that is not
+// in the protocol.
+func errUnknownProcedure(proc uint32) error {
+	return errRPC(fmt.Sprintf("unknown procedure: %d", proc), nil)
+}
+
+// errNotOpen is what libvirtd answers to a call made before CONNECT_OPEN.
+func errNotOpen() error {
+	return virt.Internal(virt.FromRPC, "hypervisor connection not open", nil)
 }
 
 // errReadOnly is what libvirt's virCheckReadOnlyGoto raises on a read-only
 // connection: VIR_ERR_OPERATION_DENIED from the API's own error domain.
 func errReadOnly(api string) error {
-	e := translate.OperationDenied("read only access prevents " + api)
-	if len(api) > len("virDomain") && api[:len("virDomain")] == "virDomain" {
-		e.Domain = translate.FromDomain
+	dom := virt.FromNone
+	if strings.HasPrefix(api, "virDomain") && len(api) > len("virDomain") {
+		dom = virt.FromDom
 	}
-	return e
+	return virt.OperationDenied(dom, "read only access prevents "+api)
 }
 
 // errNoConnect is VIR_ERR_NO_CONNECT for a URI no driver accepts, as
 // libvirtd answers CONNECT_OPEN for e.g. xen:///system.
-func errNoConnect(uri string) error {
-	return &translate.Error{Code: libvirt.ErrNoConnect, Domain: translate.FromNone, Format: "no connection driver available for %s", Detail: uri}
-}
+func errNoConnect(uri string) error { return virt.NoConnect(virt.FromNone, uri) }
 
 // errBadQEMUPath is libvirtd's answer to qemu:///<something else>.
 func errBadQEMUPath(path string) error {
-	e := translate.Internal(fmt.Sprintf("unexpected qemu URI path '%s', try qemu:///system", path), nil)
-	e.Domain = translate.FromNone
-	return e
+	return virt.Internal(virt.FromNone, fmt.Sprintf("unexpected qemu URI path '%s', try qemu:///system", path), nil)
 }
 
 var errShortBody = errors.New("rpc: body too short")
 
 // errNotOpenFeature is libvirtd's answer to SUPPORTS_FEATURE (other than
 // keepalive) before CONNECT_OPEN.
-func errNotOpenFeature() error {
-	e := translate.Internal("connection not open", nil)
-	e.Domain = translate.FromRPC
-	return e
-}
+func errNotOpenFeature() error { return virt.Internal(virt.FromRPC, "connection not open", nil) }
 
-func errAlreadyOpen() error {
-	e := translate.Internal("connection already open", nil)
-	e.Domain = translate.FromRPC
-	return e
-}
+func errAlreadyOpen() error { return virt.Internal(virt.FromRPC, "connection already open", nil) }
 
 func errTooMany(what string, n, max int) error {
-	return translate.RPCError(fmt.Sprintf("too many remote %s: %d > %d", what, n, max), nil)
+	return errRPC(fmt.Sprintf("too many remote %s: %d > %d", what, n, max), nil)
+}
+
+// errNoSupport is what libvirt's public API raises when the connection has no
+// driver (or the driver no function) for it: VIR_ERR_NO_SUPPORT naming the
+// API, from the error domain of the API's family.
+func errNoSupport(f family, api string) error {
+	dom := virt.FromDomain // libvirt-host.c and libvirt-domain.c
+	switch f {
+	case familyNetwork:
+		dom = virt.FromNetwork
+	case familyStorage:
+		dom = virt.FromStorage
+	}
+	return virt.NoSupport(dom, api)
 }

@@ -40,19 +40,14 @@ func WithMaxCallsPerConn(n int) Option {
 	}
 }
 
-// WithHostname makes CONNECT_GET_HOSTNAME answer h instead of asking the
-// Backend.
-func WithHostname(h string) Option { return func(s *Server) { s.hostname = h } }
-
 // Server serves the libvirt remote protocol over any number of connections.
 // Its methods are safe for concurrent use.
 type Server struct {
-	backend    Backend
+	drivers    Drivers
 	log        *slog.Logger
 	kaInterval time.Duration
 	kaCount    int
 	maxCalls   int
-	hostname   string
 
 	// lists caches encoded CONNECT_LIST_ALL_DOMAINS replies (listcache.go).
 	lists listCache
@@ -80,10 +75,10 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer returns a Server answering from b. It starts no goroutine.
-func NewServer(b Backend, opts ...Option) *Server {
+// NewServer returns a Server answering from d. It starts no goroutine.
+func NewServer(d Drivers, opts ...Option) *Server {
 	s := &Server{
-		backend:    b,
+		drivers:    d,
 		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		kaInterval: 5 * time.Second,
 		kaCount:    5,

@@ -177,3 +177,10 @@ func As(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// Unexpected is what a client sees of a failure nobody mapped to a libvirt
+// error: VIR_ERR_INTERNAL_ERROR that tells nothing of the cause (it stays in
+// Err, for the log).
+func Unexpected(dom ErrorDomain, cause error) *Error {
+	return Internal(dom, "unexpected failure in the cloud backend; see the quintupleo log", cause)
+}
