@@ -177,26 +177,14 @@ func (c *conn) route(h Header, body []byte) bool {
 // dispatch runs one CALL and writes its reply. It reports whether the
 // connection should close afterwards.
 func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
-	p, ok := procedures[h.Procedure]
-	var (
-		ret any
-		err error
-	)
-	switch {
-	case !ok:
-		err = errUnknownProcedure(h.Procedure)
-	case !p.preOpen && !c.isOpen():
-		err = errNotOpen()
-	case !p.readOnly && c.isReadOnly():
-		err = errReadOnly(apiName(p.name))
-	case !c.srv.drivers.wired(p.family):
-		err = errNoSupport(p.family, apiName(p.name))
-	default:
-		ret, err = p.call(c.ctx, c, body)
-	}
-	name := p.name
-	if !ok {
+	name := procNames[h.Procedure]
+	if name == "" {
 		name = fmt.Sprint(h.Procedure)
+	}
+	p, err := c.admit(h.Procedure)
+	var ret any
+	if err == nil {
+		ret, err = p.call(c.ctx, c, body)
 	}
 	if err != nil {
 		c.replyErrorNamed(h, name, err)
@@ -217,7 +205,29 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 		return false
 	}
 	c.log.Debug("rpc: call", "proc", name, "serial", h.Serial)
-	return ok && p.closes
+	return p.closes
+}
+
+// admit finds the row of a CALL and decides whether it may run, in
+// libvirtd's order: a procedure of the protocol ("unknown procedure"
+// otherwise), an open connection, allowed on a read-only one, and a driver
+// that has it — a procedure without a row, or whose family has no driver,
+// is a function the connection's drivers lack (VIR_ERR_NO_SUPPORT).
+func (c *conn) admit(proc uint32) (procedure, error) {
+	api, inProtocol := procAPIs[proc]
+	if !inProtocol {
+		return procedure{}, errUnknownProcedure(proc)
+	}
+	p, implemented := procedures[proc]
+	switch {
+	case !p.preOpen && !c.isOpen():
+		return procedure{}, errNotOpen()
+	case implemented && !p.readOnly && c.isReadOnly():
+		return procedure{}, errReadOnly(api.name)
+	case !implemented || !c.srv.drivers.wired(p.family):
+		return procedure{}, errNoSupport(api)
+	}
+	return p, nil
 }
 
 func (c *conn) replyError(h Header, err error) { c.replyErrorNamed(h, fmt.Sprint(h.Procedure), err) }

@@ -128,15 +128,6 @@ func errTooMany(what string, n, max int) error {
 }
 
 // errNoSupport is what libvirt's public API raises when the connection has no
-// driver (or the driver no function) for it: VIR_ERR_NO_SUPPORT naming the
-// API, from the error domain of the API's family.
-func errNoSupport(f family, api string) error {
-	dom := virt.FromDomain // libvirt-host.c and libvirt-domain.c
-	switch f {
-	case familyNetwork:
-		dom = virt.FromNetwork
-	case familyStorage:
-		dom = virt.FromStorage
-	}
-	return virt.NoSupport(dom, api)
-}
+// driver (or the driver no function) for it (virReportUnsupportedError):
+// VIR_ERR_NO_SUPPORT naming the API, from the error domain of its family.
+func errNoSupport(api procAPI) error { return virt.NoSupport(api.from, api.name) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"quintupleo/rpc"
 	"quintupleo/virt"
 )
 
@@ -226,5 +227,16 @@ func TestGoLibvirtReadOnly(t *testing.T) {
 	// Reads still work and nothing changed.
 	if st, _, err := l.DomainGetState(d, 0); err != nil || st != int32(libvirt.DomainShutoff) {
 		t.Errorf("DomainGetState = %d %v", st, err)
+	}
+}
+
+// A family without a driver is a missing sub-driver: its table rows answer
+// as libvirtd does, naming the public API.
+func TestGoLibvirtMissingFamily(t *testing.T) {
+	l := goLibvirt(t, newServer(t, rpc.Drivers{Domains: newFakeDomains()}), false)
+	_, err := l.ConnectGetHostname()
+	assertLibvirtError(t, err, libvirt.ErrNoSupport, "this function is not supported by the connection driver: virConnectGetHostname")
+	if _, err := l.DomainLookupByName("node-0"); err != nil {
+		t.Errorf("the domain family still answers: %v", err)
 	}
 }

@@ -2,7 +2,8 @@ package rpc
 
 import (
 	"context"
-	"strings"
+
+	"quintupleo/virt"
 )
 
 // family is the libvirt object family whose driver serves a procedure
@@ -55,8 +56,10 @@ func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) han
 type none = struct{}
 
 // procedures is the whole protocol surface this server implements, each row
-// naming its family. Anything else is answered with libvirt's "unknown
-// procedure" error. It is never modified after package initialisation.
+// naming its family. Any other procedure of the protocol is answered as
+// libvirtd answers a function its drivers lack (VIR_ERR_NO_SUPPORT naming the
+// API); a number not in the protocol gets libvirt's "unknown procedure". It
+// is never modified after package initialisation.
 var procedures = map[uint32]procedure{
 	// Connection (h_connect.go).
 	ProcAuthList:                       {name: "AUTH_LIST", readOnly: true, preOpen: true, call: typed(authList)},
@@ -126,18 +129,9 @@ var procedures = map[uint32]procedure{
 	ProcConnectDomainEventDeregisterAny:         {name: "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventDeregisterAny)},
 }
 
-// apiName is the libvirt public API behind a procedure, as libvirt names it
-// in read-only errors: DOMAIN_DEFINE_XML_FLAGS → virDomainDefineXMLFlags.
-func apiName(proc string) string {
-	var b strings.Builder
-	b.WriteString("vir")
-	for w := range strings.SplitSeq(proc, "_") {
-		switch w {
-		case "XML", "UUID", "ID", "URI":
-			b.WriteString(w)
-		default:
-			b.WriteString(w[:1] + strings.ToLower(w[1:]))
-		}
-	}
-	return b.String()
+// procAPI is the libvirt public API behind a procedure, as libvirtd names it
+// in errors, and the error domain of that API's family (procs_gen.go).
+type procAPI struct {
+	name string
+	from virt.ErrorDomain
 }

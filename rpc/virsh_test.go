@@ -169,6 +169,12 @@ func TestVirshErrors(t *testing.T) {
 		// virsh itself refuses to start an active domain (no RPC).
 		{[]string{"start", "node-0"}, "error: Domain is already active\n"},
 		{[]string{"destroy", "node-1"}, "error: Failed to destroy domain 'node-1'\nerror: Requested operation is not valid: domain is not running\n"},
+		// No network or storage driver: libvirtd's answer for a missing
+		// sub-driver, which virsh (after falling back from the LIST_ALL call)
+		// prints with the public API's name.
+		{[]string{"net-list"}, "error: Failed to get the number of active networks\nerror: this function is not supported by the connection driver: virConnectNumOfNetworks\n"},
+		{[]string{"pool-list"}, "error: Failed to get the number of active pools \nerror: this function is not supported by the connection driver: virConnectNumOfStoragePools\n"},
+		{[]string{"nodesevinfo"}, "error: Unable to get host SEV information\nerror: this function is not supported by the connection driver: virNodeGetSEVInfo\n"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := virsh(t, t.Context(), port, tt.args...)

@@ -191,6 +191,15 @@ func TestWireErrorReplies(t *testing.T) {
 			fixture(t, append([]string{"00000088 20008086 00000001 0000270f 00000001 00000005 00000001",
 				"00000027 00000007"},
 				errorTail("unknown procedure: 9999", "%s", "unknown procedure: 9999")...)...)},
+		// A procedure of the protocol that no driver has: as libvirtd answered
+		// its test driver's missing virNetworkGetDHCPLeases (code 3, the
+		// network family's domain 19, the API's name as str2).
+		{"procedure without a driver", true,
+			fixture(t, "0000001c 20008086 00000001 00000034 00000000 00000005 00000000 // CONNECT_NUM_OF_NETWORKS"),
+			fixture(t, append([]string{"000000f8 20008086 00000001 00000034 00000001 00000005 00000001",
+				"00000003 00000013 // VIR_ERR_NO_SUPPORT, VIR_FROM_NETWORK"},
+				errorTail("this function is not supported by the connection driver: virConnectNumOfNetworks",
+					"this function is not supported by the connection driver: %s", "virConnectNumOfNetworks")...)...)},
 		{"unknown URI scheme", false,
 			fixture(t, "00000038 20008086 00000001 00000001 00000000 00000005 00000000", `00000001 0000000d "xen:///system" 000000`, "00000000"),
 			fixture(t, append([]string{"000000bc 20008086 00000001 00000001 00000001 00000005 00000001",
