@@ -32,7 +32,15 @@ type Driver struct {
 	// offReason is the shut-off reason of domains we stopped (destroyed or
 	// shutdown), which Nova cannot tell; forgotten once they run again.
 	offReason map[virt.UUID]int32
+	// departed holds the names of domains that left the view until their
+	// UNDEFINED event reports them: a de-duplicated name ("dup-1a2b3c4d")
+	// cannot be derived again once its twin is alone.
+	departed map[virt.UUID]string
 }
+
+// maxDeparted bounds departed: it is the queue length of the inventory
+// subscription (Run), so a removal beyond it has lost its event anyway.
+const maxDeparted = 1024
 
 // New builds a Driver over inv. Call Run to deliver events.
 func New(inv *nodes.Inventory, cfg Config) *Driver {
@@ -51,5 +59,6 @@ func New(inv *nodes.Inventory, cfg Config) *Driver {
 		}),
 		stopCause: map[virt.UUID]int32{},
 		offReason: map[virt.UUID]int32{},
+		departed:  map[virt.UUID]string{},
 	}
 }

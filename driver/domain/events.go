@@ -44,10 +44,14 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 		if !ok {
 			return Domain{}, false
 		}
+		// The name is the one the view gives (or gave) the domain: bringing
+		// the view up to date first records the names of departed domains.
 		name := sanitizeName(n.Name)
 		if v, err := h.current(ctx); err == nil {
 			if i, ok := v.byUUID[u]; ok {
 				name = v.doms[i].Name
+			} else if old, ok := h.departedName(u); ok {
+				name = old
 			}
 		}
 		return domainOf(n, name, u), true

@@ -36,8 +36,39 @@ func (h *Driver) current(ctx context.Context) (*view, error) {
 		h.view = h.refreshView(old, ns, gen)
 		return h.view, nil
 	}
-	h.view = h.buildView(ns, gen)
-	return h.view, nil
+	v := h.buildView(ns, gen)
+	if h.view != nil {
+		h.rememberDeparted(h.view, v)
+	}
+	h.view = v
+	return v, nil
+}
+
+// rememberDeparted keeps the names of old's domains that v no longer has,
+// for their UNDEFINED events. h.mu must be held.
+func (h *Driver) rememberDeparted(old, v *view) {
+	for i, d := range old.doms {
+		if _, ok := v.byUUID[d.UUID]; ok {
+			continue
+		}
+		if len(h.departed) >= maxDeparted {
+			for u := range h.departed { // drop any one: its event is long lost
+				delete(h.departed, u)
+				break
+			}
+		}
+		h.departed[d.UUID] = old.doms[i].Name
+	}
+}
+
+// departedName is the name the view gave a domain that has left it, if it
+// had one; it is forgotten once asked for (the UNDEFINED event).
+func (h *Driver) departedName(u virt.UUID) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	name, ok := h.departed[u]
+	delete(h.departed, u)
+	return name, ok
 }
 
 // buildView indexes ns from scratch. h.mu must be held.
