@@ -181,17 +181,20 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 	if name == "" {
 		name = fmt.Sprint(h.Procedure)
 	}
+	start := time.Now()
 	p, err := c.admit(h.Procedure)
 	var ret any
 	if err == nil {
 		ret, err = p.call(c.ctx, c, body)
 	}
 	if err != nil {
+		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
 	out, err := encode(ret)
 	if err != nil {
+		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
@@ -200,7 +203,9 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 	if err := c.write(reply, out); err != nil {
 		var fe *FrameError
 		if errors.As(err, &fe) {
-			c.replyErrorNamed(h, name, errRPC("reply too large", err))
+			err = errRPC("reply too large", err)
+			c.logFailure(name, err, time.Since(start))
+			c.replyErrorNamed(h, name, err)
 		}
 		return false
 	}
@@ -230,10 +235,16 @@ func (c *conn) admit(proc uint32) (procedure, error) {
 	return p, nil
 }
 
-func (c *conn) replyError(h Header, err error) { c.replyErrorNamed(h, fmt.Sprint(h.Procedure), err) }
+// replyError answers a packet the dispatcher refused before any procedure
+// ran (wrong program, type or status).
+func (c *conn) replyError(h Header, err error) {
+	name := fmt.Sprint(h.Procedure)
+	c.logFailure(name, err, 0)
+	c.replyErrorNamed(h, name, err)
+}
 
 func (c *conn) replyErrorNamed(h Header, name string, err error) {
-	re := toRemoteError(c.log, name, err)
+	re := toRemoteError(err)
 	body, eerr := encode(re)
 	if eerr != nil {
 		c.log.Error("rpc: encoding an error reply", "err", eerr)

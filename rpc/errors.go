@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/digitalocean/go-libvirt"
 
@@ -35,18 +37,12 @@ const errLevelError = 2
 
 // toRemoteError is the one place a Go error becomes what a client sees. A
 // *virt.Error anywhere in the chain travels as is; anything else is
-// VIR_ERR_INTERNAL_ERROR with a generic message, its detail only logged.
-func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
+// VIR_ERR_INTERNAL_ERROR with a generic message, its detail only logged
+// (logFailure).
+func toRemoteError(err error) *RemoteError {
 	te, ok := virt.As(err)
 	if !ok {
-		if errors.Is(err, context.Canceled) {
-			log.Debug("rpc: call cancelled", "proc", proc, "err", err)
-		} else {
-			log.Error("rpc: call failed with an untyped error", "proc", proc, "err", err)
-		}
 		te = virt.Unexpected(virt.FromQEMU, err)
-	} else if te.Err != nil {
-		log.Warn("rpc: call failed", "proc", proc, "code", int32(te.Code), "err", err)
 	}
 	re := &RemoteError{
 		Code:    int32(te.Code),
@@ -64,6 +60,86 @@ func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
 		re.Str2 = libvirt.OptString{te.Detail}
 	}
 	return re
+}
+
+// logFailure logs a failed call, with the domain it was about when its
+// arguments name one (callError): at debug when the client asked for
+// something libvirt refuses too (not found, already active, read-only, no
+// support, bad XML, protocol misuse) — the client is told, the operator need
+// not be — and at warn (error for failures nobody mapped, i.e. bugs) when
+// the client did not cause it: internal errors, failed or timed-out cloud
+// actions, an unavailable cloud.
+func (c *conn) logFailure(proc string, err error, took time.Duration) {
+	attrs := []any{"proc", proc, "duration", took}
+	if ce, ok := errors.AsType[*callError](err); ok {
+		attrs = append(attrs, ce.dom...)
+	}
+	level := slog.LevelDebug
+	te, typed := virt.As(err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody is waiting for the answer.
+	case !typed:
+		level = slog.LevelError
+	default:
+		attrs = append(attrs, "code", te.Code)
+		if !clientCaused(te) {
+			level = slog.LevelWarn
+		}
+	}
+	c.log.Log(c.ctx, level, "rpc: call failed", append(attrs, "err", err)...)
+}
+
+// clientCaused reports whether e is libvirt refusing what the client asked
+// (rather than failing to do it).
+func clientCaused(e *virt.Error) bool {
+	switch e.Code {
+	case libvirt.ErrOperationFailed, libvirt.ErrOperationTimeout:
+		return false
+	case libvirt.ErrInternalError:
+		// rpc's own "internal" errors are protocol misuse: not open,
+		// already open, unknown callback.
+		return e.Domain == virt.FromRPC
+	}
+	return true
+}
+
+// callError is a handler's error together with the domain its arguments
+// named, for logFailure.
+type callError struct {
+	err error
+	dom []any // slog attributes: domain name and/or uuid
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// withArgDomain attaches the domain that args (go-libvirt's generated Args:
+// a Dom field, or a lookup's Name or UUID) name to err.
+func withArgDomain(err error, args any) error {
+	v := reflect.ValueOf(args)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return err
+	}
+	var dom []any
+	if f := v.FieldByName("Dom"); f.IsValid() {
+		if d, ok := f.Interface().(libvirt.Domain); ok {
+			dom = []any{"domain", d.Name, "uuid", virt.UUID(d.UUID)}
+		}
+	} else if f := v.FieldByName("UUID"); f.IsValid() {
+		if u, ok := f.Interface().(libvirt.UUID); ok {
+			dom = []any{"uuid", virt.UUID(u)}
+		}
+	} else if f := v.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
+		dom = []any{"domain", f.String()}
+	}
+	if dom == nil {
+		return err
+	}
+	return &callError{err: err, dom: dom}
 }
 
 // Errors the dispatcher itself raises, worded as libvirtd words them.

@@ -45,8 +45,11 @@ func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) han
 			return nil, errDecode(err)
 		}
 		r, err := f(ctx, c, &a)
-		if err != nil || r == nil {
-			return nil, err
+		if err != nil {
+			return nil, withArgDomain(err, &a)
+		}
+		if r == nil {
+			return nil, nil
 		}
 		return r, nil
 	}
