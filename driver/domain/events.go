@@ -39,7 +39,9 @@ func (h *Driver) Run(ctx context.Context) error {
 
 // eventsOf maps one inventory change onto libvirt lifecycle events.
 func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
-	named := func(n nodes.Node) (Domain, bool) {
+	// named is n as a domain. gone says n has left the cloud (its UNDEFINED
+	// event): the name it had is then forgotten.
+	named := func(n nodes.Node, gone bool) (Domain, bool) {
 		u, ok := virt.ParseUUID(n.ID)
 		if !ok {
 			return Domain{}, false
@@ -50,7 +52,7 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 		if v, err := h.current(ctx); err == nil {
 			if i, ok := v.byUUID[u]; ok {
 				name = v.doms[i].Name
-			} else if old, ok := h.departedName(u); ok {
+			} else if old, ok := h.departedName(u, gone); ok {
 				name = old
 			}
 		}
@@ -58,24 +60,24 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 	}
 	switch {
 	case c.Added:
-		d, ok := named(c.After)
+		d, ok := named(c.After, false)
 		if !ok {
 			return nil
 		}
 		return []Event{{Domain: d, Type: virt.EventDefined, Detail: virt.DefinedAdded}}
 	case c.Removed:
-		d, ok := named(c.Before)
+		d, ok := named(c.Before, true)
 		if !ok {
 			return nil
 		}
 		d.ID = -1
 		return []Event{{Domain: d, Type: virt.EventUndefined, Detail: virt.UndefinedRemoved}}
 	}
-	before, ok := named(c.Before)
+	before, ok := named(c.Before, false)
 	if !ok {
 		return nil
 	}
-	after, _ := named(c.After)
+	after, _ := named(c.After, false)
 	return h.transition(before, after)
 }
 

@@ -62,12 +62,15 @@ func (h *Driver) rememberDeparted(old, v *view) {
 }
 
 // departedName is the name the view gave a domain that has left it, if it
-// had one; it is forgotten once asked for (the UNDEFINED event).
-func (h *Driver) departedName(u virt.UUID) (string, bool) {
+// had one. forget drops it (its UNDEFINED event has it); events of the
+// domain's last state changes, processed after it left, still need it.
+func (h *Driver) departedName(u virt.UUID, forget bool) (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	name, ok := h.departed[u]
-	delete(h.departed, u)
+	if forget {
+		delete(h.departed, u)
+	}
 	return name, ok
 }
 
