@@ -11,7 +11,7 @@ import (
 
 // Domain handlers. Every call after a lookup carries the
 // remote_nonnull_domain from the lookup reply; like libvirt's remote driver
-// we identify the domain by its UUID and ask the Backend for fresh facts.
+// we identify the domain by its UUID and ask the Domains driver for fresh facts.
 
 func domainLookupByName(ctx context.Context, c *conn, a *libvirt.DomainLookupByNameArgs) (*libvirt.DomainLookupByNameRet, error) {
 	d, err := c.srv.drivers.Domains.LookupByName(ctx, a.Name)

@@ -12,7 +12,7 @@ import (
 	"quintupleo/rpc"
 )
 
-// A slow Backend call blocks neither other connections nor PING/PONG on its
+// A slow driver call blocks neither other connections nor PING/PONG on its
 // own connection.
 func TestSlowCallBlocksNobody(t *testing.T) {
 	b := newFakeDomains()
@@ -22,7 +22,7 @@ func TestSlowCallBlocksNobody(t *testing.T) {
 
 	c := pipe(t, srv, false)
 	openRaw(t, c, false)
-	// DOMAIN_CREATE node-1 (serial 2) hangs in the Backend.
+	// DOMAIN_CREATE node-1 (serial 2) hangs in the Domains driver.
 	if _, err := c.Write(fixture(t, "0000003c 20008086 00000001 00000009 00000000 00000002 00000000",
 		`00000006 "node-1" 0000 22222222222233334444555555555555 ffffffff`)); err != nil {
 		t.Fatal(err)

@@ -167,8 +167,8 @@ func TestReasonConstants(t *testing.T) {
 	}
 }
 
-// seqFile is a recorded poll of a real Nova (testdata/nova/*.seq.json, copied
-// from ../shared/reference/realnova-samples).
+// seqFile is a recorded poll of a real Nova (testdata/nova/*.seq.json; where
+// they come from is in testdata/README).
 type seqFile struct {
 	Server   string `json:"server"`
 	Sequence []struct {
