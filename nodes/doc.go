@@ -5,5 +5,5 @@
 // classification.
 //
 // It knows nothing about libvirt: no go-libvirt, no domain XML, no libvirt
-// error codes. Callers above it (translate/) give those meanings.
+// error codes. Callers above it (driver/domain) give those meanings.
 package nodes

@@ -46,7 +46,7 @@ func settle() { time.Sleep(100 * time.Millisecond) }
 // never an opened one, so a flood of idle connections cannot lock out a
 // client that opens promptly.
 func TestPreOpenCapEvictsOldestUnopened(t *testing.T) {
-	srv := newServer(t, newFakeBackend(), rpc.WithMaxAnonymousClients(3))
+	srv := newServer(t, drivers(newFakeDomains()), rpc.WithMaxAnonymousClients(3))
 	port := tcpServer(t, srv, nil)
 
 	opened := dialTCP(t, port)
@@ -69,7 +69,7 @@ func TestPreOpenCapEvictsOldestUnopened(t *testing.T) {
 // At max clients an unopened connection makes room; when every slot holds
 // an opened one, a new client waits (in the backlog) until one leaves.
 func TestMaxClientsWaitsForOpenedOnes(t *testing.T) {
-	srv := newServer(t, newFakeBackend(), rpc.WithMaxClients(2))
+	srv := newServer(t, drivers(newFakeDomains()), rpc.WithMaxClients(2))
 	port := tcpServer(t, srv, nil)
 
 	a := dialTCP(t, port)
@@ -98,7 +98,7 @@ func TestMaxClientsWaitsForOpenedOnes(t *testing.T) {
 // A connection that does not complete CONNECT_OPEN within the open timeout
 // is closed; an opened one is not.
 func TestOpenTimeout(t *testing.T) {
-	srv := newServer(t, newFakeBackend(), rpc.WithOpenTimeout(200*time.Millisecond))
+	srv := newServer(t, drivers(newFakeDomains()), rpc.WithOpenTimeout(200*time.Millisecond))
 	port := tcpServer(t, srv, nil)
 	opened := dialTCP(t, port)
 	openRaw(t, opened, false)

@@ -3,48 +3,101 @@ package rpc
 import (
 	"context"
 
-	"quintupleo/translate"
+	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/driver/domain"
+	"quintupleo/driver/host"
+	"quintupleo/virt"
 )
 
-// Backend is the hypervisor behind the protocol: libvirt semantics over the
-// cloud. *translate.Hypervisor implements it; the protocol layer knows nothing
-// else about where domains come from.
+// The drivers behind the protocol, one small interface per libvirt object
+// family, as libvirt keeps one driver table per family (virHypervisorDriver,
+// virNetworkDriver, virStorageDriver in src/driver-*.h). rpc owns these
+// interfaces; driver/* implement them and know nothing about the wire.
 //
-// Domains are addressed by UUID after lookup, as libvirt's remote driver does
-// (every later call passes the remote_nonnull_domain from the lookup reply,
-// and the UUID is the part that identifies it).
-//
-// Errors are *translate.Error where the client should see a specific libvirt
+// Errors are *virt.Error where the client should see a specific libvirt
 // error; anything else becomes VIR_ERR_INTERNAL_ERROR with a generic message.
-type Backend interface {
-	// Connection-level facts.
+// Every call that waits takes the call's context.
+
+// Host is the host half of the hypervisor driver (driver/host): who we claim
+// to be and what the host looks like.
+type Host interface {
 	Type() string       // "QEMU"
 	Version() uint64    // hypervisor version, e.g. 7002000
 	LibVersion() uint64 // libvirt library version we claim, e.g. 9000000
 	Hostname(ctx context.Context) (string, error)
 	Capabilities(ctx context.Context) (string, error)
-	NodeInfo(ctx context.Context) (translate.NodeInfo, error)
+	NodeInfo(ctx context.Context) (host.NodeInfo, error)
+}
 
-	// Domains.
-	ListDomains(ctx context.Context, flags translate.ListFlags) ([]translate.Domain, error)
-	LookupByName(ctx context.Context, name string) (translate.Domain, error)
-	LookupByUUID(ctx context.Context, uuid translate.UUID) (translate.Domain, error)
-	LookupByID(ctx context.Context, id int32) (translate.Domain, error)
-	XMLDesc(ctx context.Context, uuid translate.UUID, flags uint32) (string, error)
+// Domains is the domain half of the hypervisor driver (driver/domain).
+//
+// Domains are addressed by UUID after lookup, as libvirt's remote driver does
+// (every later call passes the remote_nonnull_domain from the lookup reply,
+// and the UUID is the part that identifies it).
+type Domains interface {
+	List(ctx context.Context, flags virt.ListFlags) ([]domain.Domain, error)
+	LookupByName(ctx context.Context, name string) (domain.Domain, error)
+	LookupByUUID(ctx context.Context, uuid virt.UUID) (domain.Domain, error)
+	LookupByID(ctx context.Context, id int32) (domain.Domain, error)
+	XMLDesc(ctx context.Context, uuid virt.UUID, flags uint32) (string, error)
 
 	// Changes. Each blocks until the cloud reports the target state (or fails).
-	Start(ctx context.Context, uuid translate.UUID) (translate.Domain, error)
-	Destroy(ctx context.Context, uuid translate.UUID) error
-	Shutdown(ctx context.Context, uuid translate.UUID) error
-	Reboot(ctx context.Context, uuid translate.UUID) error
-	Reset(ctx context.Context, uuid translate.UUID) error
-	SetAutostart(ctx context.Context, uuid translate.UUID, autostart bool) error
-	DefineXML(ctx context.Context, xml string, flags uint32) (translate.Domain, error)
-	Undefine(ctx context.Context, uuid translate.UUID, flags uint32) error
+	Start(ctx context.Context, uuid virt.UUID) (domain.Domain, error)
+	Destroy(ctx context.Context, uuid virt.UUID) error
+	Shutdown(ctx context.Context, uuid virt.UUID) error
+	Reboot(ctx context.Context, uuid virt.UUID) error
+	Reset(ctx context.Context, uuid virt.UUID) error
+	SetAutostart(ctx context.Context, uuid virt.UUID, autostart bool) error
+	DefineXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error)
+	Undefine(ctx context.Context, uuid virt.UUID, flags uint32) error
 
 	// Subscribe delivers lifecycle events of every domain, whatever caused
 	// them, until unsubscribe is called. The channel is bounded; a subscriber
 	// that falls behind loses events (they are logged), never blocks others.
 	// unsubscribe closes the channel and may be called more than once.
-	Subscribe() (events <-chan translate.LifecycleEvent, unsubscribe func())
+	Subscribe() (events <-chan domain.Event, unsubscribe func())
+}
+
+// Networks is the network driver (virNetworkDriver; driver/network). No
+// network procedure is served yet, so it has no methods: they arrive with
+// the first network rows of the table. Until then it is nil and every
+// network procedure answers VIR_ERR_NO_SUPPORT, as libvirtd does for a
+// connection without a network driver.
+type Networks interface{}
+
+// Storage is the storage driver (virStorageDriver; driver/storage), pools
+// and volumes. Like Networks it has no methods yet and is nil.
+type Storage interface{}
+
+// Drivers are the families a Server answers from. A nil family is a missing
+// sub-driver: each of its procedures answers VIR_ERR_NO_SUPPORT naming the
+// public API, exactly as libvirtd does.
+type Drivers struct {
+	Host     Host
+	Domains  Domains
+	Networks Networks
+	Storage  Storage
+}
+
+// wired reports whether the family f has a driver.
+func (d Drivers) wired(f family) bool {
+	switch f {
+	case familyConnect:
+		return true
+	case familyHost:
+		return d.Host != nil
+	case familyDomain:
+		return d.Domains != nil
+	case familyNetwork:
+		return d.Networks != nil
+	case familyStorage:
+		return d.Storage != nil
+	}
+	return false
+}
+
+// wireDomain is the remote_nonnull_domain of d.
+func wireDomain(d domain.Domain) libvirt.Domain {
+	return libvirt.Domain{Name: d.Name, UUID: libvirt.UUID(d.UUID), ID: d.ID}
 }

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
-
-	"quintupleo/translate"
 )
 
 // errPeerClosed is the cancellation cause when the peer goes away.
@@ -49,7 +47,7 @@ type conn struct {
 	draining bool
 	// keepalive is set once SUPPORTS_FEATURE(10) started it.
 	keepalive bool
-	// events: callback registrations and the Backend subscription feeding them.
+	// events: callback registrations and the Domains subscription feeding them.
 	callbacks map[int32]eventCallback
 	legacy    map[int32]bool // legacy REGISTER_ANY registrations, by event ID
 	sub       *subscription
@@ -145,7 +143,7 @@ func (c *conn) route(h Header, body []byte) bool {
 	}
 
 	// A CALL: run it on its own goroutine, at most maxCalls at a time, so a
-	// slow Backend call neither blocks PINGs nor other calls.
+	// slow driver call neither blocks PINGs nor other calls.
 	select {
 	case c.sem <- struct{}{}:
 	case <-c.ctx.Done():
@@ -182,31 +180,24 @@ func (c *conn) route(h Header, body []byte) bool {
 // dispatch runs one CALL and writes its reply. It reports whether the
 // connection should close afterwards.
 func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
-	p, ok := procedures[h.Procedure]
-	var (
-		ret any
-		err error
-	)
-	switch {
-	case !ok:
-		err = translate.UnknownProcedure(int32(h.Procedure))
-	case !p.preOpen && !c.isOpen():
-		err = translate.NotOpen()
-	case !p.readOnly && c.isReadOnly():
-		err = errReadOnly(apiName(p.name))
-	default:
-		ret, err = p.call(c.ctx, c, body)
-	}
-	name := p.name
-	if !ok {
+	name := procNames[h.Procedure]
+	if name == "" {
 		name = fmt.Sprint(h.Procedure)
 	}
+	start := time.Now()
+	p, err := c.admit(h.Procedure)
+	var ret any
+	if err == nil {
+		ret, err = p.call(c.ctx, c, body)
+	}
 	if err != nil {
+		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
 	out, err := encode(ret)
 	if err != nil {
+		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
@@ -215,22 +206,52 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 	if err := c.write(reply, out); err != nil {
 		var fe *FrameError
 		if errors.As(err, &fe) {
-			c.replyErrorNamed(h, name, translate.RPCError("reply too large", err))
+			err = errRPC("reply too large", err)
+			c.logFailure(name, err, time.Since(start))
+			c.replyErrorNamed(h, name, err)
 		}
 		return false
 	}
 	c.log.Debug("rpc: call", "proc", name, "serial", h.Serial)
-	return ok && p.closes
+	return p.closes
 }
 
-func (c *conn) replyError(h Header, err error) { c.replyErrorNamed(h, fmt.Sprint(h.Procedure), err) }
+// admit finds the row of a CALL and decides whether it may run, in
+// libvirtd's order: a procedure of the protocol ("unknown procedure"
+// otherwise), an open connection, allowed on a read-only one, and a driver
+// that has it — a procedure without a row, or whose family has no driver,
+// is a function the connection's drivers lack (VIR_ERR_NO_SUPPORT).
+func (c *conn) admit(proc uint32) (procedure, error) {
+	api, inProtocol := procAPIs[proc]
+	if !inProtocol {
+		return procedure{}, errUnknownProcedure(proc)
+	}
+	p, implemented := procedures[proc]
+	switch {
+	case !p.preOpen && !c.isOpen():
+		return procedure{}, errNotOpen()
+	case implemented && !p.readOnly && c.isReadOnly():
+		return procedure{}, errReadOnly(api.name)
+	case !implemented || !c.srv.drivers.wired(p.family):
+		return procedure{}, errNoSupport(api)
+	}
+	return p, nil
+}
+
+// replyError answers a packet the dispatcher refused before any procedure
+// ran (wrong program, type or status).
+func (c *conn) replyError(h Header, err error) {
+	name := fmt.Sprint(h.Procedure)
+	c.logFailure(name, err, 0)
+	c.replyErrorNamed(h, name, err)
+}
 
 // replyErrorNamed answers the call h with err. It never drops the answer:
 // strings a client would refuse (over REMOTE_STRING_MAX, e.g. a huge name
 // echoed back in "no domain with matching name") are cut, which also keeps
 // the packet under VIR_NET_MESSAGE_MAX, so the caller hears back at once.
 func (c *conn) replyErrorNamed(h Header, name string, err error) {
-	re := toRemoteError(c.log, name, err)
+	re := toRemoteError(err)
 	fitRemoteError(re)
 	body, eerr := encode(re)
 	if eerr != nil {

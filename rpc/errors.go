@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"strings"
+	"time"
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 // RemoteError is libvirt's remote_error, the body of every REPLY with
@@ -33,20 +36,14 @@ type RemoteError struct {
 const errLevelError = 2
 
 // toRemoteError is the one place a Go error becomes what a client sees. A
-// *translate.Error anywhere in the chain travels as is; anything else is
-// VIR_ERR_INTERNAL_ERROR with a generic message, its detail only logged.
-func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
-	var te *translate.Error
-	if !errors.As(err, &te) {
-		if errors.Is(err, context.Canceled) {
-			log.Debug("rpc: call cancelled", "proc", proc, "err", err)
-		} else {
-			log.Error("rpc: call failed with an untyped error", "proc", proc, "err", err)
-		}
-	} else if te.Err != nil {
-		log.Warn("rpc: call failed", "proc", proc, "code", int32(te.Code), "err", err)
+// *virt.Error anywhere in the chain travels as is; anything else is
+// VIR_ERR_INTERNAL_ERROR with a generic message, its detail only logged
+// (logFailure).
+func toRemoteError(err error) *RemoteError {
+	te, ok := virt.As(err)
+	if !ok {
+		te = virt.Unexpected(virt.FromQEMU, err)
 	}
-	te = translate.AsError(err)
 	re := &RemoteError{
 		Code:    int32(te.Code),
 		Domain:  int32(te.Domain),
@@ -65,63 +62,148 @@ func toRemoteError(log *slog.Logger, proc string, err error) *RemoteError {
 	return re
 }
 
+// logFailure logs a failed call, with the domain it was about when its
+// arguments name one (callError): at debug when the client asked for
+// something libvirt refuses too (not found, already active, read-only, no
+// support, bad XML, protocol misuse) — the client is told, the operator need
+// not be — and at warn (error for failures nobody mapped, i.e. bugs) when
+// the client did not cause it: internal errors, failed or timed-out cloud
+// actions, an unavailable cloud.
+func (c *conn) logFailure(proc string, err error, took time.Duration) {
+	attrs := []any{"proc", proc, "duration", took}
+	if ce, ok := errors.AsType[*callError](err); ok {
+		attrs = append(attrs, ce.dom...)
+	}
+	level := slog.LevelDebug
+	te, typed := virt.As(err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody is waiting for the answer.
+	case !typed:
+		level = slog.LevelError
+	default:
+		attrs = append(attrs, "code", te.Code)
+		if !clientCaused(te) {
+			level = slog.LevelWarn
+		}
+	}
+	c.log.Log(c.ctx, level, "rpc: call failed", append(attrs, "err", err)...)
+}
+
+// clientCaused reports whether e is libvirt refusing what the client asked
+// (rather than failing to do it).
+func clientCaused(e *virt.Error) bool {
+	switch e.Code {
+	case libvirt.ErrOperationFailed, libvirt.ErrOperationTimeout:
+		return false
+	case libvirt.ErrInternalError:
+		// rpc's own "internal" errors are protocol misuse: not open,
+		// already open, unknown callback.
+		return e.Domain == virt.FromRPC
+	}
+	return true
+}
+
+// callError is a handler's error together with the domain its arguments
+// named, for logFailure.
+type callError struct {
+	err error
+	dom []any // slog attributes: domain name and/or uuid
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// withArgDomain attaches the domain that args (go-libvirt's generated Args:
+// a Dom field, or a lookup's Name or UUID) name to err.
+func withArgDomain(err error, args any) error {
+	v := reflect.ValueOf(args)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return err
+	}
+	var dom []any
+	if f := v.FieldByName("Dom"); f.IsValid() {
+		if d, ok := f.Interface().(libvirt.Domain); ok {
+			dom = []any{"domain", d.Name, "uuid", virt.UUID(d.UUID)}
+		}
+	} else if f := v.FieldByName("UUID"); f.IsValid() {
+		if u, ok := f.Interface().(libvirt.UUID); ok {
+			dom = []any{"uuid", virt.UUID(u)}
+		}
+	} else if f := v.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
+		dom = []any{"domain", f.String()}
+	}
+	if dom == nil {
+		return err
+	}
+	return &callError{err: err, dom: dom}
+}
+
 // Errors the dispatcher itself raises, worded as libvirtd words them.
 
+// errRPC is VIR_ERR_RPC from VIR_FROM_RPC: a malformed or refused call.
+func errRPC(detail string, cause error) error { return virt.RPC(virt.FromRPC, detail, cause) }
+
 func errCannotFindProgram(prog, vers uint32) error {
-	return translate.RPCError(fmt.Sprintf("Cannot find program %d version %d", prog, vers), nil)
+	return errRPC(fmt.Sprintf("Cannot find program %d version %d", prog, vers), nil)
 }
 
 func errUnexpectedStatus(status uint32) error {
-	return translate.RPCError(fmt.Sprintf("Unexpected message status %d", status), nil)
+	return errRPC(fmt.Sprintf("Unexpected message status %d", status), nil)
 }
 
 func errUnexpectedType(typ uint32) error {
-	return translate.RPCError(fmt.Sprintf("Unexpected message type %d", typ), nil)
+	return errRPC(fmt.Sprintf("Unexpected message type %d", typ), nil)
 }
 
-func errDecode(cause error) error {
-	return translate.RPCError("Unable to decode message payload", cause)
+func errDecode(cause error) error { return errRPC("Unable to decode message payload", cause) }
+
+// errUnknownProcedure is libvirtd's answer to a procedure number that is not
+// in the protocol.
+func errUnknownProcedure(proc uint32) error {
+	return errRPC(fmt.Sprintf("unknown procedure: %d", proc), nil)
+}
+
+// errNotOpen is what libvirtd answers to a call made before CONNECT_OPEN.
+func errNotOpen() error {
+	return virt.Internal(virt.FromRPC, "hypervisor connection not open", nil)
 }
 
 // errReadOnly is what libvirt's virCheckReadOnlyGoto raises on a read-only
 // connection: VIR_ERR_OPERATION_DENIED from the API's own error domain.
 func errReadOnly(api string) error {
-	e := translate.OperationDenied("read only access prevents " + api)
-	if len(api) > len("virDomain") && api[:len("virDomain")] == "virDomain" {
-		e.Domain = translate.FromDomain
+	dom := virt.FromNone
+	if strings.HasPrefix(api, "virDomain") && len(api) > len("virDomain") {
+		dom = virt.FromDom
 	}
-	return e
+	return virt.OperationDenied(dom, "read only access prevents "+api)
 }
 
 // errNoConnect is VIR_ERR_NO_CONNECT for a URI no driver accepts, as
 // libvirtd answers CONNECT_OPEN for e.g. xen:///system.
-func errNoConnect(uri string) error {
-	return &translate.Error{Code: libvirt.ErrNoConnect, Domain: translate.FromNone, Format: "no connection driver available for %s", Detail: uri}
-}
+func errNoConnect(uri string) error { return virt.NoConnect(virt.FromNone, uri) }
 
 // errBadQEMUPath is libvirtd's answer to qemu:///<something else>.
 func errBadQEMUPath(path string) error {
-	e := translate.Internal(fmt.Sprintf("unexpected qemu URI path '%s', try qemu:///system", path), nil)
-	e.Domain = translate.FromNone
-	return e
+	return virt.Internal(virt.FromNone, fmt.Sprintf("unexpected qemu URI path '%s', try qemu:///system", path), nil)
 }
 
 var errShortBody = errors.New("rpc: body too short")
 
 // errNotOpenFeature is libvirtd's answer to SUPPORTS_FEATURE (other than
 // keepalive) before CONNECT_OPEN.
-func errNotOpenFeature() error {
-	e := translate.Internal("connection not open", nil)
-	e.Domain = translate.FromRPC
-	return e
-}
+func errNotOpenFeature() error { return virt.Internal(virt.FromRPC, "connection not open", nil) }
 
-func errAlreadyOpen() error {
-	e := translate.Internal("connection already open", nil)
-	e.Domain = translate.FromRPC
-	return e
-}
+func errAlreadyOpen() error { return virt.Internal(virt.FromRPC, "connection already open", nil) }
 
 func errTooMany(what string, n, max int) error {
-	return translate.RPCError(fmt.Sprintf("too many remote %s: %d > %d", what, n, max), nil)
+	return errRPC(fmt.Sprintf("too many remote %s: %d > %d", what, n, max), nil)
 }
+
+// errNoSupport is what libvirt's public API raises when the connection has no
+// driver (or the driver no function) for it (virReportUnsupportedError):
+// VIR_ERR_NO_SUPPORT naming the API, from the error domain of its family.
+func errNoSupport(api procAPI) error { return virt.NoSupport(api.from, api.name) }

@@ -1,9 +1,10 @@
 package rpc
 
 import (
-	"quintupleo/translate"
-
 	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/driver/domain"
+	"quintupleo/virt"
 )
 
 // eventSerial is the serial libvirtd puts on event MESSAGEs (observed: 1).
@@ -13,12 +14,12 @@ const eventSerial = 1
 type eventCallback struct {
 	id      int32
 	eventID int32
-	dom     *translate.UUID // nil: every domain
+	dom     *virt.UUID // nil: every domain
 }
 
-// subscription is a connection's feed of Backend lifecycle events. The
-// Backend's channel is the bounded queue: a connection that cannot keep up
-// loses events there (the Backend logs them) and never blocks others.
+// subscription is a connection's feed of Domains driver lifecycle events. The
+// Domains driver's channel is the bounded queue: a connection that cannot keep up
+// loses events there (the Domains driver logs them) and never blocks others.
 type subscription struct {
 	stop  chan struct{}
 	unsub func()
@@ -70,7 +71,7 @@ func (c *conn) ensureSubscribedLocked() {
 	if c.ctx.Err() != nil {
 		return
 	}
-	events, unsub := c.srv.backend.Subscribe()
+	events, unsub := c.srv.drivers.Domains.Subscribe()
 	sub := &subscription{stop: make(chan struct{}), unsub: unsub}
 	c.sub = sub
 	c.wg.Add(1)
@@ -122,8 +123,8 @@ func (s *subscription) end() {
 	s.unsub()
 }
 
-// pumpEvents turns Backend events into MESSAGE packets until stopped.
-func (c *conn) pumpEvents(events <-chan translate.LifecycleEvent, stop <-chan struct{}) {
+// pumpEvents turns Domains driver events into MESSAGE packets until stopped.
+func (c *conn) pumpEvents(events <-chan domain.Event, stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
@@ -139,8 +140,8 @@ func (c *conn) pumpEvents(events <-chan translate.LifecycleEvent, stop <-chan st
 	}
 }
 
-func (c *conn) deliver(ev translate.LifecycleEvent) {
-	msg := libvirt.DomainEventLifecycleMsg{Dom: ev.Domain.Wire(), Event: ev.Event, Detail: ev.Detail}
+func (c *conn) deliver(ev domain.Event) {
+	msg := libvirt.DomainEventLifecycleMsg{Dom: wireDomain(ev.Domain), Event: int32(ev.Type), Detail: ev.Detail}
 	c.mu.Lock()
 	var ids []int32
 	for _, cb := range c.callbacks {

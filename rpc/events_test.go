@@ -12,12 +12,12 @@ import (
 
 	"quintupleo/internal/testtool"
 	"quintupleo/rpc"
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 func TestGoLibvirtLifecycleEvents(t *testing.T) {
-	b := newFakeBackend()
-	srv := newServer(t, b)
+	b := newFakeDomains()
+	srv := newServer(t, drivers(b))
 	watcher := goLibvirt(t, srv, false)
 	actor := goLibvirt(t, srv, false)
 
@@ -37,12 +37,12 @@ func TestGoLibvirtLifecycleEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// …and one made behind our back in the cloud.
-	b.Emit("node-2", translate.EventStopped, 5 /* FAILED */)
+	b.Emit("node-2", virt.EventStopped, 5 /* FAILED */)
 
 	want := []struct {
 		name          string
 		event, detail int32
-	}{{"node-1", translate.EventStarted, 0}, {"node-2", translate.EventStopped, 5}}
+	}{{"node-1", int32(virt.EventStarted), 0}, {"node-2", int32(virt.EventStopped), 5}}
 	for _, w := range want {
 		select {
 		case ev := <-events:
@@ -57,7 +57,7 @@ func TestGoLibvirtLifecycleEvents(t *testing.T) {
 			t.Fatal("no event")
 		}
 	}
-	// Deregistering (cancel) unsubscribes from the Backend.
+	// Deregistering (cancel) unsubscribes from the Domains driver.
 	cancel()
 	if _, err := watcher.ConnectGetType(); err != nil { // a round trip after the deregistration
 		t.Fatal(err)
@@ -65,8 +65,8 @@ func TestGoLibvirtLifecycleEvents(t *testing.T) {
 }
 
 func TestEventDeregisterAndDisconnectUnsubscribe(t *testing.T) {
-	b := newFakeBackend()
-	srv := newServer(t, b)
+	b := newFakeDomains()
+	srv := newServer(t, drivers(b))
 	c := pipe(t, srv, false)
 	openRaw(t, c, false)
 
@@ -83,7 +83,7 @@ func TestEventDeregisterAndDisconnectUnsubscribe(t *testing.T) {
 		fixture(t, "00000024 20008086 00000001 0000013c 00000000 00000003 00000000", "00000001 00000000"),
 		fixture(t, "00000020 20008086 00000001 0000013c 00000001 00000003 00000000", "00000001"))
 
-	b.Emit("node-0", translate.EventSuspended, 0)
+	b.Emit("node-0", virt.EventSuspended, 0)
 	// The event MESSAGE, serial 1 as libvirtd sends it.
 	want := fixture(t, "00000048 20008086 00000001 0000013e 00000002 00000001 00000000 // proc 318 MESSAGE serial 1",
 		"00000000 // callbackID",
@@ -123,10 +123,10 @@ func TestEventDeregisterAndDisconnectUnsubscribe(t *testing.T) {
 // lifecycle events of changes made by another client and by the cloud.
 func TestVirshEventLoop(t *testing.T) {
 	bin := testtool.Require(t, "virsh")
-	b := newFakeBackend()
+	b := newFakeDomains()
 	b.subscribed = make(chan struct{}, 1)
 	rec := &recorder{}
-	srv := newServer(t, b)
+	srv := newServer(t, drivers(b))
 	port := tcpServer(t, srv, rec)
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -150,7 +150,7 @@ func TestVirshEventLoop(t *testing.T) {
 	}
 	// Another client starts a domain (like `virsh start`), and the cloud stops one.
 	mustVirsh(t, port, "start", "node-1")
-	b.Emit("node-0", translate.EventStopped, 1)
+	b.Emit("node-0", virt.EventStopped, 1)
 
 	sc := bufio.NewScanner(out)
 	var got []string

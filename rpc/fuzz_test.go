@@ -37,7 +37,7 @@ func FuzzServeConn(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})                                      // length beyond the cap
 	f.Add(call(14, 2, []byte{0x7f, 0xff, 0xff, 0xff}))                         // GET_XML_DESC, forged string length
 
-	srv := rpc.NewServer(newFakeBackend(), rpc.WithKeepalive(0, 0))
+	srv := rpc.NewServer(drivers(newFakeDomains()), rpc.WithKeepalive(0, 0))
 	f.Cleanup(func() { srv.Close() })
 
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -6,10 +6,13 @@ import (
 	"testing"
 
 	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/rpc"
+	"quintupleo/virt"
 )
 
 func TestGoLibvirtConnectionFacts(t *testing.T) {
-	srv := newServer(t, newFakeBackend())
+	srv := newServer(t, drivers(newFakeDomains()))
 	l := goLibvirt(t, srv, false)
 
 	if typ, err := l.ConnectGetType(); err != nil || typ != "QEMU" {
@@ -51,8 +54,8 @@ func int8sToString(b []int8) string {
 }
 
 func TestGoLibvirtListAndLookup(t *testing.T) {
-	b := newFakeBackend()
-	l := goLibvirt(t, newServer(t, b), false)
+	b := newFakeDomains()
+	l := goLibvirt(t, newServer(t, drivers(b)), false)
 
 	tests := []struct {
 		flags libvirt.ConnectListAllDomainsFlags
@@ -85,7 +88,7 @@ func TestGoLibvirtListAndLookup(t *testing.T) {
 	}
 
 	d, err := l.DomainLookupByName("node-0")
-	if err != nil || d.ID != 1 || d.UUID != mustUUID("11111111-2222-3333-4444-555555555555") {
+	if err != nil || d.ID != 1 || virt.UUID(d.UUID) != mustUUID("11111111-2222-3333-4444-555555555555") {
 		t.Fatalf("DomainLookupByName = %+v, %v", d, err)
 	}
 	if d2, err := l.DomainLookupByUUID(d.UUID); err != nil || d2 != d {
@@ -129,7 +132,7 @@ func TestGoLibvirtListAndLookup(t *testing.T) {
 }
 
 func TestGoLibvirtErrors(t *testing.T) {
-	l := goLibvirt(t, newServer(t, newFakeBackend()), false)
+	l := goLibvirt(t, newServer(t, drivers(newFakeDomains())), false)
 
 	_, err := l.DomainLookupByName("nosuch")
 	if !libvirt.IsNotFound(err) {
@@ -162,8 +165,8 @@ func assertLibvirtError(t *testing.T, err error, code libvirt.ErrorNumber, msg s
 }
 
 func TestGoLibvirtPowerCycle(t *testing.T) {
-	b := newFakeBackend()
-	l := goLibvirt(t, newServer(t, b), false)
+	b := newFakeDomains()
+	l := goLibvirt(t, newServer(t, drivers(b)), false)
 
 	d, err := l.DomainLookupByName("node-1")
 	if err != nil {
@@ -198,17 +201,17 @@ func TestGoLibvirtPowerCycle(t *testing.T) {
 	if a, err := l.DomainGetAutostart(nd); err != nil || a != 1 {
 		t.Errorf("DomainGetAutostart = %d %v", a, err)
 	}
-	if err := l.DomainUndefineFlags(nd, 0); err != nil {
-		t.Errorf("DomainUndefineFlags: %v", err)
-	}
-	if _, err := l.DomainLookupByName("node-1"); !libvirt.IsNotFound(err) {
-		t.Errorf("after undefine: %v", err)
+	// Undefine would delete a cloud server: refused, and the domain stays.
+	assertLibvirtError(t, l.DomainUndefineFlags(nd, 0), libvirt.ErrNoSupport,
+		"this function is not supported by the connection driver: undefining a domain (deleting its cloud server) is not supported")
+	if _, err := l.DomainLookupByName("node-1"); err != nil {
+		t.Errorf("after a refused undefine: %v", err)
 	}
 }
 
 func TestGoLibvirtReadOnly(t *testing.T) {
-	b := newFakeBackend()
-	l := goLibvirt(t, newServer(t, b), true)
+	b := newFakeDomains()
+	l := goLibvirt(t, newServer(t, drivers(b)), true)
 
 	d, err := l.DomainLookupByName("node-1")
 	if err != nil {
@@ -224,5 +227,16 @@ func TestGoLibvirtReadOnly(t *testing.T) {
 	// Reads still work and nothing changed.
 	if st, _, err := l.DomainGetState(d, 0); err != nil || st != int32(libvirt.DomainShutoff) {
 		t.Errorf("DomainGetState = %d %v", st, err)
+	}
+}
+
+// A family without a driver is a missing sub-driver: its table rows answer
+// as libvirtd does, naming the public API.
+func TestGoLibvirtMissingFamily(t *testing.T) {
+	l := goLibvirt(t, newServer(t, rpc.Drivers{Domains: newFakeDomains()}), false)
+	_, err := l.ConnectGetHostname()
+	assertLibvirtError(t, err, libvirt.ErrNoSupport, "this function is not supported by the connection driver: virConnectGetHostname")
+	if _, err := l.DomainLookupByName("node-0"); err != nil {
+		t.Errorf("the domain family still answers: %v", err)
 	}
 }

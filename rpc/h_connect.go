@@ -8,7 +8,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 // Driver features (virDrvFeature) CONNECT_SUPPORTS_FEATURE answers 1 for.
@@ -139,22 +139,19 @@ func connectUnregisterCloseCallback(ctx context.Context, c *conn, _ *none) (*non
 }
 
 func connectGetType(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetTypeRet, error) {
-	return &libvirt.ConnectGetTypeRet{Type: c.srv.backend.Type()}, nil
+	return &libvirt.ConnectGetTypeRet{Type: c.srv.drivers.Host.Type()}, nil
 }
 
 func connectGetVersion(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetVersionRet, error) {
-	return &libvirt.ConnectGetVersionRet{HvVer: c.srv.backend.Version()}, nil
+	return &libvirt.ConnectGetVersionRet{HvVer: c.srv.drivers.Host.Version()}, nil
 }
 
 func connectGetLibVersion(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetLibVersionRet, error) {
-	return &libvirt.ConnectGetLibVersionRet{LibVer: c.srv.backend.LibVersion()}, nil
+	return &libvirt.ConnectGetLibVersionRet{LibVer: c.srv.drivers.Host.LibVersion()}, nil
 }
 
 func connectGetHostname(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetHostnameRet, error) {
-	if h := c.srv.hostname; h != "" {
-		return &libvirt.ConnectGetHostnameRet{Hostname: h}, nil
-	}
-	h, err := c.srv.backend.Hostname(ctx)
+	h, err := c.srv.drivers.Host.Hostname(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +165,7 @@ func connectGetURI(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetUr
 }
 
 func connectGetCapabilities(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectGetCapabilitiesRet, error) {
-	caps, err := c.srv.backend.Capabilities(ctx)
+	caps, err := c.srv.drivers.Host.Capabilities(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +189,7 @@ func connectIsSecure(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectIsS
 const remoteDomainListMax = 16384
 
 func connectNumOfDomains(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectNumOfDomainsRet, error) {
-	doms, err := c.listFiltered(ctx, translate.ListActive)
+	doms, err := c.srv.drivers.Domains.List(ctx, virt.ListActive)
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +198,9 @@ func connectNumOfDomains(ctx context.Context, c *conn, _ *none) (*libvirt.Connec
 
 func connectListDomains(ctx context.Context, c *conn, a *libvirt.ConnectListDomainsArgs) (*libvirt.ConnectListDomainsRet, error) {
 	if a.Maxids > remoteDomainListMax {
-		return nil, translate.RPCError("maxids > REMOTE_DOMAIN_LIST_MAX", nil)
+		return nil, errRPC("maxids > REMOTE_DOMAIN_LIST_MAX", nil)
 	}
-	doms, err := c.listFiltered(ctx, translate.ListActive)
+	doms, err := c.srv.drivers.Domains.List(ctx, virt.ListActive)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +215,7 @@ func connectListDomains(ctx context.Context, c *conn, a *libvirt.ConnectListDoma
 }
 
 func connectNumOfDefinedDomains(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectNumOfDefinedDomainsRet, error) {
-	doms, err := c.listFiltered(ctx, translate.ListInactive)
+	doms, err := c.srv.drivers.Domains.List(ctx, virt.ListInactive)
 	if err != nil {
 		return nil, err
 	}
@@ -227,9 +224,9 @@ func connectNumOfDefinedDomains(ctx context.Context, c *conn, _ *none) (*libvirt
 
 func connectListDefinedDomains(ctx context.Context, c *conn, a *libvirt.ConnectListDefinedDomainsArgs) (*libvirt.ConnectListDefinedDomainsRet, error) {
 	if a.Maxnames > remoteDomainListMax {
-		return nil, translate.RPCError("maxnames > REMOTE_DOMAIN_LIST_MAX", nil)
+		return nil, errRPC("maxnames > REMOTE_DOMAIN_LIST_MAX", nil)
 	}
-	doms, err := c.listFiltered(ctx, translate.ListInactive)
+	doms, err := c.srv.drivers.Domains.List(ctx, virt.ListInactive)
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +238,4 @@ func connectListDefinedDomains(ctx context.Context, c *conn, a *libvirt.ConnectL
 		ret.Names = append(ret.Names, d.Name)
 	}
 	return ret, nil
-}
-
-func (c *conn) listFiltered(ctx context.Context, f translate.ListFlags) ([]translate.Domain, error) {
-	return c.srv.backend.ListDomains(ctx, f) // the Backend applies the flags (translate.Domain.Matches)
 }

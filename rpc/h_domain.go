@@ -5,39 +5,40 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/driver/domain"
+	"quintupleo/virt"
 )
 
 // Domain handlers. Every call after a lookup carries the
 // remote_nonnull_domain from the lookup reply; like libvirt's remote driver
-// we identify the domain by its UUID and ask the Backend for fresh facts.
+// we identify the domain by its UUID and ask the Domains driver for fresh facts.
 
 func domainLookupByName(ctx context.Context, c *conn, a *libvirt.DomainLookupByNameArgs) (*libvirt.DomainLookupByNameRet, error) {
-	d, err := c.srv.backend.LookupByName(ctx, a.Name)
+	d, err := c.srv.drivers.Domains.LookupByName(ctx, a.Name)
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainLookupByNameRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainLookupByNameRet{Dom: wireDomain(d)}, nil
 }
 
 func domainLookupByUUID(ctx context.Context, c *conn, a *libvirt.DomainLookupByUUIDArgs) (*libvirt.DomainLookupByUUIDRet, error) {
-	d, err := c.srv.backend.LookupByUUID(ctx, a.UUID)
+	d, err := c.srv.drivers.Domains.LookupByUUID(ctx, virt.UUID(a.UUID))
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainLookupByUUIDRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainLookupByUUIDRet{Dom: wireDomain(d)}, nil
 }
 
 func domainLookupByID(ctx context.Context, c *conn, a *libvirt.DomainLookupByIDArgs) (*libvirt.DomainLookupByIDRet, error) {
-	d, err := c.srv.backend.LookupByID(ctx, a.ID)
+	d, err := c.srv.drivers.Domains.LookupByID(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainLookupByIDRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainLookupByIDRet{Dom: wireDomain(d)}, nil
 }
 
-func (c *conn) domain(ctx context.Context, dom libvirt.Domain) (translate.Domain, error) {
-	return c.srv.backend.LookupByUUID(ctx, dom.UUID)
+func (c *conn) domain(ctx context.Context, dom libvirt.Domain) (domain.Domain, error) {
+	return c.srv.drivers.Domains.LookupByUUID(ctx, virt.UUID(dom.UUID))
 }
 
 func b2i(b bool) int32 {
@@ -118,14 +119,11 @@ func domainHasManagedSaveImage(ctx context.Context, c *conn, a *libvirt.DomainHa
 	return &libvirt.DomainHasManagedSaveImageRet{Result: 0}, nil
 }
 
-// xmlSecure is VIR_DOMAIN_XML_SECURE, refused on read-only connections.
-const xmlSecure = uint32(libvirt.DomainXMLSecure)
-
 func domainGetXMLDesc(ctx context.Context, c *conn, a *libvirt.DomainGetXMLDescArgs) (*libvirt.DomainGetXMLDescRet, error) {
-	if uint32(a.Flags)&xmlSecure != 0 && c.isReadOnly() {
+	if uint32(a.Flags)&virt.XMLSecure != 0 && c.isReadOnly() {
 		return nil, errReadOnly("virDomainGetXMLDesc with secure flag")
 	}
-	x, err := c.srv.backend.XMLDesc(ctx, a.Dom.UUID, uint32(a.Flags))
+	x, err := c.srv.drivers.Domains.XMLDesc(ctx, virt.UUID(a.Dom.UUID), uint32(a.Flags))
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +169,7 @@ func domainGetMaxVcpus(ctx context.Context, c *conn, a *libvirt.DomainGetMaxVcpu
 		return nil, err
 	}
 	if !d.State.Active() {
-		return nil, translate.OperationInvalid("domain is not running")
+		return nil, domain.NotRunning()
 	}
 	return &libvirt.DomainGetMaxVcpusRet{Num: int32(d.VCPUs)}, nil
 }
@@ -193,17 +191,17 @@ const (
 
 func domainGetVcpus(ctx context.Context, c *conn, a *libvirt.DomainGetVcpusArgs) (*libvirt.DomainGetVcpusRet, error) {
 	if a.Maxinfo < 0 || a.Maxinfo > remoteVcpuinfoMax {
-		return nil, translate.RPCError("maxinfo > REMOTE_VCPUINFO_MAX", nil)
+		return nil, errRPC("maxinfo > REMOTE_VCPUINFO_MAX", nil)
 	}
 	if a.Maplen < 0 || int64(a.Maxinfo)*int64(a.Maplen) > remoteCpumapsMax {
-		return nil, translate.RPCError("maxinfo * maplen > REMOTE_CPUMAPS_MAX", nil)
+		return nil, errRPC("maxinfo * maplen > REMOTE_CPUMAPS_MAX", nil)
 	}
 	d, err := c.domain(ctx, a.Dom)
 	if err != nil {
 		return nil, err
 	}
 	if !d.State.Active() {
-		return nil, translate.OperationInvalid("cannot list vcpu pinning for an inactive domain")
+		return nil, virt.OperationInvalid(virt.FromQEMU, "cannot list vcpu pinning for an inactive domain", nil)
 	}
 	n := min(int(a.Maxinfo), int(d.VCPUs))
 	ret := &libvirt.DomainGetVcpusRet{Info: make([]libvirt.VcpuInfo, n), Cpumaps: make([]byte, int(a.Maxinfo)*int(a.Maplen))}
@@ -223,67 +221,67 @@ func domainSnapshotNum(ctx context.Context, c *conn, a *libvirt.DomainSnapshotNu
 // Changes.
 
 func domainCreate(ctx context.Context, c *conn, a *libvirt.DomainCreateArgs) (*none, error) {
-	_, err := c.srv.backend.Start(ctx, a.Dom.UUID)
+	_, err := c.srv.drivers.Domains.Start(ctx, virt.UUID(a.Dom.UUID))
 	return nil, err
 }
 
 func domainCreateWithFlags(ctx context.Context, c *conn, a *libvirt.DomainCreateWithFlagsArgs) (*libvirt.DomainCreateWithFlagsRet, error) {
-	d, err := c.srv.backend.Start(ctx, a.Dom.UUID)
+	d, err := c.srv.drivers.Domains.Start(ctx, virt.UUID(a.Dom.UUID))
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainCreateWithFlagsRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainCreateWithFlagsRet{Dom: wireDomain(d)}, nil
 }
 
 func domainDestroy(ctx context.Context, c *conn, a *libvirt.DomainDestroyArgs) (*none, error) {
-	return nil, c.srv.backend.Destroy(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Destroy(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainDestroyFlags(ctx context.Context, c *conn, a *libvirt.DomainDestroyFlagsArgs) (*none, error) {
 	// VIR_DOMAIN_DESTROY_GRACEFUL changes nothing: Nova's stop is the only power-off.
-	return nil, c.srv.backend.Destroy(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Destroy(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainShutdown(ctx context.Context, c *conn, a *libvirt.DomainShutdownArgs) (*none, error) {
-	return nil, c.srv.backend.Shutdown(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Shutdown(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainShutdownFlags(ctx context.Context, c *conn, a *libvirt.DomainShutdownFlagsArgs) (*none, error) {
-	return nil, c.srv.backend.Shutdown(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Shutdown(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainReboot(ctx context.Context, c *conn, a *libvirt.DomainRebootArgs) (*none, error) {
-	return nil, c.srv.backend.Reboot(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Reboot(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainReset(ctx context.Context, c *conn, a *libvirt.DomainResetArgs) (*none, error) {
-	return nil, c.srv.backend.Reset(ctx, a.Dom.UUID)
+	return nil, c.srv.drivers.Domains.Reset(ctx, virt.UUID(a.Dom.UUID))
 }
 
 func domainSetAutostart(ctx context.Context, c *conn, a *libvirt.DomainSetAutostartArgs) (*none, error) {
-	return nil, c.srv.backend.SetAutostart(ctx, a.Dom.UUID, a.Autostart != 0)
+	return nil, c.srv.drivers.Domains.SetAutostart(ctx, virt.UUID(a.Dom.UUID), a.Autostart != 0)
 }
 
 func domainDefineXML(ctx context.Context, c *conn, a *libvirt.DomainDefineXMLArgs) (*libvirt.DomainDefineXMLRet, error) {
-	d, err := c.srv.backend.DefineXML(ctx, a.XML, 0)
+	d, err := c.srv.drivers.Domains.DefineXML(ctx, a.XML, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainDefineXMLRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainDefineXMLRet{Dom: wireDomain(d)}, nil
 }
 
 func domainDefineXMLFlags(ctx context.Context, c *conn, a *libvirt.DomainDefineXMLFlagsArgs) (*libvirt.DomainDefineXMLFlagsRet, error) {
-	d, err := c.srv.backend.DefineXML(ctx, a.XML, uint32(a.Flags))
+	d, err := c.srv.drivers.Domains.DefineXML(ctx, a.XML, uint32(a.Flags))
 	if err != nil {
 		return nil, err
 	}
-	return &libvirt.DomainDefineXMLFlagsRet{Dom: d.Wire()}, nil
+	return &libvirt.DomainDefineXMLFlagsRet{Dom: wireDomain(d)}, nil
 }
 
 func domainUndefine(ctx context.Context, c *conn, a *libvirt.DomainUndefineArgs) (*none, error) {
-	return nil, c.srv.backend.Undefine(ctx, a.Dom.UUID, 0)
+	return nil, c.srv.drivers.Domains.Undefine(ctx, virt.UUID(a.Dom.UUID), 0)
 }
 
 func domainUndefineFlags(ctx context.Context, c *conn, a *libvirt.DomainUndefineFlagsArgs) (*none, error) {
-	return nil, c.srv.backend.Undefine(ctx, a.Dom.UUID, uint32(a.Flags))
+	return nil, c.srv.drivers.Domains.Undefine(ctx, virt.UUID(a.Dom.UUID), uint32(a.Flags))
 }

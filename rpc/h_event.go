@@ -6,7 +6,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 // domainEventIDLast is VIR_DOMAIN_EVENT_ID_LAST in libvirt 9.0: virsh
@@ -22,7 +22,7 @@ func connectDomainEventCallbackRegisterAny(ctx context.Context, c *conn, a *libv
 	}
 	cb := eventCallback{eventID: a.EventID}
 	if len(a.Dom) > 0 {
-		u := a.Dom[0].UUID
+		u := virt.UUID(a.Dom[0].UUID)
 		cb.dom = &u
 	}
 	cb.id = c.srv.nextCallbackID.Add(1) - 1
@@ -32,9 +32,7 @@ func connectDomainEventCallbackRegisterAny(ctx context.Context, c *conn, a *libv
 
 func connectDomainEventCallbackDeregisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventCallbackDeregisterAnyArgs) (*none, error) {
 	if !c.removeCallback(a.CallbackID) {
-		e := translate.Internal(fmt.Sprintf("domain event callback %d not registered", a.CallbackID), nil)
-		e.Domain = translate.FromRPC
-		return nil, e
+		return nil, virt.Internal(virt.FromRPC, fmt.Sprintf("domain event callback %d not registered", a.CallbackID), nil)
 	}
 	return nil, nil
 }
@@ -48,24 +46,18 @@ func connectDomainEventRegisterAny(ctx context.Context, c *conn, a *libvirt.Conn
 		return nil, errUnsupportedEvent(a.EventID)
 	}
 	if !c.addLegacy(a.EventID) {
-		e := translate.Internal(fmt.Sprintf("domain event %d already registered", a.EventID), nil)
-		e.Domain = translate.FromRPC
-		return nil, e
+		return nil, virt.Internal(virt.FromRPC, fmt.Sprintf("domain event %d already registered", a.EventID), nil)
 	}
 	return nil, nil
 }
 
 func connectDomainEventDeregisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventDeregisterAnyArgs) (*none, error) {
 	if !c.removeLegacy(a.EventID) {
-		e := translate.Internal(fmt.Sprintf("domain event %d not registered", a.EventID), nil)
-		e.Domain = translate.FromRPC
-		return nil, e
+		return nil, virt.Internal(virt.FromRPC, fmt.Sprintf("domain event %d not registered", a.EventID), nil)
 	}
 	return nil, nil
 }
 
 func errUnsupportedEvent(id int32) error {
-	e := translate.Internal(fmt.Sprintf("unsupported event ID %d", id), nil)
-	e.Domain = translate.FromRPC
-	return e
+	return virt.Internal(virt.FromRPC, fmt.Sprintf("unsupported event ID %d", id), nil)
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func nodeGetInfo(ctx context.Context, c *conn, _ *none) (*libvirt.NodeGetInfoRet, error) {
-	ni, err := c.srv.backend.NodeInfo(ctx)
+	ni, err := c.srv.drivers.Host.NodeInfo(ctx)
 	if err != nil {
 		return nil, err
 	}

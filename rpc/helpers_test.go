@@ -14,6 +14,7 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 
+	"quintupleo/internal/testtool"
 	"quintupleo/rpc"
 )
 
@@ -30,10 +31,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newServer returns a server over b, closed at cleanup.
-func newServer(t *testing.T, b rpc.Backend, opts ...rpc.Option) *rpc.Server {
+// newServer returns a server over d, closed at cleanup; it checks that no
+// goroutine of the server outlives it.
+func newServer(t *testing.T, d rpc.Drivers, opts ...rpc.Option) *rpc.Server {
 	t.Helper()
-	srv := rpc.NewServer(b, append([]rpc.Option{rpc.WithLogger(testLogger(t))}, opts...)...)
+	testtool.CheckGoroutines(t, "quintupleo/rpc")
+	srv := rpc.NewServer(d, append([]rpc.Option{rpc.WithLogger(testLogger(t))}, opts...)...)
 	t.Cleanup(func() { srv.Close() })
 	return srv
 }

@@ -26,7 +26,7 @@ func startKeepalive(t *testing.T, c net.Conn) {
 
 func TestKeepaliveDropsDeadPeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := rpc.NewServer(newFakeBackend(), rpc.WithKeepalive(5*time.Second, 5))
+		srv := rpc.NewServer(drivers(newFakeDomains()), rpc.WithKeepalive(5*time.Second, 5))
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)
@@ -55,7 +55,7 @@ func TestKeepaliveDropsDeadPeer(t *testing.T) {
 
 func TestKeepaliveAnsweredPeerStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := rpc.NewServer(newFakeBackend(), rpc.WithKeepalive(5*time.Second, 2))
+		srv := rpc.NewServer(drivers(newFakeDomains()), rpc.WithKeepalive(5*time.Second, 2))
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)
@@ -81,7 +81,7 @@ func TestKeepaliveAnsweredPeerStays(t *testing.T) {
 
 func TestNoKeepaliveWithoutFeature(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := rpc.NewServer(newFakeBackend(), rpc.WithKeepalive(5*time.Second, 1))
+		srv := rpc.NewServer(drivers(newFakeDomains()), rpc.WithKeepalive(5*time.Second, 1))
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)

@@ -6,10 +6,10 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
-// ListVersioner is an optional Backend interface: a backend whose domain
+// ListVersioner is an optional Domains interface: a driver whose domain
 // list (names, UUIDs, ids, and whatever the list flags test) changes only
 // together with a version number. The server then encodes each distinct
 // CONNECT_LIST_ALL_DOMAINS reply once per version and hands every polling
@@ -17,8 +17,8 @@ import (
 // encoding it per call for 1000 polling clients peaked at ~1 GiB
 // (docs/benchmarks.md, finding 2).
 type ListVersioner interface {
-	// ListVersion is the version of the list ListDomains would return now;
-	// it fails as ListDomains would (e.g. the cloud view is too stale).
+	// ListVersion is the version of the list List would return now;
+	// it fails as List would (e.g. the cloud view is too stale).
 	ListVersion(ctx context.Context) (uint64, error)
 }
 
@@ -26,7 +26,7 @@ type ListVersioner interface {
 type rawBody []byte
 
 type listKey struct {
-	flags       translate.ListFlags
+	flags       virt.ListFlags
 	needResults bool
 }
 
@@ -64,14 +64,14 @@ func (lc *listCache) put(version uint64, k listKey, b rawBody) {
 }
 
 // connectListAllDomains answers CONNECT_LIST_ALL_DOMAINS, from the encoded
-// reply cache when the backend is a ListVersioner.
+// reply cache when the Domains driver is a ListVersioner.
 func connectListAllDomains(ctx context.Context, c *conn, body []byte) (any, error) {
 	var a libvirt.ConnectListAllDomainsArgs
 	if err := decode(body, &a); err != nil {
 		return nil, errDecode(err)
 	}
-	k := listKey{flags: translate.ListFlags(a.Flags), needResults: a.NeedResults != 0}
-	lv, cacheable := c.srv.backend.(ListVersioner)
+	k := listKey{flags: virt.ListFlags(a.Flags), needResults: a.NeedResults != 0}
+	lv, cacheable := c.srv.drivers.Domains.(ListVersioner)
 	var version uint64
 	if cacheable {
 		v, err := lv.ListVersion(ctx)
@@ -83,7 +83,7 @@ func connectListAllDomains(ctx context.Context, c *conn, body []byte) (any, erro
 			return b, nil
 		}
 	}
-	doms, err := c.srv.backend.ListDomains(ctx, k.flags)
+	doms, err := c.srv.drivers.Domains.List(ctx, k.flags)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func connectListAllDomains(ctx context.Context, c *conn, body []byte) (any, erro
 	if k.needResults {
 		ret.Domains = make([]libvirt.Domain, len(doms))
 		for i, d := range doms {
-			ret.Domains[i] = d.Wire()
+			ret.Domains[i] = wireDomain(d)
 		}
 	}
 	if !cacheable {

@@ -9,27 +9,28 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 
+	"quintupleo/driver/domain"
 	"quintupleo/rpc"
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
-// versionedBackend is the fake with a list version, counting list calls.
-type versionedBackend struct {
-	*fakeBackend
+// versionedDomains is the fake with a list version, counting list calls.
+type versionedDomains struct {
+	*fakeDomains
 	version atomic.Uint64
 	lists   atomic.Int32
 }
 
-func (b *versionedBackend) ListVersion(context.Context) (uint64, error) { return b.version.Load(), nil }
+func (b *versionedDomains) ListVersion(context.Context) (uint64, error) { return b.version.Load(), nil }
 
-func (b *versionedBackend) ListDomains(ctx context.Context, f translate.ListFlags) ([]translate.Domain, error) {
+func (b *versionedDomains) List(ctx context.Context, f virt.ListFlags) ([]domain.Domain, error) {
 	b.lists.Add(1)
-	return b.fakeBackend.ListDomains(ctx, f)
+	return b.fakeDomains.List(ctx, f)
 }
 
 func TestListRepliesAreReusedPerVersion(t *testing.T) {
-	b := &versionedBackend{fakeBackend: newFakeBackend()} // node-0 running, node-1 and node-2 shut off
-	srv := rpc.NewServer(b, rpc.WithLogger(testLogger(t)))
+	b := &versionedDomains{fakeDomains: newFakeDomains()} // node-0 running, node-1 and node-2 shut off
+	srv := rpc.NewServer(drivers(b), rpc.WithLogger(testLogger(t)))
 	t.Cleanup(func() { srv.Close() })
 	client, server := net.Pipe()
 	go srv.ServeConn(t.Context(), server)

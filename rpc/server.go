@@ -40,10 +40,6 @@ func WithMaxCallsPerConn(n int) Option {
 	}
 }
 
-// WithHostname makes CONNECT_GET_HOSTNAME answer h instead of asking the
-// Backend.
-func WithHostname(h string) Option { return func(s *Server) { s.hostname = h } }
-
 // WithMaxClients bounds the connections accepted by Serve and ServeReadOnly
 // at once, over all listeners (libvirtd's max_clients). n ≤ 0 means
 // DefaultMaxClients(): libvirtd's 5000, or less when the open-file limit
@@ -65,12 +61,11 @@ func WithOpenTimeout(d time.Duration) Option { return func(s *Server) { s.openTi
 // Server serves the libvirt remote protocol over any number of connections.
 // Its methods are safe for concurrent use.
 type Server struct {
-	backend    Backend
+	drivers    Drivers
 	log        *slog.Logger
 	kaInterval time.Duration
 	kaCount    int
 	maxCalls   int
-	hostname   string
 
 	// Limits of the connections Serve accepts (WithMaxClients,
 	// WithMaxAnonymousClients, WithOpenTimeout) and their bookkeeping.
@@ -104,10 +99,10 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer returns a Server answering from b. It starts no goroutine.
-func NewServer(b Backend, opts ...Option) *Server {
+// NewServer returns a Server answering from d. It starts no goroutine.
+func NewServer(d Drivers, opts ...Option) *Server {
 	s := &Server{
-		backend:     b,
+		drivers:     d,
 		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		kaInterval:  5 * time.Second,
 		kaCount:     5,

@@ -12,17 +12,17 @@ import (
 	"quintupleo/rpc"
 )
 
-// A slow Backend call blocks neither other connections nor PING/PONG on its
+// A slow driver call blocks neither other connections nor PING/PONG on its
 // own connection.
 func TestSlowCallBlocksNobody(t *testing.T) {
-	b := newFakeBackend()
+	b := newFakeDomains()
 	block, started := make(chan struct{}), make(chan struct{})
 	b.block, b.started = block, started
-	srv := newServer(t, b)
+	srv := newServer(t, drivers(b))
 
 	c := pipe(t, srv, false)
 	openRaw(t, c, false)
-	// DOMAIN_CREATE node-1 (serial 2) hangs in the Backend.
+	// DOMAIN_CREATE node-1 (serial 2) hangs in the Domains driver.
 	if _, err := c.Write(fixture(t, "0000003c 20008086 00000001 00000009 00000000 00000002 00000000",
 		`00000006 "node-1" 0000 22222222222233334444555555555555 ffffffff`)); err != nil {
 		t.Fatal(err)
@@ -45,10 +45,10 @@ func TestSlowCallBlocksNobody(t *testing.T) {
 
 // Shutdown lets a call in flight finish, then returns.
 func TestShutdownWaitsForCallsInFlight(t *testing.T) {
-	b := newFakeBackend()
+	b := newFakeDomains()
 	block, started := make(chan struct{}), make(chan struct{})
 	b.block, b.started = block, started
-	srv := newServer(t, b)
+	srv := newServer(t, drivers(b))
 	c := pipe(t, srv, false)
 	openRaw(t, c, false)
 	if _, err := c.Write(fixture(t, "0000003c 20008086 00000001 00000009 00000000 00000002 00000000",
@@ -78,11 +78,11 @@ func TestShutdownWaitsForCallsInFlight(t *testing.T) {
 
 // Shutdown whose ctx ends first closes everything, cancelling the call.
 func TestShutdownDeadlineForcesClose(t *testing.T) {
-	b := newFakeBackend()
+	b := newFakeDomains()
 	block, started := make(chan struct{}), make(chan struct{})
 	b.block, b.started = block, started
 	defer close(block)
-	srv := newServer(t, b)
+	srv := newServer(t, drivers(b))
 	c := pipe(t, srv, false)
 	openRaw(t, c, false)
 	c.Write(fixture(t, "0000003c 20008086 00000001 00000009 00000000 00000002 00000000",
@@ -134,7 +134,7 @@ func TestListenUnix(t *testing.T) {
 		t.Errorf("second listener on a live socket")
 	}
 	// Serve read-only on it, as the -ro socket: changes are refused.
-	srv := newServer(t, newFakeBackend())
+	srv := newServer(t, drivers(newFakeDomains()))
 	done := make(chan error, 1)
 	go func() { done <- srv.ServeReadOnly(ln) }()
 	c, err := net.Dial("unix", path)

@@ -2,13 +2,27 @@ package rpc
 
 import (
 	"context"
-	"strings"
+
+	"quintupleo/virt"
+)
+
+// family is the libvirt object family whose driver serves a procedure
+// (libvirt's per-family driver tables, src/driver-*.h).
+type family uint8
+
+const (
+	familyConnect family = iota // the connection itself: served by rpc, no driver
+	familyHost                  // Drivers.Host
+	familyDomain                // Drivers.Domains
+	familyNetwork               // Drivers.Networks
+	familyStorage               // Drivers.Storage
 )
 
 // procedure is one row of the dispatch table: what the dispatcher must check
 // before the handler runs, and the handler itself.
 type procedure struct {
 	name     string // REMOTE_PROC_ suffix, for logs (checked against procNames by a test)
+	family   family // whose driver answers; a nil driver answers VIR_ERR_NO_SUPPORT
 	readOnly bool   // allowed on a read-only connection
 	preOpen  bool   // allowed before CONNECT_OPEN
 	closes   bool   // the connection ends once the reply is written (CONNECT_CLOSE)
@@ -21,8 +35,9 @@ type handlerFunc = func(ctx context.Context, c *conn, body []byte) (any, error)
 
 // typed adapts a handler taking go-libvirt's generated Args struct and
 // returning its Ret struct. struct{} stands for an empty Args or Ret; a nil
-// *R is an empty reply body. Decoding failures become libvirtd's "Unable to
-// decode message payload"; like libvirtd, trailing bytes are ignored.
+// *R is an empty reply body. Decoding failures, trailing bytes after the
+// arguments among them (decode rejects them), become libvirtd's "Unable to
+// decode message payload".
 func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) handlerFunc {
 	return func(ctx context.Context, c *conn, body []byte) (any, error) {
 		var a A
@@ -30,8 +45,11 @@ func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) han
 			return nil, errDecode(err)
 		}
 		r, err := f(ctx, c, &a)
-		if err != nil || r == nil {
-			return nil, err
+		if err != nil {
+			return nil, withArgDomain(err, &a)
+		}
+		if r == nil {
+			return nil, nil
 		}
 		return r, nil
 	}
@@ -40,9 +58,11 @@ func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) han
 // none is the empty Args/Ret.
 type none = struct{}
 
-// procedures is the whole protocol surface this server implements. Anything
-// else is answered with libvirt's "unknown procedure" error. It is never
-// modified after package initialisation.
+// procedures is the whole protocol surface this server implements, each row
+// naming its family. Any other procedure of the protocol is answered as
+// libvirtd answers a function its drivers lack (VIR_ERR_NO_SUPPORT naming the
+// API); a number not in the protocol gets libvirt's "unknown procedure". It
+// is never modified after package initialisation.
 var procedures = map[uint32]procedure{
 	// Connection (h_connect.go).
 	ProcAuthList:                       {name: "AUTH_LIST", readOnly: true, preOpen: true, call: typed(authList)},
@@ -51,79 +71,70 @@ var procedures = map[uint32]procedure{
 	ProcConnectClose:                   {name: "CONNECT_CLOSE", readOnly: true, closes: true, call: typed(connectClose)},
 	ProcConnectRegisterCloseCallback:   {name: "CONNECT_REGISTER_CLOSE_CALLBACK", readOnly: true, call: typed(connectRegisterCloseCallback)},
 	ProcConnectUnregisterCloseCallback: {name: "CONNECT_UNREGISTER_CLOSE_CALLBACK", readOnly: true, call: typed(connectUnregisterCloseCallback)},
-	ProcConnectGetType:                 {name: "CONNECT_GET_TYPE", readOnly: true, call: typed(connectGetType)},
-	ProcConnectGetVersion:              {name: "CONNECT_GET_VERSION", readOnly: true, call: typed(connectGetVersion)},
-	ProcConnectGetLibVersion:           {name: "CONNECT_GET_LIB_VERSION", readOnly: true, call: typed(connectGetLibVersion)},
-	ProcConnectGetHostname:             {name: "CONNECT_GET_HOSTNAME", readOnly: true, call: typed(connectGetHostname)},
+	ProcConnectGetType:                 {name: "CONNECT_GET_TYPE", family: familyHost, readOnly: true, call: typed(connectGetType)},
+	ProcConnectGetVersion:              {name: "CONNECT_GET_VERSION", family: familyHost, readOnly: true, call: typed(connectGetVersion)},
+	ProcConnectGetLibVersion:           {name: "CONNECT_GET_LIB_VERSION", family: familyHost, readOnly: true, call: typed(connectGetLibVersion)},
+	ProcConnectGetHostname:             {name: "CONNECT_GET_HOSTNAME", family: familyHost, readOnly: true, call: typed(connectGetHostname)},
 	ProcConnectGetUri:                  {name: "CONNECT_GET_URI", readOnly: true, call: typed(connectGetURI)},
-	ProcConnectGetCapabilities:         {name: "CONNECT_GET_CAPABILITIES", readOnly: true, call: typed(connectGetCapabilities)},
-	ProcConnectGetMaxVcpus:             {name: "CONNECT_GET_MAX_VCPUS", readOnly: true, call: typed(connectGetMaxVcpus)},
+	ProcConnectGetCapabilities:         {name: "CONNECT_GET_CAPABILITIES", family: familyHost, readOnly: true, call: typed(connectGetCapabilities)},
+	ProcConnectGetMaxVcpus:             {name: "CONNECT_GET_MAX_VCPUS", family: familyHost, readOnly: true, call: typed(connectGetMaxVcpus)},
 	ProcConnectIsSecure:                {name: "CONNECT_IS_SECURE", readOnly: true, call: typed(connectIsSecure)},
-	ProcConnectListAllDomains:          {name: "CONNECT_LIST_ALL_DOMAINS", readOnly: true, call: connectListAllDomains},
-	ProcConnectNumOfDomains:            {name: "CONNECT_NUM_OF_DOMAINS", readOnly: true, call: typed(connectNumOfDomains)},
-	ProcConnectListDomains:             {name: "CONNECT_LIST_DOMAINS", readOnly: true, call: typed(connectListDomains)},
-	ProcConnectNumOfDefinedDomains:     {name: "CONNECT_NUM_OF_DEFINED_DOMAINS", readOnly: true, call: typed(connectNumOfDefinedDomains)},
-	ProcConnectListDefinedDomains:      {name: "CONNECT_LIST_DEFINED_DOMAINS", readOnly: true, call: typed(connectListDefinedDomains)},
+	ProcConnectListAllDomains:          {name: "CONNECT_LIST_ALL_DOMAINS", family: familyDomain, readOnly: true, call: connectListAllDomains},
+	ProcConnectNumOfDomains:            {name: "CONNECT_NUM_OF_DOMAINS", family: familyDomain, readOnly: true, call: typed(connectNumOfDomains)},
+	ProcConnectListDomains:             {name: "CONNECT_LIST_DOMAINS", family: familyDomain, readOnly: true, call: typed(connectListDomains)},
+	ProcConnectNumOfDefinedDomains:     {name: "CONNECT_NUM_OF_DEFINED_DOMAINS", family: familyDomain, readOnly: true, call: typed(connectNumOfDefinedDomains)},
+	ProcConnectListDefinedDomains:      {name: "CONNECT_LIST_DEFINED_DOMAINS", family: familyDomain, readOnly: true, call: typed(connectListDefinedDomains)},
 
 	// Node (h_node.go).
-	ProcNodeGetInfo:          {name: "NODE_GET_INFO", readOnly: true, call: typed(nodeGetInfo)},
-	ProcNodeGetSecurityModel: {name: "NODE_GET_SECURITY_MODEL", readOnly: true, call: typed(nodeGetSecurityModel)},
+	ProcNodeGetInfo:          {name: "NODE_GET_INFO", family: familyHost, readOnly: true, call: typed(nodeGetInfo)},
+	ProcNodeGetSecurityModel: {name: "NODE_GET_SECURITY_MODEL", family: familyHost, readOnly: true, call: typed(nodeGetSecurityModel)},
 
 	// Domain lookups and facts (h_domain.go).
-	ProcDomainLookupByName:        {name: "DOMAIN_LOOKUP_BY_NAME", readOnly: true, call: typed(domainLookupByName)},
-	ProcDomainLookupByUUID:        {name: "DOMAIN_LOOKUP_BY_UUID", readOnly: true, call: typed(domainLookupByUUID)},
-	ProcDomainLookupByID:          {name: "DOMAIN_LOOKUP_BY_ID", readOnly: true, call: typed(domainLookupByID)},
-	ProcDomainGetState:            {name: "DOMAIN_GET_STATE", readOnly: true, call: typed(domainGetState)},
-	ProcDomainGetInfo:             {name: "DOMAIN_GET_INFO", readOnly: true, call: typed(domainGetInfo)},
-	ProcDomainGetOsType:           {name: "DOMAIN_GET_OS_TYPE", readOnly: true, call: typed(domainGetOSType)},
-	ProcDomainIsActive:            {name: "DOMAIN_IS_ACTIVE", readOnly: true, call: typed(domainIsActive)},
-	ProcDomainIsPersistent:        {name: "DOMAIN_IS_PERSISTENT", readOnly: true, call: typed(domainIsPersistent)},
-	ProcDomainIsUpdated:           {name: "DOMAIN_IS_UPDATED", readOnly: true, call: typed(domainIsUpdated)},
-	ProcDomainGetAutostart:        {name: "DOMAIN_GET_AUTOSTART", readOnly: true, call: typed(domainGetAutostart)},
-	ProcDomainHasManagedSaveImage: {name: "DOMAIN_HAS_MANAGED_SAVE_IMAGE", readOnly: true, call: typed(domainHasManagedSaveImage)},
-	ProcDomainGetXMLDesc:          {name: "DOMAIN_GET_XML_DESC", readOnly: true, call: typed(domainGetXMLDesc)},
-	ProcDomainGetSecurityLabel:    {name: "DOMAIN_GET_SECURITY_LABEL", readOnly: true, call: typed(domainGetSecurityLabel)},
-	ProcDomainGetMessages:         {name: "DOMAIN_GET_MESSAGES", readOnly: true, call: typed(domainGetMessages)},
-	ProcDomainGetMaxMemory:        {name: "DOMAIN_GET_MAX_MEMORY", readOnly: true, call: typed(domainGetMaxMemory)},
-	ProcDomainGetMaxVcpus:         {name: "DOMAIN_GET_MAX_VCPUS", readOnly: true, call: typed(domainGetMaxVcpus)},
-	ProcDomainGetVcpusFlags:       {name: "DOMAIN_GET_VCPUS_FLAGS", readOnly: true, call: typed(domainGetVcpusFlags)},
-	ProcDomainGetVcpus:            {name: "DOMAIN_GET_VCPUS", readOnly: true, call: typed(domainGetVcpus)},
-	ProcDomainSnapshotNum:         {name: "DOMAIN_SNAPSHOT_NUM", readOnly: true, call: typed(domainSnapshotNum)},
+	ProcDomainLookupByName:        {name: "DOMAIN_LOOKUP_BY_NAME", family: familyDomain, readOnly: true, call: typed(domainLookupByName)},
+	ProcDomainLookupByUUID:        {name: "DOMAIN_LOOKUP_BY_UUID", family: familyDomain, readOnly: true, call: typed(domainLookupByUUID)},
+	ProcDomainLookupByID:          {name: "DOMAIN_LOOKUP_BY_ID", family: familyDomain, readOnly: true, call: typed(domainLookupByID)},
+	ProcDomainGetState:            {name: "DOMAIN_GET_STATE", family: familyDomain, readOnly: true, call: typed(domainGetState)},
+	ProcDomainGetInfo:             {name: "DOMAIN_GET_INFO", family: familyDomain, readOnly: true, call: typed(domainGetInfo)},
+	ProcDomainGetOsType:           {name: "DOMAIN_GET_OS_TYPE", family: familyDomain, readOnly: true, call: typed(domainGetOSType)},
+	ProcDomainIsActive:            {name: "DOMAIN_IS_ACTIVE", family: familyDomain, readOnly: true, call: typed(domainIsActive)},
+	ProcDomainIsPersistent:        {name: "DOMAIN_IS_PERSISTENT", family: familyDomain, readOnly: true, call: typed(domainIsPersistent)},
+	ProcDomainIsUpdated:           {name: "DOMAIN_IS_UPDATED", family: familyDomain, readOnly: true, call: typed(domainIsUpdated)},
+	ProcDomainGetAutostart:        {name: "DOMAIN_GET_AUTOSTART", family: familyDomain, readOnly: true, call: typed(domainGetAutostart)},
+	ProcDomainHasManagedSaveImage: {name: "DOMAIN_HAS_MANAGED_SAVE_IMAGE", family: familyDomain, readOnly: true, call: typed(domainHasManagedSaveImage)},
+	ProcDomainGetXMLDesc:          {name: "DOMAIN_GET_XML_DESC", family: familyDomain, readOnly: true, call: typed(domainGetXMLDesc)},
+	ProcDomainGetSecurityLabel:    {name: "DOMAIN_GET_SECURITY_LABEL", family: familyDomain, readOnly: true, call: typed(domainGetSecurityLabel)},
+	ProcDomainGetMessages:         {name: "DOMAIN_GET_MESSAGES", family: familyDomain, readOnly: true, call: typed(domainGetMessages)},
+	ProcDomainGetMaxMemory:        {name: "DOMAIN_GET_MAX_MEMORY", family: familyDomain, readOnly: true, call: typed(domainGetMaxMemory)},
+	ProcDomainGetMaxVcpus:         {name: "DOMAIN_GET_MAX_VCPUS", family: familyDomain, readOnly: true, call: typed(domainGetMaxVcpus)},
+	ProcDomainGetVcpusFlags:       {name: "DOMAIN_GET_VCPUS_FLAGS", family: familyDomain, readOnly: true, call: typed(domainGetVcpusFlags)},
+	ProcDomainGetVcpus:            {name: "DOMAIN_GET_VCPUS", family: familyDomain, readOnly: true, call: typed(domainGetVcpus)},
+	ProcDomainSnapshotNum:         {name: "DOMAIN_SNAPSHOT_NUM", family: familyDomain, readOnly: true, call: typed(domainSnapshotNum)},
 
 	// Domain changes (h_domain.go): refused on read-only connections.
-	ProcDomainCreate:          {name: "DOMAIN_CREATE", call: typed(domainCreate)},
-	ProcDomainCreateWithFlags: {name: "DOMAIN_CREATE_WITH_FLAGS", call: typed(domainCreateWithFlags)},
-	ProcDomainDestroy:         {name: "DOMAIN_DESTROY", call: typed(domainDestroy)},
-	ProcDomainDestroyFlags:    {name: "DOMAIN_DESTROY_FLAGS", call: typed(domainDestroyFlags)},
-	ProcDomainShutdown:        {name: "DOMAIN_SHUTDOWN", call: typed(domainShutdown)},
-	ProcDomainShutdownFlags:   {name: "DOMAIN_SHUTDOWN_FLAGS", call: typed(domainShutdownFlags)},
-	ProcDomainReboot:          {name: "DOMAIN_REBOOT", call: typed(domainReboot)},
-	ProcDomainReset:           {name: "DOMAIN_RESET", call: typed(domainReset)},
-	ProcDomainSetAutostart:    {name: "DOMAIN_SET_AUTOSTART", call: typed(domainSetAutostart)},
-	ProcDomainDefineXML:       {name: "DOMAIN_DEFINE_XML", call: typed(domainDefineXML)},
-	ProcDomainDefineXMLFlags:  {name: "DOMAIN_DEFINE_XML_FLAGS", call: typed(domainDefineXMLFlags)},
-	ProcDomainUndefine:        {name: "DOMAIN_UNDEFINE", call: typed(domainUndefine)},
-	ProcDomainUndefineFlags:   {name: "DOMAIN_UNDEFINE_FLAGS", call: typed(domainUndefineFlags)},
+	ProcDomainCreate:          {name: "DOMAIN_CREATE", family: familyDomain, call: typed(domainCreate)},
+	ProcDomainCreateWithFlags: {name: "DOMAIN_CREATE_WITH_FLAGS", family: familyDomain, call: typed(domainCreateWithFlags)},
+	ProcDomainDestroy:         {name: "DOMAIN_DESTROY", family: familyDomain, call: typed(domainDestroy)},
+	ProcDomainDestroyFlags:    {name: "DOMAIN_DESTROY_FLAGS", family: familyDomain, call: typed(domainDestroyFlags)},
+	ProcDomainShutdown:        {name: "DOMAIN_SHUTDOWN", family: familyDomain, call: typed(domainShutdown)},
+	ProcDomainShutdownFlags:   {name: "DOMAIN_SHUTDOWN_FLAGS", family: familyDomain, call: typed(domainShutdownFlags)},
+	ProcDomainReboot:          {name: "DOMAIN_REBOOT", family: familyDomain, call: typed(domainReboot)},
+	ProcDomainReset:           {name: "DOMAIN_RESET", family: familyDomain, call: typed(domainReset)},
+	ProcDomainSetAutostart:    {name: "DOMAIN_SET_AUTOSTART", family: familyDomain, call: typed(domainSetAutostart)},
+	ProcDomainDefineXML:       {name: "DOMAIN_DEFINE_XML", family: familyDomain, call: typed(domainDefineXML)},
+	ProcDomainDefineXMLFlags:  {name: "DOMAIN_DEFINE_XML_FLAGS", family: familyDomain, call: typed(domainDefineXMLFlags)},
+	ProcDomainUndefine:        {name: "DOMAIN_UNDEFINE", family: familyDomain, call: typed(domainUndefine)},
+	ProcDomainUndefineFlags:   {name: "DOMAIN_UNDEFINE_FLAGS", family: familyDomain, call: typed(domainUndefineFlags)},
 
 	// Events (h_event.go).
-	ProcConnectDomainEventCallbackRegisterAny:   {name: "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", readOnly: true, call: typed(connectDomainEventCallbackRegisterAny)},
-	ProcConnectDomainEventCallbackDeregisterAny: {name: "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", readOnly: true, call: typed(connectDomainEventCallbackDeregisterAny)},
-	ProcConnectDomainEventRegisterAny:           {name: "CONNECT_DOMAIN_EVENT_REGISTER_ANY", readOnly: true, call: typed(connectDomainEventRegisterAny)},
-	ProcConnectDomainEventDeregisterAny:         {name: "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", readOnly: true, call: typed(connectDomainEventDeregisterAny)},
+	ProcConnectDomainEventCallbackRegisterAny:   {name: "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventCallbackRegisterAny)},
+	ProcConnectDomainEventCallbackDeregisterAny: {name: "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventCallbackDeregisterAny)},
+	ProcConnectDomainEventRegisterAny:           {name: "CONNECT_DOMAIN_EVENT_REGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventRegisterAny)},
+	ProcConnectDomainEventDeregisterAny:         {name: "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventDeregisterAny)},
 }
 
-// apiName is the libvirt public API behind a procedure, as libvirt names it
-// in read-only errors: DOMAIN_DEFINE_XML_FLAGS → virDomainDefineXMLFlags.
-func apiName(proc string) string {
-	var b strings.Builder
-	b.WriteString("vir")
-	for w := range strings.SplitSeq(proc, "_") {
-		switch w {
-		case "XML", "UUID", "ID", "URI":
-			b.WriteString(w)
-		default:
-			b.WriteString(w[:1] + strings.ToLower(w[1:]))
-		}
-	}
-	return b.String()
+// procAPI is the libvirt public API behind a procedure, as libvirtd names it
+// in errors, and the error domain of that API's family (procs_gen.go).
+type procAPI struct {
+	name string
+	from virt.ErrorDomain
 }

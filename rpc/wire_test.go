@@ -77,9 +77,9 @@ func exchange(t *testing.T, c net.Conn, what string, req, want []byte) {
 	}
 }
 
-// referenceBackend holds the reference daemon's one domain, "test".
-func referenceBackend() *fakeBackend {
-	b := newFakeBackend()
+// referenceDomains holds the reference daemon's one domain, "test".
+func referenceDomains() *fakeDomains {
+	b := newFakeDomains()
 	b.doms, b.nextID = nil, 1
 	b.add("test", "6695eb01-f6a4-8304-79aa-97f2502e193f", true)
 	b.doms[0].Reason = 0
@@ -90,7 +90,7 @@ func referenceBackend() *fakeBackend {
 // `virsh list --all` session (libvirt-rpc.md §2, with qemu:///system for the
 // test driver's URI) and expects libvirtd's reply bytes.
 func TestWireListAllSession(t *testing.T) {
-	c := pipe(t, newServer(t, referenceBackend()), false)
+	c := pipe(t, newServer(t, drivers(referenceDomains())), false)
 
 	exchange(t, c, "AUTH_LIST",
 		fixture(t, "0000001c 20008086 00000001 00000042 00000000 00000000 00000000 // len prog vers proc=66 CALL serial=0 OK"),
@@ -191,6 +191,15 @@ func TestWireErrorReplies(t *testing.T) {
 			fixture(t, append([]string{"00000088 20008086 00000001 0000270f 00000001 00000005 00000001",
 				"00000027 00000007"},
 				errorTail("unknown procedure: 9999", "%s", "unknown procedure: 9999")...)...)},
+		// A procedure of the protocol that no driver has: as libvirtd answered
+		// its test driver's missing virNetworkGetDHCPLeases (code 3, the
+		// network family's domain 19, the API's name as str2).
+		{"procedure without a driver", true,
+			fixture(t, "0000001c 20008086 00000001 00000034 00000000 00000005 00000000 // CONNECT_NUM_OF_NETWORKS"),
+			fixture(t, append([]string{"000000f8 20008086 00000001 00000034 00000001 00000005 00000001",
+				"00000003 00000013 // VIR_ERR_NO_SUPPORT, VIR_FROM_NETWORK"},
+				errorTail("this function is not supported by the connection driver: virConnectNumOfNetworks",
+					"this function is not supported by the connection driver: %s", "virConnectNumOfNetworks")...)...)},
 		{"unknown URI scheme", false,
 			fixture(t, "00000038 20008086 00000001 00000001 00000000 00000005 00000000", `00000001 0000000d "xen:///system" 000000`, "00000000"),
 			fixture(t, append([]string{"000000bc 20008086 00000001 00000001 00000001 00000005 00000001",
@@ -199,7 +208,7 @@ func TestWireErrorReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := pipe(t, newServer(t, newFakeBackend()), false)
+			c := pipe(t, newServer(t, drivers(newFakeDomains())), false)
 			if tt.open {
 				openRaw(t, c, false)
 			}
@@ -231,7 +240,7 @@ func openRaw(t *testing.T, c net.Conn, ro bool) {
 }
 
 func TestWireKeepalivePingPong(t *testing.T) {
-	c := pipe(t, newServer(t, newFakeBackend()), false)
+	c := pipe(t, newServer(t, drivers(newFakeDomains())), false)
 	exchange(t, c, "PING",
 		fixture(t, "0000001c 6b656570 00000001 00000001 00000002 00000000 00000000 // keepalive PING MESSAGE"),
 		fixture(t, "0000001c 6b656570 00000001 00000002 00000002 00000000 00000000 // PONG"))
@@ -240,7 +249,7 @@ func TestWireKeepalivePingPong(t *testing.T) {
 // TestWireReadOnlyDenied checks a mutating call on a read-only connection
 // gets libvirt's error (VIR_ERR_OPERATION_DENIED from VIR_FROM_DOMAIN).
 func TestWireReadOnlyDenied(t *testing.T) {
-	c := pipe(t, newServer(t, newFakeBackend()), false)
+	c := pipe(t, newServer(t, drivers(newFakeDomains())), false)
 	openRaw(t, c, true)
 	msg := "operation forbidden: read only access prevents virDomainCreate"
 	exchange(t, c, "DOMAIN_CREATE",
@@ -256,7 +265,7 @@ func TestWireReadOnlyDenied(t *testing.T) {
 // Malformed frames that leave the stream out of sync close the connection;
 // the server goes on serving others.
 func TestWireMalformedFramesClose(t *testing.T) {
-	srv := newServer(t, newFakeBackend())
+	srv := newServer(t, drivers(newFakeDomains()))
 	tests := []struct {
 		name string
 		data []byte

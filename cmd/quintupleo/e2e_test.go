@@ -1,7 +1,7 @@
 package main
 
 // End-to-end tests of `quintupleo serve`: the real stack (cloudsim over real
-// HTTP, or a real cloud → nodes → translate → rpc on a TCP listener), driven
+// HTTP, or a real cloud → nodes → driver/{host,domain} → rpc on a TCP listener), driven
 // by the real virsh from Debian's libvirt-clients and by go-libvirt's client.
 
 import (

@@ -63,10 +63,10 @@ func (e *env) eventStream(t *testing.T) <-chan string {
 	})
 	// Events that happen before virsh has registered its callbacks are not
 	// delivered to it (as with libvirtd): wait for the registration.
-	before := e.st.hv.Subscribers()
+	before := e.st.dom.Subscribers()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for e.st.hv.Subscribers() <= before {
+	for e.st.dom.Subscribers() <= before {
 		select {
 		case <-tick.C:
 		case <-t.Context().Done():

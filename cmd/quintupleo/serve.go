@@ -18,10 +18,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"quintupleo/cloudsim"
+	"quintupleo/driver/domain"
+	"quintupleo/driver/host"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 	qssh "quintupleo/ssh"
-	"quintupleo/translate"
 )
 
 // serveConfig is everything `quintupleo serve` is told.
@@ -167,13 +168,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	return st.run(ctx)
 }
 
-// stack is one running quintupleo: cloud → nodes → translate → rpc, plus
+// stack is one running quintupleo: cloud → nodes → driver/{host,domain} → rpc, plus
 // the listeners. Tests build it the same way serve does.
 type stack struct {
 	log *slog.Logger
 	sim *cloudsim.Sim // the embedded demo cloud, if any (owned)
 	inv *nodes.Inventory
-	hv  *translate.Hypervisor
+	dom *domain.Driver
 	srv *rpc.Server
 
 	tcp, unix, unixRO, sshLn net.Listener
@@ -238,8 +239,12 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 	if err := st.inv.Refresh(ctx); err != nil {
 		return st, fmt.Errorf("first listing of the cloud's servers: %w", slowCloudHint(err))
 	}
-	st.hv = translate.New(st.inv, translate.Config{Hostname: cfg.hostname, Logger: log.With("component", "translate")})
-	st.srv = rpc.NewServer(st.hv, rpc.WithLogger(log.With("component", "rpc")),
+	st.dom = domain.New(st.inv, domain.Config{Logger: log.With("component", "domain")})
+	drivers := rpc.Drivers{ // network and storage: not yet (rpc answers VIR_ERR_NO_SUPPORT)
+		Host:    host.New(host.Config{Hostname: cfg.hostname, Capacity: st.dom}),
+		Domains: st.dom,
+	}
+	st.srv = rpc.NewServer(drivers, rpc.WithLogger(log.With("component", "rpc")),
 		rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout))
 
 	if cfg.listenTCP != "" {
@@ -361,7 +366,7 @@ func (st *stack) run(ctx context.Context) error {
 		}()
 	}
 	goRun("inventory", func() error { return st.inv.Run(ctx) })
-	goRun("events", func() error { return st.hv.Run(ctx) })
+	goRun("events", func() error { return st.dom.Run(ctx) })
 	if st.tcp != nil {
 		goRun("tcp", func() error { return st.srv.Serve(st.tcp) })
 	}

@@ -1,5 +1,5 @@
 // Package stacktest builds, for tests, the whole quintupleo stack the way cmd
-// wires it — cloudsim → nodes → translate → rpc — with a TCP listener for the
+// wires it — cloudsim → nodes → driver/{host,domain} → rpc — with a TCP listener for the
 // real virsh and a Dial for in-process clients (the SSH side's virsh and the
 // qemu+ssh bridge). Test code only: nothing outside _test.go files imports it.
 package stacktest
@@ -18,12 +18,13 @@ import (
 	"time"
 
 	"quintupleo/cloudsim"
+	"quintupleo/driver/domain"
+	"quintupleo/driver/host"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
-	"quintupleo/translate"
 )
 
-// Stack is cloudsim → nodes → translate → rpc, as cmd wires it, with a TCP
+// Stack is cloudsim → nodes → driver/{host,domain} → rpc, as cmd wires it, with a TCP
 // listener for the real virsh (on Port) and a Dial for in-process clients.
 type Stack struct {
 	Sim  *cloudsim.Sim
@@ -57,8 +58,9 @@ func New(t testing.TB, n int) *Stack {
 		cancel()
 		t.Fatal(err)
 	}
-	hv := translate.New(inv, translate.Config{Hostname: "virthost", Logger: log})
-	st := &Stack{Sim: sim, Srv: rpc.NewServer(hv, rpc.WithLogger(log))}
+	hv := domain.New(inv, domain.Config{Logger: log})
+	drivers := rpc.Drivers{Host: host.New(host.Config{Hostname: "virthost", Capacity: hv}), Domains: hv}
+	st := &Stack{Sim: sim, Srv: rpc.NewServer(drivers, rpc.WithLogger(log))}
 	ln, err := rpc.ListenTCP("127.0.0.1:0", false)
 	if err != nil {
 		cancel()

@@ -38,14 +38,28 @@ func LeftRunning(pkg string) []string {
 // CheckGoroutines fails t if, once every cleanup registered after it has
 // run (a server's Close among them), a goroutine of pkg is still running:
 // Close and Shutdown must return only after their goroutines exit. Register
-// it before what it checks, so that it runs after that thing's cleanup.
+// it before what it checks, so that it runs after that thing's cleanup. A
+// goroutine already on its way out (a context.AfterFunc closing a
+// connection) gets a short grace, as goleak allows. Tests using it must not
+// run in parallel with others of the same package.
 func CheckGoroutines(t testing.TB, pkg string) {
 	t.Helper()
 	t.Cleanup(func() {
-		for _, g := range LeftRunning(pkg) {
+		for _, g := range waitLeftRunning(pkg, 2*time.Second) {
 			t.Errorf("goroutine left running after the test ended:\n%s", g)
 		}
 	})
+}
+
+// waitLeftRunning polls LeftRunning until it is empty or grace has passed.
+func waitLeftRunning(pkg string, grace time.Duration) []string {
+	deadline := time.Now().Add(grace)
+	left := LeftRunning(pkg)
+	for delay := time.Millisecond; len(left) > 0 && time.Now().Before(deadline); delay = min(2*delay, 100*time.Millisecond) {
+		time.Sleep(delay)
+		left = LeftRunning(pkg)
+	}
+	return left
 }
 
 // RunCheckingGoroutines is a TestMain body: it runs the tests, then fails
@@ -54,12 +68,7 @@ func CheckGoroutines(t testing.TB, pkg string) {
 // test of the package, including those that never call CheckGoroutines.
 func RunCheckingGoroutines(m *testing.M, pkg string, grace time.Duration) int {
 	code := m.Run()
-	deadline := time.Now().Add(grace)
-	left := LeftRunning(pkg)
-	for len(left) > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-		left = LeftRunning(pkg)
-	}
+	left := waitLeftRunning(pkg, grace)
 	for _, g := range left {
 		fmt.Fprintf(os.Stderr, "goroutine left running after the tests ended:\n%s\n\n", g)
 	}

@@ -1,4 +1,4 @@
-package translate_test
+package domain_test
 
 import (
 	"encoding/json"
@@ -10,25 +10,26 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
-	"quintupleo/translate"
+	"quintupleo/driver/domain"
+	"quintupleo/virt"
 )
 
 // stateText is how `virsh domstate --reason` prints a state and reason.
-func stateText(s translate.State, r int32) string {
-	states := map[translate.State]string{
-		translate.StateNoState: "no state", translate.StateRunning: "running",
-		translate.StateBlocked: "idle", translate.StatePaused: "paused",
-		translate.StateShutdown: "in shutdown", translate.StateShutoff: "shut off",
-		translate.StateCrashed: "crashed", translate.StatePMSuspended: "pmsuspended",
+func stateText(s virt.State, r int32) string {
+	states := map[virt.State]string{
+		virt.StateNoState: "no state", virt.StateRunning: "running",
+		virt.StateBlocked: "idle", virt.StatePaused: "paused",
+		virt.StateShutdown: "in shutdown", virt.StateShutoff: "shut off",
+		virt.StateCrashed: "crashed", virt.StatePMSuspended: "pmsuspended",
 	}
-	reasons := map[translate.State][]string{
-		translate.StateNoState:     {"unknown"},
-		translate.StateRunning:     {"unknown", "booted", "migrated", "restored", "from snapshot", "unpaused", "migration canceled", "save canceled", "event wakeup", "crashed", "post-copy", "post-copy failed"},
-		translate.StatePaused:      {"unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog", "from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy", "post-copy failed", "api error"},
-		translate.StateShutdown:    {"unknown", "user"},
-		translate.StateShutoff:     {"unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"},
-		translate.StateCrashed:     {"unknown", "panicked"},
-		translate.StatePMSuspended: {"unknown"},
+	reasons := map[virt.State][]string{
+		virt.StateNoState:     {"unknown"},
+		virt.StateRunning:     {"unknown", "booted", "migrated", "restored", "from snapshot", "unpaused", "migration canceled", "save canceled", "event wakeup", "crashed", "post-copy", "post-copy failed"},
+		virt.StatePaused:      {"unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog", "from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy", "post-copy failed", "api error"},
+		virt.StateShutdown:    {"unknown", "user"},
+		virt.StateShutoff:     {"unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"},
+		virt.StateCrashed:     {"unknown", "panicked"},
+		virt.StatePMSuspended: {"unknown"},
 	}
 	rs := reasons[s]
 	if r < 0 || int(r) >= len(rs) {
@@ -109,9 +110,9 @@ func TestMapStateRows(t *testing.T) {
 		{"", "", "", 0, "no state (unknown)"},
 	}
 	for _, tc := range tests {
-		n := translate.NovaState{Status: tc.status, VMState: tc.vm, TaskState: tc.task, PowerState: tc.power}
+		n := domain.NovaState{Status: tc.status, VMState: tc.vm, TaskState: tc.task, PowerState: tc.power}
 		t.Run(fmt.Sprintf("%s/%s/%s/%d", tc.status, tc.vm, tc.task, tc.power), func(t *testing.T) {
-			s, r := translate.MapState(n)
+			s, r := domain.MapState(n)
 			if got := stateText(s, r); got != tc.want {
 				t.Errorf("MapState(%+v) = %s, want %s", n, got, tc.want)
 			}
@@ -120,7 +121,7 @@ func TestMapStateRows(t *testing.T) {
 }
 
 func TestNovaStateDeleted(t *testing.T) {
-	for _, n := range []translate.NovaState{
+	for _, n := range []domain.NovaState{
 		{Status: "DELETED", VMState: "deleted"},
 		{Status: "SOFT_DELETED", VMState: "soft-delete", PowerState: 4},
 	} {
@@ -128,7 +129,7 @@ func TestNovaStateDeleted(t *testing.T) {
 			t.Errorf("%+v: Deleted() = false", n)
 		}
 	}
-	for _, n := range []translate.NovaState{
+	for _, n := range []domain.NovaState{
 		{Status: "ACTIVE", VMState: "active", TaskState: "deleting", PowerState: 1},
 		{Status: "SHUTOFF", VMState: "stopped", TaskState: "deleting", PowerState: 4},
 	} {
@@ -145,19 +146,19 @@ func TestReasonConstants(t *testing.T) {
 		name      string
 		ours, lib int64
 	}{
-		{"RunningBooted", int64(translate.RunningBooted), int64(libvirt.DomainRunningBooted)},
-		{"RunningPostcopyFailed", int64(translate.RunningPostcopyFailed), int64(libvirt.DomainRunningPostcopyFailed)},
-		{"PausedUser", int64(translate.PausedUser), int64(libvirt.DomainPausedUser)},
-		{"PausedStartingUp", int64(translate.PausedStartingUp), int64(libvirt.DomainPausedStartingUp)},
-		{"PausedAPIError", int64(translate.PausedAPIError), int64(libvirt.DomainPausedAPIError)},
-		{"ShutdownUser", int64(translate.ShutdownUser), int64(libvirt.DomainShutdownUser)},
-		{"ShutoffShutdown", int64(translate.ShutoffShutdown), int64(libvirt.DomainShutoffShutdown)},
-		{"ShutoffDestroyed", int64(translate.ShutoffDestroyed), int64(libvirt.DomainShutoffDestroyed)},
-		{"ShutoffSaved", int64(translate.ShutoffSaved), int64(libvirt.DomainShutoffSaved)},
-		{"ShutoffFailed", int64(translate.ShutoffFailed), int64(libvirt.DomainShutoffFailed)},
-		{"ShutoffDaemon", int64(translate.ShutoffDaemon), int64(libvirt.DomainShutoffDaemon)},
-		{"CrashedPanicked", int64(translate.CrashedPanicked), int64(libvirt.DomainCrashedPanicked)},
-		{"PMSuspendedUnknown", int64(translate.PMSuspendedUnknown), int64(libvirt.DomainPmsuspendedUnknown)},
+		{"RunningBooted", int64(virt.RunningBooted), int64(libvirt.DomainRunningBooted)},
+		{"RunningPostcopyFailed", int64(virt.RunningPostcopyFailed), int64(libvirt.DomainRunningPostcopyFailed)},
+		{"PausedUser", int64(virt.PausedUser), int64(libvirt.DomainPausedUser)},
+		{"PausedStartingUp", int64(virt.PausedStartingUp), int64(libvirt.DomainPausedStartingUp)},
+		{"PausedAPIError", int64(virt.PausedAPIError), int64(libvirt.DomainPausedAPIError)},
+		{"ShutdownUser", int64(virt.ShutdownUser), int64(libvirt.DomainShutdownUser)},
+		{"ShutoffShutdown", int64(virt.ShutoffShutdown), int64(libvirt.DomainShutoffShutdown)},
+		{"ShutoffDestroyed", int64(virt.ShutoffDestroyed), int64(libvirt.DomainShutoffDestroyed)},
+		{"ShutoffSaved", int64(virt.ShutoffSaved), int64(libvirt.DomainShutoffSaved)},
+		{"ShutoffFailed", int64(virt.ShutoffFailed), int64(libvirt.DomainShutoffFailed)},
+		{"ShutoffDaemon", int64(virt.ShutoffDaemon), int64(libvirt.DomainShutoffDaemon)},
+		{"CrashedPanicked", int64(virt.CrashedPanicked), int64(libvirt.DomainCrashedPanicked)},
+		{"PMSuspendedUnknown", int64(virt.PMSuspendedUnknown), int64(libvirt.DomainPmsuspendedUnknown)},
 	}
 	for _, p := range pairs {
 		if p.ours != p.lib {
@@ -166,8 +167,8 @@ func TestReasonConstants(t *testing.T) {
 	}
 }
 
-// seqFile is a recorded poll of a real Nova (testdata/nova/*.seq.json, copied
-// from ../shared/reference/realnova-samples).
+// seqFile is a recorded poll of a real Nova (testdata/nova/*.seq.json; where
+// they come from is in testdata/README).
 type seqFile struct {
 	Server   string `json:"server"`
 	Sequence []struct {
@@ -240,8 +241,8 @@ func TestMapStateRealSequences(t *testing.T) {
 					}
 					continue
 				}
-				n := translate.NovaState{Status: st.Status, VMState: deref(st.VMState), TaskState: deref(st.TaskState), PowerState: *st.PowerState}
-				s, r := translate.MapState(n)
+				n := domain.NovaState{Status: st.Status, VMState: deref(st.VMState), TaskState: deref(st.TaskState), PowerState: *st.PowerState}
+				s, r := domain.MapState(n)
 				got := stateText(s, r)
 				if n.Deleted() {
 					got = "gone"
@@ -266,7 +267,7 @@ func deref(p *string) string {
 }
 
 // checkInvariants: what Ironic and `virsh list` rely on.
-func checkInvariants(t *testing.T, n translate.NovaState, s translate.State) {
+func checkInvariants(t *testing.T, n domain.NovaState, s virt.State) {
 	t.Helper()
 	guestRuns := n.PowerState == 1 || n.Status == "RESCUE"
 	if n.Status == "BUILD" || n.Deleted() {
@@ -275,13 +276,13 @@ func checkInvariants(t *testing.T, n translate.NovaState, s translate.State) {
 	if s.Active() != guestRuns {
 		t.Errorf("%+v: active=%v, but guest running=%v", n, s.Active(), guestRuns)
 	}
-	if n.Status == "ACTIVE" && n.TaskState == "" && n.PowerState == 1 && s != translate.StateRunning {
+	if n.Status == "ACTIVE" && n.TaskState == "" && n.PowerState == 1 && s != virt.StateRunning {
 		t.Errorf("%+v: steady ACTIVE must be running, got %d", n, s)
 	}
-	if n.Status == "SHUTOFF" && s != translate.StateShutoff {
+	if n.Status == "SHUTOFF" && s != virt.StateShutoff {
 		t.Errorf("%+v: SHUTOFF must be shut off, got %d", n, s)
 	}
-	if s == translate.StateNoState && n.Status != "BUILD" && !n.Deleted() {
+	if s == virt.StateNoState && n.Status != "BUILD" && !n.Deleted() {
 		t.Errorf("%+v: no state for an existing, built server", n)
 	}
 }

@@ -1,4 +1,4 @@
-package translate_test
+package domain_test
 
 import (
 	"net"
@@ -9,10 +9,10 @@ import (
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/driver/domain"
 	"quintupleo/internal/stacktest"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
-	"quintupleo/translate"
 )
 
 // BenchmarkPowerCycle10000 is a start+destroy of one domain among 10,000,
@@ -21,7 +21,7 @@ import (
 func BenchmarkPowerCycle10000(b *testing.B) {
 	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000, TransitionDelay: -1})
 	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour, PollInterval: time.Millisecond})
-	hv := translate.New(inv, translate.Config{})
+	hv := domain.New(inv, domain.Config{})
 	d, err := hv.LookupByName(b.Context(), "node-4242")
 	if err != nil {
 		b.Fatal(err)
@@ -44,21 +44,21 @@ func BenchmarkPowerCycle10000(b *testing.B) {
 
 // BenchmarkListAllDomains10000 is one go-libvirt ConnectListAllDomains of
 // 10,000 domains through the RPC server, as every polling `virsh list`
-// makes: with the encoded-reply cache (the Hypervisor is an
-// rpc.ListVersioner) and without it (the same Hypervisor behind a plain
-// rpc.Backend).
+// makes: with the encoded-reply cache (the domain Driver is an
+// rpc.ListVersioner) and without it (the same Driver behind a plain
+// rpc.Domains).
 func BenchmarkListAllDomains10000(b *testing.B) {
 	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000})
-	hv := translate.New(nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour}), translate.Config{})
-	if _, err := hv.ListDomains(b.Context(), 0); err != nil { // load the inventory outside the timings
+	hv := domain.New(nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour}), domain.Config{})
+	if _, err := hv.List(b.Context(), 0); err != nil { // load the inventory outside the timings
 		b.Fatal(err)
 	}
 	for _, c := range []struct {
 		name    string
-		backend rpc.Backend
-	}{{"cached", hv}, {"uncached", struct{ rpc.Backend }{hv}}} {
+		domains rpc.Domains
+	}{{"cached", hv}, {"uncached", struct{ rpc.Domains }{hv}}} {
 		b.Run(c.name, func(b *testing.B) {
-			srv := rpc.NewServer(c.backend)
+			srv := rpc.NewServer(rpc.Drivers{Domains: c.domains})
 			defer srv.Close()
 			client, server := net.Pipe()
 			go srv.ServeConn(b.Context(), server)

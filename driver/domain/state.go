@@ -1,6 +1,10 @@
-package translate
+package domain
 
-import "slices"
+import (
+	"slices"
+
+	"quintupleo/virt"
+)
 
 // State mapping: Nova's view of a server (status, vm_state, task_state,
 // power_state) → libvirt's (virDomainState, reason).
@@ -21,69 +25,6 @@ import "slices"
 //   - Nova states with no libvirt twin take the closest libvirt meaning
 //     (SUSPENDED and SHELVED* are "shut off (saved)": libvirt's managed save,
 //     which `virsh start` resumes, as our start resumes/unshelves).
-
-// The reason enums that go with each State (virDomain*Reason in libvirt's
-// include/libvirt/libvirt-domain.h). Domain.Reason carries them as int32.
-const (
-	// virDomainNostateReason
-	NostateUnknown int32 = 0
-
-	// virDomainRunningReason
-	RunningUnknown           int32 = 0
-	RunningBooted            int32 = 1
-	RunningMigrated          int32 = 2
-	RunningRestored          int32 = 3
-	RunningFromSnapshot      int32 = 4
-	RunningUnpaused          int32 = 5
-	RunningMigrationCanceled int32 = 6
-	RunningSaveCanceled      int32 = 7
-	RunningWakeup            int32 = 8
-	RunningCrashed           int32 = 9
-	RunningPostcopy          int32 = 10
-	RunningPostcopyFailed    int32 = 11
-
-	// virDomainBlockedReason
-	BlockedUnknown int32 = 0
-
-	// virDomainPausedReason
-	PausedUnknown        int32 = 0
-	PausedUser           int32 = 1
-	PausedMigration      int32 = 2
-	PausedSave           int32 = 3
-	PausedDump           int32 = 4
-	PausedIOError        int32 = 5
-	PausedWatchdog       int32 = 6
-	PausedFromSnapshot   int32 = 7
-	PausedShuttingDown   int32 = 8
-	PausedSnapshot       int32 = 9
-	PausedCrashed        int32 = 10
-	PausedStartingUp     int32 = 11
-	PausedPostcopy       int32 = 12
-	PausedPostcopyFailed int32 = 13
-	PausedAPIError       int32 = 14
-
-	// virDomainShutdownReason
-	ShutdownUnknown int32 = 0
-	ShutdownUser    int32 = 1
-
-	// virDomainShutoffReason
-	ShutoffUnknown      int32 = 0
-	ShutoffShutdown     int32 = 1
-	ShutoffDestroyed    int32 = 2
-	ShutoffCrashed      int32 = 3
-	ShutoffMigrated     int32 = 4
-	ShutoffSaved        int32 = 5
-	ShutoffFailed       int32 = 6
-	ShutoffFromSnapshot int32 = 7
-	ShutoffDaemon       int32 = 8
-
-	// virDomainCrashedReason
-	CrashedUnknown  int32 = 0
-	CrashedPanicked int32 = 1
-
-	// virDomainPMSuspendedReason
-	PMSuspendedUnknown int32 = 0
-)
 
 // Nova power_state values (nova/compute/power_state.py).
 const (
@@ -118,7 +59,7 @@ type stateRule struct {
 	vm     []string
 	task   []string
 	power  []int
-	state  State
+	state  virt.State
 	reason int32
 }
 
@@ -126,69 +67,69 @@ type stateRule struct {
 // table in step with it. Never modified at run time.
 var stateRules = []stateRule{
 	// Gone: not a domain. (Callers check NovaState.Deleted and drop it.)
-	{status: []string{"DELETED", "SOFT_DELETED"}, state: StateNoState, reason: NostateUnknown},
-	{vm: []string{"deleted", "soft-delete"}, state: StateNoState, reason: NostateUnknown},
+	{status: []string{"DELETED", "SOFT_DELETED"}, state: virt.StateNoState, reason: virt.NostateUnknown},
+	{vm: []string{"deleted", "soft-delete"}, state: virt.StateNoState, reason: virt.NostateUnknown},
 
 	// The hypervisor says the guest crashed: libvirt's "crashed", whatever Nova's
 	// status (Nova's power sync soon turns it into SHUTOFF or ERROR).
-	{power: []int{PowerCrashed}, state: StateCrashed, reason: CrashedUnknown},
+	{power: []int{PowerCrashed}, state: virt.StateCrashed, reason: virt.CrashedUnknown},
 
 	// Still being created: nothing runs yet, and it is not "shut off" either
 	// (start cannot help; it becomes running on its own). libvirt's "no state",
 	// inactive.
-	{status: []string{"BUILD"}, state: StateNoState, reason: NostateUnknown},
-	{vm: []string{"building"}, state: StateNoState, reason: NostateUnknown},
+	{status: []string{"BUILD"}, state: virt.StateNoState, reason: virt.NostateUnknown},
+	{vm: []string{"building"}, state: virt.StateNoState, reason: virt.NostateUnknown},
 
 	// ERROR: show what actually runs. A running guest stays running (Ironic
 	// must not think it off); anything else is "shut off (failed)". The fault
 	// message goes into the XML <description>.
-	{status: []string{"ERROR"}, power: []int{PowerRunning}, state: StateRunning, reason: RunningUnknown},
-	{status: []string{"ERROR"}, power: []int{PowerPaused}, state: StatePaused, reason: PausedUnknown},
-	{status: []string{"ERROR"}, state: StateShutoff, reason: ShutoffFailed},
-	{vm: []string{"error"}, power: []int{PowerRunning}, state: StateRunning, reason: RunningUnknown},
-	{vm: []string{"error"}, state: StateShutoff, reason: ShutoffFailed},
+	{status: []string{"ERROR"}, power: []int{PowerRunning}, state: virt.StateRunning, reason: virt.RunningUnknown},
+	{status: []string{"ERROR"}, power: []int{PowerPaused}, state: virt.StatePaused, reason: virt.PausedUnknown},
+	{status: []string{"ERROR"}, state: virt.StateShutoff, reason: virt.ShutoffFailed},
+	{vm: []string{"error"}, power: []int{PowerRunning}, state: virt.StateRunning, reason: virt.RunningUnknown},
+	{vm: []string{"error"}, state: virt.StateShutoff, reason: virt.ShutoffFailed},
 
 	// A graceful stop (os-stop, shelve) in progress while the guest still runs:
 	// libvirt's "in shutdown" (active, so Ironic still sees it on).
-	{task: []string{"powering-off", "shelving"}, power: []int{PowerRunning}, state: StateShutdown, reason: ShutdownUser},
+	{task: []string{"powering-off", "shelving"}, power: []int{PowerRunning}, state: virt.StateShutdown, reason: virt.ShutdownUser},
 
 	// Rescued: the instance runs its rescue (e.g. iPXE) image — that is the
 	// "network boot" of the rescue boot-device strategy. Nova Zed's fake driver
 	// reports power_state 4 while rescued; the libvirt driver reports 1.
-	{status: []string{"RESCUE"}, state: StateRunning, reason: RunningBooted},
-	{vm: []string{"rescued"}, state: StateRunning, reason: RunningBooted},
+	{status: []string{"RESCUE"}, state: virt.StateRunning, reason: virt.RunningBooted},
+	{vm: []string{"rescued"}, state: virt.StateRunning, reason: virt.RunningBooted},
 
 	// Reboots keep the guest running as far as libvirt is concerned.
-	{status: []string{"REBOOT", "HARD_REBOOT"}, state: StateRunning, reason: RunningBooted},
+	{status: []string{"REBOOT", "HARD_REBOOT"}, state: virt.StateRunning, reason: virt.RunningBooted},
 
 	// Paused by the user (os-pause).
-	{status: []string{"PAUSED"}, state: StatePaused, reason: PausedUser},
-	{vm: []string{"paused"}, state: StatePaused, reason: PausedUser},
+	{status: []string{"PAUSED"}, state: virt.StatePaused, reason: virt.PausedUser},
+	{vm: []string{"paused"}, state: virt.StatePaused, reason: virt.PausedUser},
 
 	// Suspended (Nova's libvirt driver does a managed save) and shelved (the
 	// disk is saved to an image, the guest is gone): "shut off (saved)"; start
 	// resumes or unshelves.
-	{status: []string{"SUSPENDED", "SHELVED", "SHELVED_OFFLOADED"}, state: StateShutoff, reason: ShutoffSaved},
-	{vm: []string{"suspended", "shelved", "shelved_offloaded"}, state: StateShutoff, reason: ShutoffSaved},
+	{status: []string{"SUSPENDED", "SHELVED", "SHELVED_OFFLOADED"}, state: virt.StateShutoff, reason: virt.ShutoffSaved},
+	{vm: []string{"suspended", "shelved", "shelved_offloaded"}, state: virt.StateShutoff, reason: virt.ShutoffSaved},
 
 	// Everything else (ACTIVE, SHUTOFF, MIGRATING, RESIZE, VERIFY_RESIZE,
 	// REVERT_RESIZE, REBUILD, PASSWORD, UNKNOWN, …) follows the hypervisor's
 	// power state, which is what a libvirt host would report.
-	{power: []int{PowerRunning}, state: StateRunning, reason: RunningBooted},
-	{power: []int{PowerPaused}, state: StatePaused, reason: PausedUnknown},
-	{power: []int{PowerSuspend}, state: StatePMSuspended, reason: PMSuspendedUnknown},
+	{power: []int{PowerRunning}, state: virt.StateRunning, reason: virt.RunningBooted},
+	{power: []int{PowerPaused}, state: virt.StatePaused, reason: virt.PausedUnknown},
+	{power: []int{PowerSuspend}, state: virt.StatePMSuspended, reason: virt.PMSuspendedUnknown},
 	// Nova cannot tell a clean shutdown from a destroy (os-stop shuts down
 	// gracefully, then destroys after the timeout); "shutdown" is the usual
 	// case. A caller that just destroyed the domain itself may report
-	// ShutoffDestroyed instead.
-	{power: []int{PowerShutdown}, state: StateShutoff, reason: ShutoffShutdown},
+	// virt.ShutoffDestroyed instead.
+	{power: []int{PowerShutdown}, state: virt.StateShutoff, reason: virt.ShutoffShutdown},
 
 	// power_state NOSTATE: trust the vm_state.
-	{vm: []string{"active", "resized"}, state: StateRunning, reason: RunningUnknown},
-	{vm: []string{"stopped"}, state: StateShutoff, reason: ShutoffUnknown},
+	{vm: []string{"active", "resized"}, state: virt.StateRunning, reason: virt.RunningUnknown},
+	{vm: []string{"stopped"}, state: virt.StateShutoff, reason: virt.ShutoffUnknown},
 
 	// Nothing known.
-	{state: StateNoState, reason: NostateUnknown},
+	{state: virt.StateNoState, reason: virt.NostateUnknown},
 }
 
 func (r stateRule) matches(n NovaState) bool {
@@ -203,12 +144,12 @@ func matchAny[T comparable](set []T, v T) bool {
 
 // MapState maps Nova's view to libvirt's (state, reason), as a data table
 // ([]stateRule) evaluated in order, first match wins. A deleted server maps to
-// (StateNoState, 0); callers drop it (see NovaState.Deleted).
-func MapState(n NovaState) (State, int32) {
+// (virt.StateNoState, 0); callers drop it (see NovaState.Deleted).
+func MapState(n NovaState) (virt.State, int32) {
 	for _, r := range stateRules {
 		if r.matches(n) {
 			return r.state, r.reason
 		}
 	}
-	return StateNoState, NostateUnknown // unreachable: the last rule matches all
+	return virt.StateNoState, virt.NostateUnknown // unreachable: the last rule matches all
 }

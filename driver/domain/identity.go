@@ -1,10 +1,8 @@
-package translate
+package domain
 
 import (
 	"hash/fnv"
 	"strings"
-
-	"github.com/google/uuid"
 
 	"quintupleo/nodes"
 )
@@ -62,18 +60,6 @@ func assignNames(ns []nodes.Node) []string {
 	}
 	return names
 }
-
-// parseUUID reads a Nova server ID as a domain UUID.
-func parseUUID(id string) (UUID, bool) {
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return UUID{}, false
-	}
-	return UUID(u), true
-}
-
-// FormatUUID renders a UUID the canonical way (8-4-4-4-12, lower case).
-func FormatUUID(u UUID) string { return uuid.UUID(u).String() }
 
 // runningID is the libvirt id of an active domain: the number in Nova's
 // instance name (instance-0000000b → 11) when the cloud shows it (admin

@@ -1,4 +1,4 @@
-package translate_test
+package domxml_test
 
 import (
 	"bufio"
@@ -14,8 +14,9 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"quintupleo/driver/domain/domxml"
 	"quintupleo/internal/testtool"
-	"quintupleo/translate"
+	"quintupleo/virt"
 )
 
 // -update rewrites the goldens. Registered only if no other test file of this
@@ -31,32 +32,32 @@ func updateGoldens() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-var testUUID = translate.UUID{0xf9, 0x2e, 0xec, 0xf1, 0x5d, 0x24, 0x4f, 0xe3, 0x84, 0x47, 0xad, 0x17, 0x2a, 0x38, 0x51, 0xc1}
+var testUUID = virt.UUID{0xf9, 0x2e, 0xec, 0xf1, 0x5d, 0x24, 0x4f, 0xe3, 0x84, 0x47, 0xad, 0x17, 0x2a, 0x38, 0x51, 0xc1}
 
-func baseSpec() translate.DomainSpec {
-	return translate.DomainSpec{
+func baseSpec() domxml.DomainSpec {
+	return domxml.DomainSpec{
 		Name: "node-0", UUID: testUUID, ID: -1, MemoryKiB: 4194304, VCPUs: 2,
 		BootDev: "hd", Firmware: "bios",
-		Interfaces: []translate.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "provisioning", Model: "virtio"}},
-		Disks:      []translate.Disk{translate.RootDisk()},
+		Interfaces: []domxml.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "provisioning", Model: "virtio"}},
+		Disks:      []domxml.Disk{domxml.RootDisk()},
 	}
 }
 
 // xmlCases are the golden cases: spec, flags, file name.
 func xmlCases() []struct {
 	name  string
-	spec  translate.DomainSpec
+	spec  domxml.DomainSpec
 	flags uint32
 } {
 	inactive := baseSpec()
 
 	active := baseSpec()
 	active.ID = 11
-	active.Interfaces = []translate.Interface{
+	active.Interfaces = []domxml.Interface{
 		{MAC: "52:54:00:aa:bb:cc", Network: "provisioning", Target: "tap364cb3c5-14", Model: "virtio"},
 		{MAC: "fa:16:3e:00:00:02", Network: "private", Target: "tap0b7e5a1c-2f", Model: "e1000"},
 	}
-	active.Disks = []translate.Disk{
+	active.Disks = []domxml.Disk{
 		{Device: "disk", Target: "vda", Bus: "virtio", Source: "/var/lib/nova/instances/f92eecf1-5d24-4fe3-8447-ad172a3851c1/disk"},
 		{Device: "cdrom", Target: "hdc", Bus: "ide"},
 	}
@@ -69,7 +70,7 @@ func xmlCases() []struct {
 	nasty := baseSpec()
 	nasty.Name = `a&b<c>'d"e`
 	nasty.Description = "fault: bad mac address 52:54:00:11:22:33 in <boot dev='hd'/>\n</os>\tboot order=1 & it's \"quoted\""
-	nasty.Interfaces = []translate.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "net 'quoted' & <x>", Model: "virtio"}}
+	nasty.Interfaces = []domxml.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "net 'quoted' & <x>", Model: "virtio"}}
 
 	noNICs := baseSpec()
 	noNICs.Interfaces = nil
@@ -78,13 +79,13 @@ func xmlCases() []struct {
 
 	return []struct {
 		name  string
-		spec  translate.DomainSpec
+		spec  domxml.DomainSpec
 		flags uint32
 	}{
 		{"inactive", inactive, 0},
 		{"active", active, 0},
-		{"active-inactive-flag", active, translate.XMLInactive | translate.XMLSecure},
-		{"active-migratable", active, translate.XMLMigratable},
+		{"active-inactive-flag", active, virt.XMLInactive | virt.XMLSecure},
+		{"active-migratable", active, virt.XMLMigratable},
 		{"efi", efi, 0},
 		{"escaping", nasty, 0},
 		{"no-devices", noNICs, 0},
@@ -94,7 +95,7 @@ func xmlCases() []struct {
 func TestRenderGolden(t *testing.T) {
 	for _, tc := range xmlCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			got := translate.RenderXML(tc.spec, tc.flags)
+			got := domxml.RenderXML(tc.spec, tc.flags)
 			path := filepath.Join("testdata", "xml", tc.name+".xml")
 			if updateGoldens() {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -138,7 +139,7 @@ func TestRenderRules(t *testing.T) {
 	bootLine := regexp.MustCompile(`^ *<boot dev='(hd|network|cdrom)'/>$`)
 	for _, tc := range xmlCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			x := translate.RenderXML(tc.spec, tc.flags)
+			x := domxml.RenderXML(tc.spec, tc.flags)
 			if !strings.HasSuffix(x, "</domain>\n") {
 				t.Errorf("does not end with </domain> and a newline")
 			}
@@ -178,7 +179,7 @@ func TestRenderRules(t *testing.T) {
 				t.Errorf("%d <boot dev> lines, %d </os> lines; want 1 and 1", bootsInOS, osClose)
 			}
 			live := strings.HasPrefix(lines[0], "<domain type='kvm' id=")
-			wantLive := tc.spec.ID > 0 && tc.flags&translate.XMLInactive == 0
+			wantLive := tc.spec.ID > 0 && tc.flags&virt.XMLInactive == 0
 			if live != wantLive {
 				t.Errorf("id attribute present=%v, want %v: %s", live, wantLive, lines[0])
 			}
@@ -193,28 +194,28 @@ func TestParseRoundTrip(t *testing.T) {
 	for _, tc := range xmlCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.spec
-			if tc.flags&translate.XMLInactive != 0 {
+			if tc.flags&virt.XMLInactive != 0 {
 				want.ID = -1
-				want.Interfaces = append([]translate.Interface(nil), want.Interfaces...)
+				want.Interfaces = append([]domxml.Interface(nil), want.Interfaces...)
 				for i := range want.Interfaces {
 					want.Interfaces[i].Target = ""
 				}
 			}
-			want.Disks = append([]translate.Disk(nil), want.Disks...)
+			want.Disks = append([]domxml.Disk(nil), want.Disks...)
 			for i, d := range want.Disks {
 				if d.Device == "disk" && d.Source == "" { // rendered with Nova's path
 					want.Disks[i].Source = "/var/lib/nova/instances/f92eecf1-5d24-4fe3-8447-ad172a3851c1/disk"
 				}
 			}
-			got, err := translate.ParseXML(translate.RenderXML(tc.spec, tc.flags))
+			got, err := domxml.ParseXML(domxml.RenderXML(tc.spec, tc.flags))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("ParseXML(RenderXML(s)):\n got %+v\nwant %+v", got, want)
 			}
-			if d := translate.DiffSpec(tc.spec, got); len(d) != 0 {
-				t.Errorf("DiffSpec after round trip = %v", d)
+			if d := domxml.Diff(tc.spec, got).Names(); len(d) != 0 {
+				t.Errorf("Diff after round trip = %v", d)
 			}
 		})
 	}
@@ -310,7 +311,7 @@ func TestIronicPipelines(t *testing.T) {
 	macsCmd, bootGetCmd, bootSetCmds := ironicCommands(t)
 	for _, tc := range xmlCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			x := translate.RenderXML(tc.spec, tc.flags)
+			x := domxml.RenderXML(tc.spec, tc.flags)
 
 			out, _ := runIronic(t, macsCmd, x)
 			var want strings.Builder
@@ -327,10 +328,10 @@ func TestIronicPipelines(t *testing.T) {
 			}
 
 			// virsh edit works on the inactive XML.
-			inactive := translate.RenderXML(tc.spec, translate.XMLInactive|translate.XMLSecure)
+			inactive := domxml.RenderXML(tc.spec, virt.XMLInactive|virt.XMLSecure)
 			for _, dev := range []string{"network", "hd", "cdrom"} {
 				_, edited := runIronic(t, bootSetCmds[dev], inactive)
-				got, err := translate.ParseXML(edited)
+				got, err := domxml.ParseXML(edited)
 				if err != nil {
 					t.Fatalf("set %s: ParseXML of the edited file: %v\n%s", dev, err, edited)
 				}
@@ -341,13 +342,13 @@ func TestIronicPipelines(t *testing.T) {
 				if tc.spec.BootDev == dev {
 					wantDiff = nil
 				}
-				if d := translate.DiffSpec(tc.spec, got); !reflect.DeepEqual(d, wantDiff) {
-					t.Errorf("set %s: DiffSpec = %v, want %v", dev, d, wantDiff)
+				if d := domxml.Diff(tc.spec, got).Names(); !reflect.DeepEqual(d, wantDiff) {
+					t.Errorf("set %s: Diff = %v, want %v", dev, d, wantDiff)
 				}
 				// And the domain's next dumpxml reads back through Ironic's getter.
 				next := tc.spec
 				next.BootDev = got.BootDev
-				if out, _ := runIronic(t, bootGetCmd, translate.RenderXML(next, tc.flags)); out != dev+"\n" {
+				if out, _ := runIronic(t, bootGetCmd, domxml.RenderXML(next, tc.flags)); out != dev+"\n" {
 					t.Errorf("set %s, then get: %q", dev, out)
 				}
 			}
@@ -361,7 +362,7 @@ func TestIronicEditOfPerDeviceBootOrder(t *testing.T) {
 	requireTools(t, "sh", "sed")
 	_, _, bootSet := ironicCommands(t)
 	in := readTestXML(t, "per-device-boot-order.xml")
-	before, err := translate.ParseXML(in)
+	before, err := domxml.ParseXML(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,15 +370,15 @@ func TestIronicEditOfPerDeviceBootOrder(t *testing.T) {
 		t.Fatalf("BootDev = %q, want hd (the disk has the lowest order)", before.BootDev)
 	}
 	_, edited := runIronic(t, bootSet["network"], in)
-	after, err := translate.ParseXML(edited)
+	after, err := domxml.ParseXML(edited)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, edited)
 	}
 	if after.BootDev != "network" {
 		t.Errorf("BootDev = %q, want network", after.BootDev)
 	}
-	if d := translate.DiffSpec(before, after); !reflect.DeepEqual(d, []string{"boot device"}) {
-		t.Errorf("DiffSpec = %v", d)
+	if d := domxml.Diff(before, after).Names(); !reflect.DeepEqual(d, []string{"boot device"}) {
+		t.Errorf("Diff = %v", d)
 	}
 }
 
@@ -394,35 +395,35 @@ func readTestXML(t *testing.T, name string) string {
 func TestParseClientXML(t *testing.T) {
 	tests := []struct {
 		file string
-		want translate.DomainSpec
+		want domxml.DomainSpec
 	}{
-		{"tripleo-incubator.xml", translate.DomainSpec{
+		{"tripleo-incubator.xml", domxml.DomainSpec{
 			Name: "baremetalbrbm_0", ID: -1, MemoryKiB: 4194304, VCPUs: 1, BootDev: "network", Firmware: "bios",
-			Interfaces: []translate.Interface{{MAC: "00:5c:2b:61:a1:2f", Network: "brbm", Model: "virtio"}},
-			Disks:      []translate.Disk{{Device: "disk", Target: "sda", Bus: "sata", Source: "/var/lib/libvirt/images/baremetalbrbm_0.qcow2"}},
+			Interfaces: []domxml.Interface{{MAC: "00:5c:2b:61:a1:2f", Network: "brbm", Model: "virtio"}},
+			Disks:      []domxml.Disk{{Device: "disk", Target: "sda", Bus: "sata", Source: "/var/lib/libvirt/images/baremetalbrbm_0.qcow2"}},
 		}},
-		{"tripleo-quickstart.xml", translate.DomainSpec{
+		{"tripleo-quickstart.xml", domxml.DomainSpec{
 			Name: "control_0", ID: -1, MemoryKiB: 8388608, VCPUs: 2, BootDev: "network", Firmware: "bios",
-			Interfaces: []translate.Interface{
+			Interfaces: []domxml.Interface{
 				{MAC: "00:35:75:d1:1f:6f", Network: "brovc", Model: "virtio"},
 				{MAC: "00:35:75:d1:1f:71", Network: "brext", Model: "virtio"},
 			},
-			Disks: []translate.Disk{{Device: "disk", Target: "vda", Bus: "virtio", Source: "oooq_pool/control_0.qcow2"}},
+			Disks: []domxml.Disk{{Device: "disk", Target: "vda", Bus: "virtio", Source: "oooq_pool/control_0.qcow2"}},
 		}},
-		{"per-device-boot-order.xml", translate.DomainSpec{
+		{"per-device-boot-order.xml", domxml.DomainSpec{
 			Name: "node-1", UUID: testUUID, ID: -1, MemoryKiB: 2097152, VCPUs: 2, BootDev: "hd", Firmware: "efi",
-			Interfaces: []translate.Interface{{MAC: "52:54:00:12:34:56", Network: "provisioning", Target: "tap-node-1i1", Model: "e1000"}},
-			Disks:      []translate.Disk{{Device: "disk", Target: "vda", Bus: "virtio", Source: "/var/lib/libvirt/images/node-1.qcow2"}},
+			Interfaces: []domxml.Interface{{MAC: "52:54:00:12:34:56", Network: "provisioning", Target: "tap-node-1i1", Model: "e1000"}},
+			Disks:      []domxml.Disk{{Device: "disk", Target: "vda", Bus: "virtio", Source: "/var/lib/libvirt/images/node-1.qcow2"}},
 		}},
-		{"ironic-sed-output.xml", translate.DomainSpec{
+		{"ironic-sed-output.xml", domxml.DomainSpec{
 			Name: "node-0", UUID: testUUID, ID: -1, MemoryKiB: 4194304, VCPUs: 2, BootDev: "network", Firmware: "bios",
-			Interfaces: []translate.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "provisioning", Model: "virtio"}},
-			Disks:      []translate.Disk{translate.RootDisk()},
+			Interfaces: []domxml.Interface{{MAC: "52:54:00:aa:bb:cc", Network: "provisioning", Model: "virtio"}},
+			Disks:      []domxml.Disk{domxml.RootDisk()},
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			got, err := translate.ParseXML(readTestXML(t, tc.file))
+			got, err := domxml.ParseXML(readTestXML(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -490,10 +491,10 @@ func TestParseXMLErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := translate.ParseXML(tc.in)
-			var te *translate.Error
+			_, err := domxml.ParseXML(tc.in)
+			var te *virt.Error
 			if !errors.As(err, &te) {
-				t.Fatalf("ParseXML error %v (%T), want *translate.Error", err, err)
+				t.Fatalf("ParseXML error %v (%T), want *virt.Error", err, err)
 			}
 			if te.Code != tc.code || te.Message() != tc.msg {
 				t.Errorf("got code %d %q\nwant code %d %q", te.Code, te.Message(), tc.code, tc.msg)
@@ -503,7 +504,7 @@ func TestParseXMLErrors(t *testing.T) {
 }
 
 func TestParseXMLDetails(t *testing.T) {
-	spec, err := translate.ParseXML(`<?xml version="1.0"?>
+	spec, err := domxml.ParseXML(`<?xml version="1.0"?>
 <!-- what libvirt-python's ElementTree writes back: double quotes, few lines -->
 <domain type="kvm" id="4"><name> n1 </name><uuid>f92eecf15d244fe38447ad172a3851c1</uuid>
 <memory unit="GiB">2</memory><currentMemory unit="MiB">1024</currentMemory><vcpu>3</vcpu>
@@ -513,16 +514,16 @@ func TestParseXMLDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := translate.DomainSpec{
+	want := domxml.DomainSpec{
 		Name: "n1", UUID: testUUID, ID: 4, MemoryKiB: 2097152, VCPUs: 3, BootDev: "cdrom", Firmware: "efi",
-		Interfaces: []translate.Interface{{MAC: "52:54:00:0a:0b:0c", Network: "br0"}},
-		Disks:      []translate.Disk{{Device: "cdrom", Target: "hdc", Bus: "ide"}},
+		Interfaces: []domxml.Interface{{MAC: "52:54:00:0a:0b:0c", Network: "br0"}},
+		Disks:      []domxml.Disk{{Device: "cdrom", Target: "hdc", Bus: "ide"}},
 	}
 	if !reflect.DeepEqual(spec, want) {
 		t.Errorf("\n got %+v\nwant %+v", spec, want)
 	}
 	for unit, kib := range map[string]uint64{"": 1000, "KiB": 1000, "k": 1000, "KB": 977, "b": 1, "bytes": 1, "M": 1024000, "MB": 976563, "G": 1048576000} {
-		s, err := translate.ParseXML("<domain type='kvm'><name>m</name><memory unit='" + unit + "'>1000</memory><os><type>hvm</type></os></domain>")
+		s, err := domxml.ParseXML("<domain type='kvm'><name>m</name><memory unit='" + unit + "'>1000</memory><os><type>hvm</type></os></domain>")
 		if err != nil {
 			t.Errorf("unit %q: %v", unit, err)
 			continue
@@ -533,65 +534,65 @@ func TestParseXMLDetails(t *testing.T) {
 	}
 }
 
-func TestDiffSpec(t *testing.T) {
+func TestDiff(t *testing.T) {
 	base := baseSpec()
-	change := func(f func(*translate.DomainSpec)) translate.DomainSpec {
+	change := func(f func(*domxml.DomainSpec)) domxml.DomainSpec {
 		s := baseSpec()
 		f(&s)
 		return s
 	}
 	tests := []struct {
 		name string
-		new  translate.DomainSpec
+		new  domxml.DomainSpec
 		want []string
 	}{
 		{"same", baseSpec(), nil},
-		{"runtime only", change(func(s *translate.DomainSpec) { s.ID = 7; s.Interfaces[0].Target = "tap0" }), nil},
-		{"defaults", change(func(s *translate.DomainSpec) {
+		{"runtime only", change(func(s *domxml.DomainSpec) { s.ID = 7; s.Interfaces[0].Target = "tap0" }), nil},
+		{"defaults", change(func(s *domxml.DomainSpec) {
 			s.Interfaces[0].Model = ""
 			s.Interfaces[0].MAC = "52:54:00:AA:BB:CC"
 			s.Firmware = ""
 			s.Disks[0].Bus = ""
 			s.Disks[0].Device = ""
 		}), nil},
-		{"no uuid given", change(func(s *translate.DomainSpec) { s.UUID = translate.UUID{} }), nil},
-		{"boot", change(func(s *translate.DomainSpec) { s.BootDev = "network" }), []string{"boot device"}},
-		{"everything", translate.DomainSpec{Name: "x", UUID: translate.UUID{1}, Description: "d", MemoryKiB: 1, VCPUs: 9, BootDev: "cdrom", Firmware: "efi"},
+		{"no uuid given", change(func(s *domxml.DomainSpec) { s.UUID = virt.UUID{} }), nil},
+		{"boot", change(func(s *domxml.DomainSpec) { s.BootDev = "network" }), []string{"boot device"}},
+		{"everything", domxml.DomainSpec{Name: "x", UUID: virt.UUID{1}, Description: "d", MemoryKiB: 1, VCPUs: 9, BootDev: "cdrom", Firmware: "efi"},
 			[]string{"name", "uuid", "description", "memory", "vcpus", "boot device", "firmware", "interfaces", "disks"}},
-		{"mac", change(func(s *translate.DomainSpec) { s.Interfaces[0].MAC = "52:54:00:aa:bb:cd" }), []string{"interfaces"}},
-		{"nic added", change(func(s *translate.DomainSpec) {
-			s.Interfaces = append(s.Interfaces, translate.Interface{MAC: "52:54:00:00:00:09", Network: "x"})
+		{"mac", change(func(s *domxml.DomainSpec) { s.Interfaces[0].MAC = "52:54:00:aa:bb:cd" }), []string{"interfaces"}},
+		{"nic added", change(func(s *domxml.DomainSpec) {
+			s.Interfaces = append(s.Interfaces, domxml.Interface{MAC: "52:54:00:00:00:09", Network: "x"})
 		}), []string{"interfaces"}},
-		{"disk source", change(func(s *translate.DomainSpec) { s.Disks[0].Source = "/x" }), []string{"disks"}},
-		{"memory and vcpus", change(func(s *translate.DomainSpec) { s.MemoryKiB *= 2; s.VCPUs = 4 }), []string{"memory", "vcpus"}},
+		{"disk source", change(func(s *domxml.DomainSpec) { s.Disks[0].Source = "/x" }), []string{"disks"}},
+		{"memory and vcpus", change(func(s *domxml.DomainSpec) { s.MemoryKiB *= 2; s.VCPUs = 4 }), []string{"memory", "vcpus"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := translate.DiffSpec(base, tc.new); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("DiffSpec = %v, want %v", got, tc.want)
+			if got := domxml.Diff(base, tc.new).Names(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Diff = %v, want %v", got, tc.want)
 			}
 		})
 	}
 	// An unknown flavor (0 vcpus) renders as 1 vcpu, and that is no change.
 	zero := baseSpec()
 	zero.VCPUs = 0
-	if d := translate.DiffSpec(zero, mustParse(t, translate.RenderXML(zero, 0))); len(d) != 0 {
-		t.Errorf("0 vcpus: DiffSpec after round trip = %v", d)
+	if d := domxml.Diff(zero, mustParse(t, domxml.RenderXML(zero, 0))); len(d) != 0 {
+		t.Errorf("0 vcpus: Diff after round trip = %v", d)
 	}
 
-	// DiffSpec must not modify its arguments.
+	// Diff must not modify its arguments.
 	a, b := baseSpec(), baseSpec()
 	b.Interfaces[0].Target = "tap9"
 	b.Interfaces[0].Model = ""
-	translate.DiffSpec(a, b)
+	domxml.Diff(a, b)
 	if b.Interfaces[0].Target != "tap9" || b.Interfaces[0].Model != "" {
-		t.Errorf("DiffSpec modified its argument: %+v", b.Interfaces[0])
+		t.Errorf("Diff modified its argument: %+v", b.Interfaces[0])
 	}
 }
 
-func mustParse(t *testing.T, x string) translate.DomainSpec {
+func mustParse(t *testing.T, x string) domxml.DomainSpec {
 	t.Helper()
-	s, err := translate.ParseXML(x)
+	s, err := domxml.ParseXML(x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +601,7 @@ func mustParse(t *testing.T, x string) translate.DomainSpec {
 
 func FuzzParseXML(f *testing.F) {
 	for _, tc := range xmlCases() {
-		f.Add(translate.RenderXML(tc.spec, tc.flags))
+		f.Add(domxml.RenderXML(tc.spec, tc.flags))
 	}
 	inputs, _ := filepath.Glob("testdata/xml/input/*.xml")
 	for _, p := range inputs {
@@ -612,20 +613,20 @@ func FuzzParseXML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		spec, err := translate.ParseXML(s)
+		spec, err := domxml.ParseXML(s)
 		if err != nil {
-			var te *translate.Error
+			var te *virt.Error
 			if !errors.As(err, &te) {
-				t.Fatalf("error %v is not a *translate.Error", err)
+				t.Fatalf("error %v is not a *virt.Error", err)
 			}
 			return
 		}
 		// Whatever parses renders, and reads back as the same domain.
-		again, err := translate.ParseXML(translate.RenderXML(spec, 0))
+		again, err := domxml.ParseXML(domxml.RenderXML(spec, 0))
 		if err != nil {
 			t.Fatalf("re-parse of rendered %+v: %v", spec, err)
 		}
-		if d := translate.DiffSpec(spec, again); len(d) != 0 {
+		if d := domxml.Diff(spec, again).Names(); len(d) != 0 {
 			t.Fatalf("render/parse changed %v: %+v → %+v", d, spec, again)
 		}
 	})

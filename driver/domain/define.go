@@ -1,0 +1,112 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"quintupleo/driver/domain/domxml"
+	"quintupleo/nodes"
+	"quintupleo/virt"
+)
+
+// bootDevice is the libvirt boot device of the node's next start.
+func (h *Driver) bootDevice(n nodes.Node) string {
+	if h.inv.BootDevice(n) == nodes.BootNetwork {
+		return domxml.BootNetwork
+	}
+	return domxml.BootHD
+}
+
+// specOf is the domain XML model of a node.
+func (h *Driver) specOf(n nodes.Node, d Domain) domxml.DomainSpec {
+	spec := domxml.DomainSpec{
+		Name:      d.Name,
+		UUID:      d.UUID,
+		ID:        d.ID,
+		MemoryKiB: d.MaxMemoryKiB,
+		VCPUs:     d.VCPUs,
+		BootDev:   h.bootDevice(n),
+		Firmware:  domxml.FirmwareBIOS,
+		Disks:     []domxml.Disk{domxml.RootDisk()},
+	}
+	if n.Status == "ERROR" && n.Fault != "" {
+		spec.Description = "Nova reports ERROR: " + n.Fault
+	}
+	for _, p := range n.Ports {
+		spec.Interfaces = append(spec.Interfaces, domxml.Interface{MAC: p.MAC, Network: p.Network, Model: "virtio"})
+	}
+	return spec
+}
+
+// XMLDesc answers virDomainGetXMLDesc; flags are virDomainXMLFlags.
+func (h *Driver) XMLDesc(ctx context.Context, u virt.UUID, flags uint32) (string, error) {
+	n, d, err := h.find(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	return domxml.RenderXML(h.specOf(n, d), flags), nil
+}
+
+// DefineXML answers virDomainDefineXML(Flags) for an existing domain: the
+// only change the cloud can make is the boot device (server metadata, as OVB
+// does). Anything else is refused, naming what cannot change.
+func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, error) {
+	spec, err := domxml.ParseXML(xml)
+	if err != nil {
+		return Domain{}, err
+	}
+	v, err := h.current(ctx)
+	if err != nil {
+		return Domain{}, err
+	}
+	i, ok := v.byUUID[spec.UUID]
+	if spec.UUID == (virt.UUID{}) {
+		i, ok = v.byName[spec.Name]
+	}
+	if !ok {
+		return Domain{}, virt.NoSupport(from, "defining new domains (creating cloud servers) is not supported yet")
+	}
+	n, d := v.nodes[i], v.doms[i]
+	changes := domxml.Diff(h.specOf(n, d), spec)
+	if refused := changes.Without(domxml.FieldBootDevice); len(refused) > 0 {
+		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device can be changed", joinList(refused.Names()), d.Name))
+	}
+	if changes.Has(domxml.FieldBootDevice) {
+		if err := h.setBootDevice(ctx, n, spec.BootDev); err != nil {
+			return Domain{}, err
+		}
+	}
+	return h.LookupByUUID(ctx, d.UUID)
+}
+
+// setBootDevice makes dev (a <boot dev>) the node's next boot device.
+func (h *Driver) setBootDevice(ctx context.Context, n nodes.Node, dev string) error {
+	var bd nodes.BootDevice
+	switch dev {
+	case domxml.BootNetwork:
+		bd = nodes.BootNetwork
+	case domxml.BootHD:
+		bd = nodes.BootDisk
+	default:
+		return virt.ConfigUnsupported(from, fmt.Sprintf("boot device '%s' is not supported by this cloud", dev))
+	}
+	return FromNodes(h.inv.SetBootDevice(ctx, n.ID, bd))
+}
+
+// joinList is "a", "a and b", "a, b and c".
+func joinList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// Undefine answers virDomainUndefine(Flags). Deleting a cloud server from a
+// libvirt call is too destructive to do implicitly; it is refused for now.
+func (h *Driver) Undefine(ctx context.Context, u virt.UUID, _ uint32) error {
+	if _, _, err := h.find(ctx, u); err != nil {
+		return err
+	}
+	return virt.NoSupport(from, "undefining a domain (deleting its cloud server) is not supported")
+}

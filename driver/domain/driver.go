@@ -1,0 +1,64 @@
+package domain
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+
+	"quintupleo/internal/pubsub"
+	"quintupleo/nodes"
+	"quintupleo/virt"
+)
+
+// Config tunes a Driver.
+type Config struct {
+	Logger *slog.Logger
+	// EventBuffer is the queue length of each event subscriber. Default 256.
+	EventBuffer int
+}
+
+// Driver is libvirt's domain driver over a nodes.Inventory: lookups and
+// lists (view.go), power actions (lifecycle.go), define (define.go) and
+// lifecycle events (events.go). Its methods are safe for concurrent use.
+type Driver struct {
+	inv    *nodes.Inventory
+	log    *slog.Logger
+	events *pubsub.Hub[Event]
+
+	mu sync.Mutex
+	// mu guards:
+	view      *view
+	stopCause map[virt.UUID]int32 // STOPPED detail to report for a stop we caused
+	// offReason is the shut-off reason of domains we stopped (destroyed or
+	// shutdown), which Nova cannot tell; forgotten once they run again.
+	offReason map[virt.UUID]int32
+	// departed holds the names of domains that left the view until their
+	// UNDEFINED event reports them: a de-duplicated name ("dup-1a2b3c4d")
+	// cannot be derived again once its twin is alone.
+	departed map[virt.UUID]string
+}
+
+// maxDeparted bounds departed: it is the queue length of the inventory
+// subscription (Run), so a removal beyond it has lost its event anyway.
+const maxDeparted = 1024
+
+// New builds a Driver over inv. Call Run to deliver events.
+func New(inv *nodes.Inventory, cfg Config) *Driver {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.EventBuffer <= 0 {
+		cfg.EventBuffer = 256
+	}
+	log := cfg.Logger
+	return &Driver{
+		inv: inv,
+		log: log,
+		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
+			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)
+		}),
+		stopCause: map[virt.UUID]int32{},
+		offReason: map[virt.UUID]int32{},
+		departed:  map[virt.UUID]string{},
+	}
+}

@@ -1,0 +1,117 @@
+package domain
+
+import (
+	"context"
+
+	"quintupleo/nodes"
+	"quintupleo/virt"
+)
+
+// Subscribe answers the event-callback registrations: lifecycle events of
+// all domains, from any cause, until unsubscribe, which closes the channel
+// and may be called more than once. A subscriber that falls behind loses
+// events (they are logged); it never blocks others.
+func (h *Driver) Subscribe() (<-chan Event, func()) { return h.events.Subscribe() }
+
+// Subscribers is how many event subscriptions are open (clients listening
+// for lifecycle events).
+func (h *Driver) Subscribers() int { return h.events.Len() }
+
+// Run turns inventory changes into lifecycle events until ctx ends. The
+// caller owns the goroutine.
+func (h *Driver) Run(ctx context.Context) error {
+	changes, unsubscribe := h.inv.Subscribe(1024)
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case c, ok := <-changes:
+			if !ok {
+				return nil
+			}
+			for _, ev := range h.eventsOf(ctx, c) {
+				h.events.Publish(ev)
+			}
+		}
+	}
+}
+
+// eventsOf maps one inventory change onto libvirt lifecycle events.
+func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
+	// named is n as a domain. gone says n has left the cloud (its UNDEFINED
+	// event): the name it had is then forgotten.
+	named := func(n nodes.Node, gone bool) (Domain, bool) {
+		u, ok := virt.ParseUUID(n.ID)
+		if !ok {
+			return Domain{}, false
+		}
+		// The name is the one the view gives (or gave) the domain: bringing
+		// the view up to date first records the names of departed domains.
+		name := sanitizeName(n.Name)
+		if v, err := h.current(ctx); err == nil {
+			if i, ok := v.byUUID[u]; ok {
+				name = v.doms[i].Name
+			} else if old, ok := h.departedName(u, gone); ok {
+				name = old
+			}
+		}
+		return domainOf(n, name, u), true
+	}
+	switch {
+	case c.Added:
+		d, ok := named(c.After, false)
+		if !ok {
+			return nil
+		}
+		return []Event{{Domain: d, Type: virt.EventDefined, Detail: virt.DefinedAdded}}
+	case c.Removed:
+		d, ok := named(c.Before, true)
+		if !ok {
+			return nil
+		}
+		d.ID = -1
+		return []Event{{Domain: d, Type: virt.EventUndefined, Detail: virt.UndefinedRemoved}}
+	}
+	before, ok := named(c.Before, false)
+	if !ok {
+		return nil
+	}
+	after, _ := named(c.After, false)
+	return h.transition(before, after)
+}
+
+// transition is the event of a domain going from before's state to after's.
+func (h *Driver) transition(before, after Domain) []Event {
+	was, is := before.State, after.State
+	ev := func(t virt.EventType, detail int32) []Event {
+		return []Event{{Domain: after, Type: t, Detail: detail}}
+	}
+	switch {
+	case was == is:
+		return nil
+	case !was.Active() && is.Active():
+		return ev(virt.EventStarted, virt.StartedBooted)
+	case was.Active() && !is.Active():
+		detail := virt.StoppedShutdown // the guest or the cloud stopped it
+		h.mu.Lock()
+		if cause, ok := h.stopCause[after.UUID]; ok {
+			detail = cause
+			delete(h.stopCause, after.UUID)
+		}
+		h.mu.Unlock()
+		if is == virt.StateCrashed {
+			return ev(virt.EventCrashed, virt.CrashedPanickedDetail)
+		}
+		return ev(virt.EventStopped, detail)
+	case is == virt.StatePaused:
+		return ev(virt.EventSuspended, virt.SuspendedPaused)
+	case was == virt.StatePaused && is == virt.StateRunning:
+		return ev(virt.EventResumed, virt.ResumedUnpaused)
+	case is == virt.StateShutdown:
+		return ev(virt.EventShutdown, virt.ShutdownFinished)
+	case is == virt.StatePMSuspended:
+		return ev(virt.EventPMSuspended, virt.PMSuspendedMemory)
+	}
+	return nil
+}
