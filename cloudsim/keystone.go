@@ -180,13 +180,18 @@ func (s *Sim) catalog(root string) []any {
 			eps = append(eps, map[string]any{"id": s.st.endpointIDs[n*3+i], "interface": iface,
 				"region_id": Region, "region": Region, "url": root + path})
 		}
-		return map[string]any{"endpoints": eps, "id": s.st.endpointIDs[12+n], "type": typ, "name": name}
+		return map[string]any{"endpoints": eps, "id": s.st.endpointIDs[18+n], "type": typ, "name": name}
 	}
+	// Cinder is registered twice, as realcloud (and devstack) do: the
+	// service-types-authority name and the legacy alias clients still ask for.
+	volume := VolumePath + "/v3/" + s.st.projectID
 	return []any{
 		svc("identity", "keystone", IdentityPath, 0),
 		svc("compute", "nova", ComputePath, 1),
 		svc("network", "neutron", NetworkPath, 2),
 		svc("image", "glance", ImagePath, 3),
+		svc("block-storage", "cinder", volume, 4),
+		svc("volumev3", "cinderv3", volume, 5),
 	}
 }
 
