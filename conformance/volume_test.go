@@ -25,7 +25,7 @@ func (h *harness) blockStorage() *gophercloud.ServiceClient {
 	h.t.Helper()
 	c, err := openstack.NewBlockStorageV3(h.cloud.Compute.ProviderClient, gophercloud.EndpointOpts{})
 	if err != nil {
-		h.t.Fatalf("block storage client: %v", err)
+		h.t.Fatalf("block storage client: %v (a realcloud needs Cinder: RC_SERVICES=cinder setup.sh)", err)
 	}
 	return c
 }
