@@ -16,6 +16,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumetypes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 
@@ -412,5 +413,24 @@ func TestComputeQuota(t *testing.T) {
 	}
 	if got := len(sim.Servers()); got != 2 {
 		t.Errorf("%d servers after the refused create, want the 2 of the fixture", got)
+	}
+}
+
+// TestMemberToken: a member's token lists member and reader, as real
+// Keystone's does for realcloud's member user.
+func TestMemberToken(t *testing.T) {
+	sim := testSim(t, cloudsim.Options{Role: cloudsim.RoleMember})
+	c := connect(t, sim)
+	opts := authOpts(sim)
+	roles, err := tokens.Create(t.Context(), c.identity, &opts).ExtractRoles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range roles {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "member,reader" {
+		t.Errorf("member token roles %q, real member,reader", names)
 	}
 }

@@ -162,11 +162,17 @@ func (s *Sim) tokenBody(root string, methods []string, issued, exp time.Time, sc
 	if scoped {
 		tok["project"] = map[string]any{"domain": dom, "id": s.st.projectID, "name": ProjectName}
 		tok["is_domain"] = false
-		tok["roles"] = []any{
+		// Keystone lists the implied roles too: admin implies member
+		// implies reader.
+		roles := []any{
 			map[string]any{"id": s.st.roleIDs[0], "name": "admin"},
 			map[string]any{"id": s.st.roleIDs[1], "name": "member"},
 			map[string]any{"id": s.st.roleIDs[2], "name": "reader"},
 		}
+		if s.opts.Role == RoleMember {
+			roles = roles[1:]
+		}
+		tok["roles"] = roles
 		tok["catalog"] = s.catalog(root)
 	}
 	return map[string]any{"token": tok}
