@@ -268,15 +268,7 @@ func (s *Sim) armStep(v *server, gen int, steps []step, i int) {
 		return
 	}
 	st := steps[i]
-	s.wg.Add(1)
-	v.timer = time.AfterFunc(st.delay, func() {
-		defer s.wg.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed || v.gen != gen {
-			return
-		}
-		v.timer = nil
+	s.armTimer(&v.timer, st.delay, func() bool { return v.gen == gen }, func() {
 		st.apply(v)
 		v.touch(s.now())
 		s.notify()
@@ -284,6 +276,23 @@ func (s *Sim) armStep(v *server, gen int, steps []step, i int) {
 		s.log.Info("cloudsim transition", "server", v.Name, "status", v.status(), "vm_state", v.VMState,
 			"task_state", v.TaskState, "power_state", v.PowerState)
 		s.armStep(v, gen, steps, i+1)
+	})
+}
+
+// armTimer runs fn after d, with s.mu held, unless the sim closed or live
+// says the step was superseded; *slot holds the timer until it fires (for
+// stopping it), and Close waits for it. Caller holds s.mu.
+func (s *Sim) armTimer(slot **time.Timer, d time.Duration, live func() bool, fn func()) {
+	s.wg.Add(1)
+	*slot = time.AfterFunc(d, func() {
+		defer s.wg.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || !live() {
+			return
+		}
+		*slot = nil
+		fn()
 	})
 }
 

@@ -295,6 +295,56 @@ func (s *Sim) AddImage(name string, props map[string]string) string {
 // ProjectID is the id of project admin.
 func (s *Sim) ProjectID() string { return s.st.projectID }
 
+// NetworkSpec is a network added out of band.
+type NetworkSpec struct {
+	Name string
+	CIDR string // one subnet without DHCP or gateway; "" = none
+	// OtherProject makes the network belong to another project (an
+	// operator's): a member user sees it only when Shared, and may not
+	// choose MACs on it (Neutron's create_port:mac_address).
+	OtherProject bool
+	Shared       bool
+}
+
+// AddNetwork adds a network out of band and returns its id.
+func (s *Sim) AddNetwork(spec NetworkSpec) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.st.addNetwork(spec.Name, s.now())
+	n.Shared = spec.Shared
+	if spec.OtherProject {
+		n.ProjectID = hexID()
+	}
+	if spec.CIDR != "" {
+		if _, err := s.st.addSubnet(n, spec.Name+"-subnet", spec.CIDR, "", false, s.now()); err != nil {
+			return "", fmt.Errorf("cloudsim: AddNetwork: %w", err)
+		}
+	}
+	return n.ID, nil
+}
+
+// VolumeInfo is a volume as the sim holds it.
+type VolumeInfo struct {
+	ID, Name, Status, ServerID string
+	Size                       int
+	Bootable                   bool
+}
+
+// Volumes lists the volumes, oldest first.
+func (s *Sim) Volumes() []VolumeInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []VolumeInfo{}
+	for _, v := range s.st.volumes {
+		in := VolumeInfo{ID: v.ID, Name: v.Name, Status: v.Status, Size: v.Size, Bootable: v.Bootable}
+		if v.Attachment != nil {
+			in.ServerID = v.Attachment.ServerID
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
 // faultJSON is Fault on the admin wire, durations as Go duration strings.
 type faultJSON struct {
 	ID         int     `json:"id"`

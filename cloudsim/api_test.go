@@ -361,8 +361,8 @@ func TestBadRequests(t *testing.T) {
 		contains                string
 	}{
 		{"malformed json", "POST", c.compute.Endpoint + "servers", `{"server": `, 400, `"badRequest"`},
-		{"unknown flavor", "POST", c.compute.Endpoint + "servers", fmt.Sprintf(`{"server": {"name": "x", "flavorRef": "nope", "imageRef": %q, "networks": "none"}}`, img), 400, "Invalid flavorRef provided."},
-		{"unknown image", "POST", c.compute.Endpoint + "servers", fmt.Sprintf(`{"server": {"name": "x", "flavorRef": %q, "imageRef": "00000000-0000-0000-0000-000000000000", "networks": "none"}}`, fl), 400, "Image 00000000-0000-0000-0000-000000000000 could not be found."},
+		{"unknown flavor", "POST", c.compute.Endpoint + "servers", fmt.Sprintf(`{"server": {"name": "x", "flavorRef": "nope", "imageRef": %q, "networks": "none"}}`, img), 400, "Flavor nope could not be found."},
+		{"unknown image", "POST", c.compute.Endpoint + "servers", fmt.Sprintf(`{"server": {"name": "x", "flavorRef": %q, "imageRef": "00000000-0000-0000-0000-000000000000", "networks": "none"}}`, fl), 400, "Can not find requested image"},
 		{"unknown network", "POST", c.compute.Endpoint + "servers", fmt.Sprintf(`{"server": {"name": "x", "flavorRef": %q, "imageRef": %q, "networks": [{"uuid": "00000000-0000-0000-0000-000000000000"}]}}`, fl, img), 400, "Network 00000000-0000-0000-0000-000000000000 could not be found."},
 		{"unknown action", "POST", c.compute.Endpoint + "servers/" + mustServer(t, sim, "node-0") + "/action", `{"os-frobnicate": null}`, 400, "There is no such action: os-frobnicate"},
 		{"duplicate mac", "POST", c.network.ResourceBase + "ports", fmt.Sprintf(`{"port": {"network_id": %q, "mac_address": "52:54:00:00:00:00"}}`, net), 409, `"MacAddressInUse"`},

@@ -235,6 +235,15 @@ func faultError(service string, status int, retryAfter time.Duration) *apiError 
 		e = neutronErr(status, "HTTP"+strings.ReplaceAll(msg, " ", ""), msg)
 	case "image":
 		e = glanceErr(status, msg)
+	case "volume":
+		switch status {
+		case 500:
+			e = cinderErr(500, "The server has either erred or is incapable of performing the requested operation.")
+		case 429:
+			e = cinderErr(429, "This request was rate-limited.")
+		default:
+			e = cinderErr(status, "%s", msg)
+		}
 	default:
 		e = keystoneErr(status, msg, msg)
 	}

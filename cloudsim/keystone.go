@@ -162,11 +162,17 @@ func (s *Sim) tokenBody(root string, methods []string, issued, exp time.Time, sc
 	if scoped {
 		tok["project"] = map[string]any{"domain": dom, "id": s.st.projectID, "name": ProjectName}
 		tok["is_domain"] = false
-		tok["roles"] = []any{
+		// Keystone lists the implied roles too: admin implies member
+		// implies reader.
+		roles := []any{
 			map[string]any{"id": s.st.roleIDs[0], "name": "admin"},
 			map[string]any{"id": s.st.roleIDs[1], "name": "member"},
 			map[string]any{"id": s.st.roleIDs[2], "name": "reader"},
 		}
+		if s.opts.Role == RoleMember {
+			roles = roles[1:]
+		}
+		tok["roles"] = roles
 		tok["catalog"] = s.catalog(root)
 	}
 	return map[string]any{"token": tok}
@@ -180,13 +186,18 @@ func (s *Sim) catalog(root string) []any {
 			eps = append(eps, map[string]any{"id": s.st.endpointIDs[n*3+i], "interface": iface,
 				"region_id": Region, "region": Region, "url": root + path})
 		}
-		return map[string]any{"endpoints": eps, "id": s.st.endpointIDs[12+n], "type": typ, "name": name}
+		return map[string]any{"endpoints": eps, "id": s.st.endpointIDs[18+n], "type": typ, "name": name}
 	}
+	// Cinder is registered twice, as realcloud (and devstack) do: the
+	// service-types-authority name and the legacy alias clients still ask for.
+	volume := VolumePath + "/v3/" + s.st.projectID
 	return []any{
 		svc("identity", "keystone", IdentityPath, 0),
 		svc("compute", "nova", ComputePath, 1),
 		svc("network", "neutron", NetworkPath, 2),
 		svc("image", "glance", ImagePath, 3),
+		svc("block-storage", "cinder", volume, 4),
+		svc("volumev3", "cinderv3", volume, 5),
 	}
 }
 

@@ -43,14 +43,18 @@ func (s *Sim) portView(p *port) map[string]any {
 }
 
 func (s *Sim) networkView(n *network) map[string]any {
+	owner := n.ProjectID
+	if owner == "" {
+		owner = s.st.projectID
+	}
 	return map[string]any{
 		"admin_state_up": true, "availability_zone_hints": []any{}, "availability_zones": []any{},
 		"created_at": n.Created.Format(neutronTime), "description": "", "id": n.ID, "ipv4_address_scope": nil,
 		"ipv6_address_scope": nil, "mtu": 1500, "name": n.Name,
-		"port_security_enabled": true, "project_id": s.st.projectID, "provider:network_type": "local",
+		"port_security_enabled": true, "project_id": owner, "provider:network_type": "local",
 		"provider:physical_network": nil, "provider:segmentation_id": nil, "revision_number": n.Revision,
-		"router:external": false, "shared": false, "status": "ACTIVE", "subnets": append([]string{}, n.Subnets...),
-		"tags": []any{}, "tenant_id": s.st.projectID, "updated_at": n.Updated.Format(neutronTime),
+		"router:external": false, "shared": n.Shared, "status": "ACTIVE", "subnets": append([]string{}, n.Subnets...),
+		"tags": []any{}, "tenant_id": owner, "updated_at": n.Updated.Format(neutronTime),
 	}
 }
 
@@ -159,7 +163,9 @@ func (s *Sim) handleNetworksList(c *call) *apiError {
 	s.mu.Lock()
 	items := make([]map[string]any, 0, len(s.st.networks))
 	for _, n := range s.st.networks {
-		items = append(items, s.networkView(n))
+		if s.networkVisible(n) {
+			items = append(items, s.networkView(n))
+		}
 	}
 	s.mu.Unlock()
 	return neutronList(c, "networks", items)
@@ -169,7 +175,7 @@ func (s *Sim) handleNetworkShow(c *call) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.st.networkByID(c.r.PathValue("id"))
-	if n == nil {
+	if n == nil || !s.networkVisible(n) {
 		return neutronNotFound("Network", c.r.PathValue("id"))
 	}
 	writeJSON(c.w, 200, map[string]any{"network": s.networkView(n)})
@@ -362,8 +368,13 @@ func (s *Sim) handlePortCreate(c *call) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.st.networkByID(r.NetworkID)
-	if n == nil {
+	if n == nil || !s.networkVisible(n) {
 		return neutronNotFound("Network", r.NetworkID)
+	}
+	if r.MAC != "" {
+		if err := s.macPolicy(n); err != nil {
+			return err
+		}
 	}
 	p, err := s.st.addPort(n, r.Name, mac, s.now())
 	if err != nil {

@@ -203,12 +203,13 @@ func (s *Sim) handleServerShow(c *call) *apiError {
 
 type createRequest struct {
 	Server *struct {
-		Name        *string         `json:"name"`
-		FlavorRef   *string         `json:"flavorRef"`
-		ImageRef    *string         `json:"imageRef"`
-		Networks    json.RawMessage `json:"networks"`
-		Metadata    json.RawMessage `json:"metadata"`
-		Description *string         `json:"description"`
+		Name         *string         `json:"name"`
+		FlavorRef    *string         `json:"flavorRef"`
+		ImageRef     *string         `json:"imageRef"`
+		Networks     json.RawMessage `json:"networks"`
+		Metadata     json.RawMessage `json:"metadata"`
+		Description  *string         `json:"description"`
+		BlockDevices []blockDevice   `json:"block_device_mapping_v2"`
 	} `json:"server"`
 }
 
@@ -304,20 +305,28 @@ func (s *Sim) handleServerCreate(c *call) *apiError {
 	defer s.mu.Unlock()
 	fl := s.st.flavorByRef(refID(*sv.FlavorRef))
 	if fl == nil {
-		return novaErr(400, "Invalid flavorRef provided.")
+		return novaErr(400, "Flavor %s could not be found.", refID(*sv.FlavorRef))
+	}
+	bootVol, deleteVol, aerr := s.bootVolume(sv.BlockDevices)
+	if aerr != nil {
+		return aerr
 	}
 	imageID := ""
-	if sv.ImageRef != nil && *sv.ImageRef != "" {
+	switch {
+	case sv.ImageRef != nil && *sv.ImageRef != "":
 		imageID = refID(*sv.ImageRef)
 		im := s.st.imageByID(imageID)
 		if im == nil {
-			return novaErr(400, "Image %s could not be found.", imageID)
+			return novaErr(400, "Can not find requested image")
 		}
 		if im.Status != "active" {
 			return novaErr(400, "Image %s is not active.", imageID)
 		}
-	} else {
+	case bootVol == nil:
 		return novaErr(400, "Missing imageRef attribute")
+	}
+	if aerr := s.checkComputeQuota(fl); aerr != nil {
+		return aerr
 	}
 	if auto && len(s.st.networks) > 0 {
 		nets = []netReq{{UUID: s.st.networks[0].ID}}
@@ -344,6 +353,9 @@ func (s *Sim) handleServerCreate(c *call) *apiError {
 	now := s.now()
 	v := s.st.newServer(name, fl, imageID, md, now)
 	v.Description = sv.Description
+	if bootVol != nil {
+		s.attachBootVolume(bootVol, v, deleteVol)
+	}
 	for _, n := range nets {
 		p := s.st.portByID(n.Port)
 		if p == nil {
@@ -405,6 +417,7 @@ func (s *Sim) deleteServer(v *server, immediate bool) {
 				s.st.unbindPort(p, now)
 			}
 		}
+		s.releaseServerVolumes(v)
 	}
 	purge := func(v *server) { v.Purged = true }
 	if immediate {

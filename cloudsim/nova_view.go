@@ -70,6 +70,20 @@ func nullTime(t time.Time, layout string) any {
 	return t.UTC().Format(layout)
 }
 
+// volumesAttachedView is os-extended-volumes:volumes_attached
+// (delete_on_termination from 2.3).
+func volumesAttachedView(v *server, mv microversion) []any {
+	out := []any{}
+	for _, sv := range v.Volumes {
+		e := map[string]any{"id": sv.ID}
+		if mv.ge(3) {
+			e["delete_on_termination"] = sv.DeleteOnTermination
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 func links(self, bookmark string) []any {
 	return []any{
 		map[string]any{"href": self, "rel": "self"},
@@ -163,7 +177,7 @@ func (s *Sim) serverView(v *server, root string, mv microversion, show bool) map
 		"links":                                links(api+"/servers/"+v.ID, bm+"/servers/"+v.ID),
 		"metadata":                             copyMap(v.Metadata),
 		"name":                                 v.Name,
-		"os-extended-volumes:volumes_attached": []any{},
+		"os-extended-volumes:volumes_attached": volumesAttachedView(v, mv),
 		"status":                               status,
 		"tenant_id":                            s.st.projectID,
 		"updated":                              v.Updated.UTC().Format(novaTime),

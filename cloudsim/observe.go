@@ -16,7 +16,7 @@ type RequestRecord struct {
 	Method   string        `json:"method"`
 	Path     string        `json:"path"`
 	Query    string        `json:"query,omitempty"`
-	Service  string        `json:"service"`          // identity, compute, network, image, or "" (no route)
+	Service  string        `json:"service"`          // identity, compute, network, image, volume, or "" (no route)
 	Endpoint string        `json:"endpoint"`         // route pattern, plus " <action>" for server actions
 	Action   string        `json:"action,omitempty"` // server action name (os-stop, reboot, …)
 	Status   int           `json:"status"`           // 0 if the client went away first
@@ -145,6 +145,8 @@ func serviceOf(path string) string {
 		return "network"
 	case strings.HasPrefix(path, ImagePath):
 		return "image"
+	case strings.HasPrefix(path, VolumePath):
+		return "volume"
 	}
 	return ""
 }

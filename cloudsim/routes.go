@@ -16,6 +16,7 @@ func (s *Sim) routeTable() []route {
 	C := ComputePath
 	N := NetworkPath + "/v2.0"
 	I := ImagePath + "/v2"
+	V := VolumePath + "/v3/{project}"
 	return []route{
 		// Keystone
 		{pattern: "GET /{$}", h: s.handleRootVersions},
@@ -66,6 +67,25 @@ func (s *Sim) routeTable() []route {
 		{pattern: "GET " + N + "/ports/{id}", h: s.handlePortShow, auth: true},
 		{pattern: "PUT " + N + "/ports/{id}", h: s.handlePortUpdate, auth: true},
 		{pattern: "DELETE " + N + "/ports/{id}", h: s.handlePortDelete, auth: true},
+
+		// Cinder: the unversioned root needs no token, everything under /v3 does.
+		{pattern: "GET " + VolumePath, h: s.handleVolumeVersions(300)},
+		{pattern: "GET " + VolumePath + "/{$}", h: s.handleVolumeVersions(300)},
+		{pattern: "GET " + VolumePath + "/v3", h: s.handleVolumeV3Redirect, auth: true},
+		{pattern: "GET " + VolumePath + "/v3/{$}", h: s.handleVolumeVersions(200), auth: true},
+		{pattern: "GET " + V, h: s.volumeCall(s.handleVolumeProjectRoot), auth: true},
+		{pattern: "GET " + V + "/{$}", h: s.volumeCall(s.handleVolumeProjectRoot), auth: true},
+		{pattern: "GET " + V + "/types", h: s.volumeCall(s.handleVolumeTypes), auth: true},
+		{pattern: "GET " + V + "/types/{id}", h: s.volumeCall(s.handleVolumeTypeShow), auth: true},
+		{pattern: "GET " + V + "/os-quota-sets/{tenant}", h: s.volumeCall(s.handleQuotaShow(false)), auth: true},
+		{pattern: "GET " + V + "/os-quota-sets/{tenant}/defaults", h: s.volumeCall(s.handleQuotaShow(true)), auth: true},
+		{pattern: "GET " + V + "/volumes", h: s.volumeCall(s.handleVolumesList(false)), auth: true},
+		{pattern: "GET " + V + "/volumes/detail", h: s.volumeCall(s.handleVolumesList(true)), auth: true},
+		{pattern: "POST " + V + "/volumes", h: s.volumeCall(s.handleVolumeCreate), auth: true},
+		{pattern: "GET " + V + "/volumes/{id}", h: s.volumeCall(s.handleVolumeShow), auth: true},
+		{pattern: "PUT " + V + "/volumes/{id}", h: s.volumeCall(s.handleVolumeUpdate), auth: true},
+		{pattern: "DELETE " + V + "/volumes/{id}", h: s.volumeCall(s.handleVolumeDelete), auth: true},
+		{pattern: "POST " + V + "/volumes/{id}/action", h: s.volumeCall(s.handleVolumeAction), auth: true},
 
 		// Glance
 		{pattern: "GET " + ImagePath, h: s.handleImageVersions},

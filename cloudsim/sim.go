@@ -41,7 +41,9 @@ const (
 	ComputePath  = computeRoot + "/v2.1"
 	NetworkPath  = "/network"
 	ImagePath    = "/image"
-	AdminPath    = "/_sim"
+	// VolumePath is Cinder's root; the catalog URL is VolumePath/v3/<project id>.
+	VolumePath = "/volume"
+	AdminPath  = "/_sim"
 )
 
 // computeRoot is Nova's unversioned root, its version list.
@@ -76,6 +78,16 @@ type Options struct {
 	// RequestLogSize bounds the request log (oldest entries dropped);
 	// 0 means DefaultRequestLogSize.
 	RequestLogSize int
+	// BlockQuota is the project's Cinder quota; the zero value means
+	// DefaultBlockQuota (the realcloud's admin project).
+	BlockQuota BlockQuota
+	// ComputeQuota is the project's Nova quota; the zero value means
+	// DefaultComputeQuota (the realcloud's admin project).
+	ComputeQuota ComputeQuota
+	// Role is the user's role in its project: "admin" (the default) or
+	// "member", for which Neutron's policy applies as in real Neutron
+	// (see Sim.AddNetwork for networks of another project).
+	Role string
 	// Faults are installed before the first request.
 	Faults []Fault
 	// Now is the clock; nil means time.Now. Tests may inject one (timers
@@ -128,6 +140,19 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = time.Hour
+	}
+	if opts.BlockQuota == (BlockQuota{}) {
+		opts.BlockQuota = DefaultBlockQuota
+	}
+	if opts.ComputeQuota == (ComputeQuota{}) {
+		opts.ComputeQuota = DefaultComputeQuota
+	}
+	switch opts.Role {
+	case "":
+		opts.Role = RoleAdmin
+	case RoleAdmin, RoleMember:
+	default:
+		return nil, fmt.Errorf("cloudsim: Role %q: want %q or %q", opts.Role, RoleAdmin, RoleMember)
 	}
 	if opts.RequestLogSize <= 0 {
 		opts.RequestLogSize = DefaultRequestLogSize

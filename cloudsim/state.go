@@ -49,6 +49,8 @@ type image struct {
 
 type network struct {
 	ID, Name         string
+	ProjectID        string // "" = the sim's project
+	Shared           bool
 	Subnets          []string
 	Created, Updated time.Time
 	Revision         int
@@ -78,6 +80,12 @@ type port struct {
 	novaMade                 bool // created by Nova for a {"uuid": net} request: deleted with the server
 }
 
+// serverVolume is an attached volume as Nova's os-extended-volumes shows it.
+type serverVolume struct {
+	ID                  string
+	DeleteOnTermination bool
+}
+
 type fault struct {
 	Code    int
 	Message string
@@ -104,6 +112,7 @@ type server struct {
 	Deleted       bool // vm_state deleted: listed by changes-since / deleted=true
 	Purged        bool // GET /servers/{id} answers 404
 	Description   *string
+	Volumes       []serverVolume // attached volumes (boot from volume)
 
 	// task machinery
 	gen      int         // bumped when a task starts or is superseded
@@ -135,7 +144,11 @@ type state struct {
 	nextNum           int
 	secGroupID        string
 	roleIDs           [3]string
-	endpointIDs       [16]string
+	endpointIDs       [24]string // 3 per service (public, internal, admin), then one per service
+
+	volumes         []*volume // creation order
+	volumeTypes     []*volumeType
+	volumeServiceID string
 }
 
 func newState(now time.Time) *state {
@@ -153,6 +166,8 @@ func newState(now time.Time) *state {
 	for i := range st.endpointIDs {
 		st.endpointIDs[i] = hexID()
 	}
+	st.volumeTypes = []*volumeType{{ID: uuid(), Name: defaultType, Description: "Default Volume Type"}}
+	st.volumeServiceID = uuid()
 	st.flavors = []*flavor{
 		{ID: uuid(), Name: "m1.tiny", VCPUs: 1, RAM: 64, Disk: 1},
 		{ID: uuid(), Name: "m1.small", VCPUs: 1, RAM: 512, Disk: 1},
@@ -384,6 +399,12 @@ func (st *state) portByID(id string) *port {
 // stopTimers disarms every pending transition (Close).
 func (st *state) stopTimers(wg *sync.WaitGroup) {
 	for _, v := range st.servers {
+		if v.timer != nil && v.timer.Stop() {
+			wg.Done()
+		}
+		v.timer = nil
+	}
+	for _, v := range st.volumes {
 		if v.timer != nil && v.timer.Stop() {
 			wg.Done()
 		}

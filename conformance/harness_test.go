@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -165,7 +166,21 @@ func (h *harness) expect(label string, status int, f func() error) {
 	}
 }
 
-func (h *harness) fact(k string, v any) { h.rec.Facts[k] = v }
+// fact records v as the record file will hold it (through JSON), so a
+// fact compares the same whether it was just observed or read back: a nil
+// map is null either way, not "map[]" against "<nil>".
+func (h *harness) fact(k string, v any) {
+	h.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		h.t.Fatalf("fact %q: %v", k, err)
+	}
+	var norm any
+	if err := json.Unmarshal(b, &norm); err != nil {
+		h.t.Fatalf("fact %q: %v", k, err)
+	}
+	h.rec.Facts[k] = norm
+}
 
 // tuple is the normalized state of a server.
 func tuple(s *servers.Server) string {

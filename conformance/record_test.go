@@ -101,7 +101,11 @@ var (
 	uuidRE    = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 	serviceRE = regexp.MustCompile(`^.*?/(v2\.1|v2\.0|v2|v3)(/.*)?$`)
 	// segments after these path elements are IDs whatever they look like.
-	idAfter = map[string]bool{"servers": true, "flavors": true, "images": true, "ports": true, "networks": true, "subnets": true, "metadata": true}
+	idAfter = map[string]bool{"servers": true, "flavors": true, "images": true, "ports": true, "networks": true, "subnets": true, "metadata": true,
+		"volumes": true, "types": true, "os-quota-sets": true}
+	// volumeRE is Cinder's project-scoped path (/v3/<project id>/…), which
+	// tells it from Keystone's /v3/….
+	volumeRE = regexp.MustCompile(`^/[0-9a-f]{32}(/.*)?$`)
 )
 
 var serviceOf = map[string]string{"v2.1": "compute", "v2.0": "network", "v2": "image", "v3": "identity"}
@@ -115,10 +119,13 @@ func normRequest(method, raw string) string {
 	svc, path := "?", u.Path
 	if m := serviceRE.FindStringSubmatch(u.Path); m != nil {
 		svc, path = serviceOf[m[1]], m[2]
+		if v := volumeRE.FindStringSubmatch(path); m[1] == "v3" && v != nil {
+			svc, path = "volume", v[1]
+		}
 	} else {
 		// An unversioned endpoint (version discovery): the sim serves every
 		// service under a path prefix, a real cloud on its own port.
-		for _, prefix := range []string{"/network", "/image", "/compute"} {
+		for _, prefix := range []string{"/network", "/image", "/compute", "/volume"} {
 			path = strings.TrimPrefix(path, prefix)
 		}
 	}
