@@ -3,7 +3,7 @@
 # OpenStack (Keystone, Nova with the fake virt driver, Neutron, Glance,
 # Placement on 127.0.0.1, from ../shared/tools/realcloud).
 #
-#   1. realcloud setup.sh (idempotent; installs what is missing, starts what is down)
+#   1. realcloud setup.sh with Cinder (idempotent; installs what is missing, starts what is down)
 #   2. nodes.sh 5 (the same node fixture as cloudsim's --nodes 5)
 #   3. the conformance suite (./conformance) against the real cloud: it records
 #      into a scratch directory, which must match the committed
@@ -62,9 +62,12 @@ explain_cloud_failure() {
 	fail "real cloud not up (dead: ${dead:-none recorded}; setup log $setup_log; service logs in $RC_DIR/logs)"
 }
 
-say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh)"
+# Cinder is opt-in in the realcloud tools; the storage conformance tests
+# (volumes, boot from volume) hold cloudsim's Cinder to it.
+export RC_SERVICES="${RC_SERVICES:-cinder}"
+say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh, RC_SERVICES=$RC_SERVICES)"
 setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
-if ! $sudo "$REALCLOUD_DIR/setup.sh" >"$setup_log" 2>&1; then
+if ! $sudo env RC_SERVICES="$RC_SERVICES" "$REALCLOUD_DIR/setup.sh" >"$setup_log" 2>&1; then
 	explain_cloud_failure "$setup_log"
 fi
 tail -1 "$setup_log"
