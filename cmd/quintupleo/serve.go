@@ -42,7 +42,7 @@ type serveConfig struct {
 	refreshTimeout time.Duration
 	nameRegex      string
 	nodeMetadata   string
-	logLevel       string
+	logLevel       logLevel
 	bootStrategy   string
 	ipxeImage      string
 	ipxeImageUEFI  string
@@ -86,7 +86,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listenSSH, "listen-ssh", "", "SSH endpoint (host:port) running the virsh command lines clients send to a libvirt host, and qemu+ssh://")
 	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
 	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
 	fs.IntVar(&c.maxClients, "max-clients", 0, "libvirt connections (TCP and unix) served at once; 0: libvirtd's 5000, "+
 		"or less if the open-file limit would not keep a quarter (at least 64) free for SSH and the cloud")
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
@@ -94,7 +94,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
 }
 
-func (c *serveConfig) validate() error {
+// Validate checks what pflag cannot: flags that conflict or need another.
+func (c *serveConfig) Validate() error {
 	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
 		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
 	}
@@ -129,15 +130,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if err := cfg.validate(); err != nil {
-		fmt.Fprintf(stderr, "quintupleo serve: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, cfg.Validate); !ok {
+		return code
 	}
 	log := newLogger(stderr, cfg.logLevel)
 	if err := serve(ctx, cfg, log, stdout); err != nil {
@@ -145,14 +139,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // serve builds the stack and runs it until ctx ends.
