@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -75,4 +77,29 @@ func waitAccepts(t *testing.T, addr string) {
 		c.Close()
 		return true
 	})
+}
+
+// TestPortConflictFailsStartUpWithNothingServed takes the SSH port before
+// serve starts: start-up fails naming it, and the libvirt TCP port, bound
+// just before, is closed again instead of served by a half-started stack.
+func TestPortConflictFailsStartUpWithNothingServed(t *testing.T) {
+	var client sshClient
+	cfg := serveConfig{demo: true, demoNodes: 1, refresh: time.Second, actionTimeout: time.Second,
+		cloudTimeout: time.Second, refreshTimeout: time.Second, bootStrategy: "metadata"}
+	withSSH(t, &client)(nil, &cfg)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg.listenTCP, cfg.listenSSH = freePort(t), taken.Addr().String()
+
+	_, err = newStack(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "ssh listener") || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("start-up with the SSH port taken: %v", err)
+	}
+	if c, err := net.Dial("tcp", cfg.listenTCP); err == nil {
+		c.Close()
+		t.Errorf("the libvirt TCP port %s still accepts after the failed start-up", cfg.listenTCP)
+	}
 }
