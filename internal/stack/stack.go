@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// ShutdownTimeout bounds the graceful part of Run's shutdown: calls in
+// shutdownTimeout bounds the graceful part of Run's shutdown: calls in
 // flight may finish within it, then whatever remains is closed.
-const ShutdownTimeout = 10 * time.Second
+const shutdownTimeout = 10 * time.Second
 
 // Stack is one quintupleo being built, then run: what its builders
 // registered, in the order they did.
@@ -118,7 +118,7 @@ func (st *Stack) Bind() error {
 }
 
 // Run serves until ctx ends or a part fails, then shuts every part down in
-// reverse order (within ShutdownTimeout), stops the loops, waits for every
+// reverse order (within shutdownTimeout), stops the loops, waits for every
 // goroutine it started and closes the stack. Bind must have succeeded.
 func (st *Stack) Run(ctx context.Context) error {
 	defer st.Close()
@@ -155,7 +155,7 @@ func (st *Stack) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	st.log.Info("shutting down")
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer done()
 	for i := len(st.shutdowns) - 1; i >= 0; i-- {
 		if err := st.shutdowns[i].stop(shutdownCtx); err != nil {
