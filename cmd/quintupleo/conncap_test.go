@@ -150,6 +150,26 @@ var listenerLog = regexp.MustCompile(`msg="(libvirt TCP listener|SSH endpoint)" 
 // stopped, and its log shown if the test failed, at cleanup.
 func startServeProcess(t *testing.T, name string, args ...string) *serveProcess {
 	t.Helper()
+	p, addrs := launchServeProcess(t, name, args...)
+	for p.libvirtAddr == "" || p.sshAddr == "" {
+		select {
+		case a := <-addrs:
+			if a[0] == "SSH endpoint" {
+				p.sshAddr = a[1]
+			} else {
+				p.libvirtAddr = a[1]
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not log its listeners within 60s")
+		}
+	}
+	return p
+}
+
+// launchServeProcess starts name args and returns at once, with the
+// listeners' log lines as (message, address) pairs in the order logged.
+func launchServeProcess(t *testing.T, name string, args ...string) (*serveProcess, <-chan [2]string) {
+	t.Helper()
 	p := &serveProcess{cmd: exec.Command(name, args...)}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -186,19 +206,14 @@ func startServeProcess(t *testing.T, name string, args ...string) *serveProcess 
 			p.mu.Unlock()
 		}
 	})
-	for p.libvirtAddr == "" || p.sshAddr == "" {
-		select {
-		case a := <-addrs:
-			if a[0] == "SSH endpoint" {
-				p.sshAddr = a[1]
-			} else {
-				p.libvirtAddr = a[1]
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatal("serve did not log its listeners within 60s")
-		}
-	}
-	return p
+	return p, addrs
+}
+
+// logText is what the process has logged so far.
+func (p *serveProcess) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
 }
 
 // waitFDsSettle waits until the process has stopped taking descriptors

@@ -83,7 +83,7 @@ func realCloud() string {
 // real cloud named by QUINTUPLEO_CLOUD (then sim is nil).
 type env struct {
 	sim       *cloudsim.Sim
-	st        *stack
+	st        *serveStack
 	uri       string            // qemu+tcp://127.0.0.1:PORT/system
 	clientMax time.Duration     // bound of one client command; 0 = 60s
 	cloud     nodes.CloudConfig // the cloud behind it, for changes made "elsewhere in the cloud"
@@ -173,7 +173,7 @@ func runStack(t *testing.T, cfg serveConfig) *env {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- st.run(ctx) }()
+	go func() { done <- st.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -74,7 +74,7 @@ func TestLayering(t *testing.T) {
 			}
 		}
 		testHarness := strings.HasPrefix(p.ImportPath, "quintupleo/cmd/") || strings.HasPrefix(p.ImportPath, "quintupleo/cloudsim") ||
-			strings.HasPrefix(p.ImportPath, "quintupleo/conformance") || strings.HasPrefix(p.ImportPath, "quintupleo/internal/")
+			strings.HasPrefix(p.ImportPath, "quintupleo/conformance") || strings.HasPrefix(p.ImportPath, "quintupleo/internal/stacktest")
 		if !testHarness {
 			for _, d := range p.Deps {
 				if d == "quintupleo/cloudsim" {

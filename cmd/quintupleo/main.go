@@ -2,19 +2,24 @@
 //
 // Sub-commands:
 //
-//	serve    the libvirt remote-protocol server (and later SSH) over a cloud
+//	serve    the libvirt remote-protocol server and the SSH endpoint over a cloud
 //	sim      cloudsim, a simulated OpenStack for laptops and tests
 //	version  print the version
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/pflag"
 )
 
 // version is overridden at build time with -ldflags "-X main.version=…".
@@ -79,4 +84,41 @@ func usage(w io.Writer, cmds map[string]command) {
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
 	fmt.Fprintf(stdout, "quintupleo %s\n", version)
 	return 0
+}
+
+// parseFlags parses a sub-command's arguments and checks them with validate.
+// Every sub-command treats mistakes alike: a flag pflag cannot parse, an
+// argument no flag takes and a value validate refuses are all usage errors,
+// exit status 2; --help is status 0. ok is true when the command may run.
+func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, validate func() error) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0, false
+		}
+		// pflag prints nothing itself under ContinueOnError.
+		fmt.Fprintf(stderr, "quintupleo %s: %v\nRun 'quintupleo %s --help' for the flags.\n", fs.Name(), err, fs.Name())
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "quintupleo %s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return 2, false
+	}
+	if err := validate(); err != nil {
+		fmt.Fprintf(stderr, "quintupleo %s: %v\n", fs.Name(), err)
+		return 2, false
+	}
+	return 0, true
+}
+
+// logLevel is a --log-level flag: pflag refuses a level slog does not know
+// when it parses the flag, like any other malformed flag value.
+type logLevel struct{ slog.Level }
+
+func (l *logLevel) Set(s string) error { return l.UnmarshalText([]byte(s)) }
+func (l *logLevel) String() string     { return strings.ToLower(l.Level.String()) }
+func (l *logLevel) Type() string       { return "level" }
+
+// newLogger is the text logger of a sub-command.
+func newLogger(w io.Writer, level logLevel) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level.Level}))
 }

@@ -6,20 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"quintupleo/cloudsim"
 	"quintupleo/driver/domain"
-	"quintupleo/driver/host"
+	"quintupleo/internal/stack"
+	"quintupleo/internal/stack/sshstack"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 	qssh "quintupleo/ssh"
@@ -43,7 +42,7 @@ type serveConfig struct {
 	refreshTimeout time.Duration
 	nameRegex      string
 	nodeMetadata   string
-	logLevel       string
+	logLevel       logLevel
 	bootStrategy   string
 	ipxeImage      string
 	ipxeImageUEFI  string
@@ -87,7 +86,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listenSSH, "listen-ssh", "", "SSH endpoint (host:port) running the virsh command lines clients send to a libvirt host, and qemu+ssh://")
 	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
 	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
 	fs.IntVar(&c.maxClients, "max-clients", 0, "libvirt connections (TCP and unix) served at once; 0: libvirtd's 5000, "+
 		"or less if the open-file limit would not keep a quarter (at least 64) free for SSH and the cloud")
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
@@ -95,7 +94,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
 }
 
-func (c *serveConfig) validate() error {
+// Validate checks what pflag cannot: flags that conflict or need another.
+func (c *serveConfig) Validate() error {
 	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
 		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
 	}
@@ -130,15 +130,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if err := cfg.validate(); err != nil {
-		fmt.Fprintf(stderr, "quintupleo serve: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, cfg.Validate); !ok {
+		return code
 	}
 	log := newLogger(stderr, cfg.logLevel)
 	if err := serve(ctx, cfg, log, stdout); err != nil {
@@ -146,14 +139,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // serve builds the stack and runs it until ctx ends.
@@ -165,57 +150,93 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if st.tcp != nil {
 		fmt.Fprintf(stdout, "quintupleo: serving qemu+tcp://%s/system\n", st.tcp.Addr())
 	}
-	return st.run(ctx)
+	return st.Run(ctx)
 }
 
-// stack is one running quintupleo: cloud → nodes → driver/{host,domain} → rpc, plus
-// the listeners. Tests build it the same way serve does.
-type stack struct {
-	log *slog.Logger
-	sim *cloudsim.Sim // the embedded demo cloud, if any (owned)
-	inv *nodes.Inventory
-	dom *domain.Driver
-	srv *rpc.Server
-
-	tcp, unix, unixRO, sshLn net.Listener
-	ssh                      *qssh.Server
-
-	pipes sync.WaitGroup // in-process libvirt connections of the SSH side
+// serveStack is one quintupleo as serve wires it (cloud → nodes →
+// driver/{host,domain} → rpc, and the front ends), with the parts its tests
+// reach into.
+type serveStack struct {
+	*stack.Stack
+	inv   *nodes.Inventory
+	dom   *domain.Driver
+	tcp   *stack.Listener // nil without --listen-tcp
+	sshLn *stack.Listener // nil without --listen-ssh
 }
 
-// newStack connects to the cloud, loads the inventory once (so a wrong
-// cloud fails at start, not at the first client) and opens the listeners.
-func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack, err error) {
-	st = &stack{log: log}
+// newStack builds every part cfg asks for, then binds every listener (see
+// package stack). ctx bounds the building only.
+func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serveStack, err error) {
+	st = &serveStack{Stack: stack.New(log)}
 	defer func() {
 		if err != nil {
-			st.closeListeners()
-			if st.sim != nil {
-				st.sim.Close()
-			}
+			st.Close()
 		}
 	}()
 
 	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, HTTPClient: cfg.httpClient, UserAgent: "quintupleo/" + version,
 		RequestTimeout: cfg.cloudTimeout}
 	if cfg.demo {
-		sim, err := cloudsim.New(cloudsim.Options{Nodes: cfg.demoNodes, Logger: log.With("component", "cloudsim")})
-		if err != nil {
-			return st, fmt.Errorf("demo cloud: %w", err)
+		if cloudCfg, err = startDemo(st.Stack, cfg, cloudCfg, log); err != nil {
+			return st, err
 		}
-		st.sim = sim
-		if err := sim.Start("127.0.0.1:0"); err != nil {
-			return st, fmt.Errorf("demo cloud: %w", err)
-		}
-		cloudCfg.Cloud = "sim"
-		cloudCfg.CloudsYAMLData = sim.CloudsYAML("sim")
-		log.Info("demo cloud running", "url", sim.URL(), "nodes", cfg.demoNodes)
 	}
-
-	cloud, err := nodes.Connect(ctx, cloudCfg)
+	invCfg, err := inventoryConfig(cfg, log)
 	if err != nil {
+		return st, err
+	}
+	if st.inv, err = stack.AddInventory(ctx, st.Stack, cloudCfg, invCfg); err != nil {
 		return st, slowCloudHint(err)
 	}
+	var drivers rpc.Drivers
+	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain")})
+	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
+		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
+		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
+			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
+	})
+	st.tcp = lv.TCP
+	if cfg.listenSSH != "" {
+		hostKey := cfg.sshHostKey
+		if hostKey == "" {
+			if hostKey, err = defaultHostKeyPath(cfg.stateDir); err != nil {
+				return st, err
+			}
+		}
+		ep, err := sshstack.Add(st.Stack, cfg.listenSSH, qssh.Config{
+			HostKeyFile:        hostKey,
+			AuthorizedKeysFile: cfg.sshAuthKeys,
+			Dialer:             lv.Dial,
+			Hostname:           cfg.hostname,
+			Logger:             log.With("component", "ssh"),
+		})
+		if err != nil {
+			return st, err
+		}
+		st.sshLn = ep.Listener
+	}
+	return st, st.Bind()
+}
+
+// startDemo starts the embedded cloudsim of --demo, owned by st, and returns
+// cloudCfg pointed at it.
+func startDemo(st *stack.Stack, cfg serveConfig, cloudCfg nodes.CloudConfig, log *slog.Logger) (nodes.CloudConfig, error) {
+	sim, err := cloudsim.New(cloudsim.Options{Nodes: cfg.demoNodes, Logger: log.With("component", "cloudsim")})
+	if err != nil {
+		return cloudCfg, fmt.Errorf("demo cloud: %w", err)
+	}
+	st.OnClose(sim.Close)
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		return cloudCfg, fmt.Errorf("demo cloud: %w", err)
+	}
+	cloudCfg.Cloud = "sim"
+	cloudCfg.CloudsYAMLData = sim.CloudsYAML("sim")
+	log.Info("demo cloud running", "url", sim.URL(), "nodes", cfg.demoNodes)
+	return cloudCfg, nil
+}
+
+// inventoryConfig is the inventory the flags describe.
+func inventoryConfig(cfg serveConfig, log *slog.Logger) (nodes.InventoryConfig, error) {
 	invCfg := nodes.InventoryConfig{
 		RefreshInterval: cfg.refresh,
 		RefreshTimeout:  cfg.refreshTimeout,
@@ -229,68 +250,11 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *stack
 	if cfg.nodeMetadata != "" {
 		invCfg.MetadataKey, invCfg.MetadataValue, _ = strings.Cut(cfg.nodeMetadata, "=")
 	}
+	var err error
 	invCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, nodes.BootOptions{
 		IPXEImage: cfg.ipxeImage, IPXEImageUEFI: cfg.ipxeImageUEFI, StateDir: cfg.stateDir, AllowRebuild: cfg.allowRebuild,
 	})
-	if err != nil {
-		return st, err
-	}
-	st.inv = nodes.NewInventory(cloud, invCfg)
-	if err := st.inv.Refresh(ctx); err != nil {
-		return st, fmt.Errorf("first listing of the cloud's servers: %w", slowCloudHint(err))
-	}
-	st.dom = domain.New(st.inv, domain.Config{Logger: log.With("component", "domain")})
-	drivers := rpc.Drivers{ // network and storage: not yet (rpc answers VIR_ERR_NO_SUPPORT)
-		Host:    host.New(host.Config{Hostname: cfg.hostname, Capacity: st.dom}),
-		Domains: st.dom,
-	}
-	st.srv = rpc.NewServer(drivers, rpc.WithLogger(log.With("component", "rpc")),
-		rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout))
-
-	if cfg.listenTCP != "" {
-		if st.tcp, err = rpc.ListenTCP(cfg.listenTCP, cfg.insecureAnyTCP); err != nil {
-			return st, err
-		}
-		log.Info("libvirt TCP listener", "addr", st.tcp.Addr().String())
-	}
-	if cfg.listenUnix != "" {
-		if st.unix, err = rpc.ListenUnix(cfg.listenUnix, 0o660); err != nil {
-			return st, err
-		}
-		log.Info("libvirt unix socket", "path", cfg.listenUnix)
-	}
-	if cfg.readOnlyUnix != "" {
-		if st.unixRO, err = rpc.ListenUnix(cfg.readOnlyUnix, 0o666); err != nil {
-			return st, err
-		}
-		log.Info("libvirt read-only unix socket", "path", cfg.readOnlyUnix)
-	}
-	if cfg.listenSSH != "" {
-		hostKey := cfg.sshHostKey
-		if hostKey == "" {
-			if hostKey, err = defaultHostKeyPath(cfg.stateDir); err != nil {
-				return st, err
-			}
-		}
-		if err := os.MkdirAll(filepath.Dir(hostKey), 0o700); err != nil {
-			return st, fmt.Errorf("ssh host key directory: %w", err)
-		}
-		st.ssh, err = qssh.NewServer(qssh.Config{
-			HostKeyFile:        hostKey,
-			AuthorizedKeysFile: cfg.sshAuthKeys,
-			Dialer:             st.dialLibvirt,
-			Hostname:           cfg.hostname,
-			Logger:             log.With("component", "ssh"),
-		})
-		if err != nil {
-			return st, err
-		}
-		if st.sshLn, err = net.Listen("tcp", cfg.listenSSH); err != nil {
-			return st, fmt.Errorf("ssh listener: %w", err)
-		}
-		log.Info("SSH endpoint", "addr", st.sshLn.Addr().String(), "host_key", hostKey)
-	}
-	return st, nil
+	return invCfg, err
 }
 
 // slowCloudHint tells the operator which knob to turn when the cloud did not
@@ -304,25 +268,6 @@ func slowCloudHint(err error) error {
 	return err
 }
 
-// dialLibvirt gives the SSH side (its virsh and the qemu+ssh bridge) a
-// libvirt connection: one end of an in-memory pipe whose other end this
-// process serves like any client.
-func (st *stack) dialLibvirt(ctx context.Context, readOnly bool) (net.Conn, error) {
-	client, server := net.Pipe()
-	st.pipes.Add(1)
-	go func() {
-		defer st.pipes.Done()
-		serveConn := st.srv.ServeConn
-		if readOnly {
-			serveConn = st.srv.ServeConnReadOnly
-		}
-		if err := serveConn(ctx, server); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
-			st.log.Debug("in-process libvirt connection ended", "err", err)
-		}
-	}()
-	return client, nil
-}
-
 // defaultHostKeyPath keeps the SSH host key with the other state, so it
 // survives restarts and clients keep trusting it.
 func defaultHostKeyPath(stateDir string) (string, error) {
@@ -334,71 +279,4 @@ func defaultHostKeyPath(stateDir string) (string, error) {
 		return "", fmt.Errorf("no --ssh-host-key and no config directory: %w", err)
 	}
 	return filepath.Join(dir, "quintupleo", "ssh_host_keys"), nil
-}
-
-func (st *stack) closeListeners() {
-	for _, ln := range []net.Listener{st.tcp, st.unix, st.unixRO, st.sshLn} {
-		if ln != nil {
-			ln.Close()
-		}
-	}
-}
-
-// run serves until ctx ends (or a listener fails), then shuts down in
-// reverse order and waits for every goroutine it started.
-func (st *stack) run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if st.sim != nil {
-		defer st.sim.Close()
-	}
-
-	var wg sync.WaitGroup
-	errc := make(chan error, 8)
-	goRun := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := f()
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, rpc.ErrServerClosed) && !errors.Is(err, qssh.ErrServerClosed) {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	goRun("inventory", func() error { return st.inv.Run(ctx) })
-	goRun("events", func() error { return st.dom.Run(ctx) })
-	if st.tcp != nil {
-		goRun("tcp", func() error { return st.srv.Serve(st.tcp) })
-	}
-	if st.unix != nil {
-		goRun("unix", func() error { return st.srv.Serve(st.unix) })
-	}
-	if st.unixRO != nil {
-		goRun("unix-ro", func() error { return st.srv.ServeReadOnly(st.unixRO) })
-	}
-	if st.ssh != nil {
-		goRun("ssh", func() error { return st.ssh.Serve(st.sshLn) })
-	}
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	st.log.Info("shutting down")
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer done()
-	if st.ssh != nil {
-		if err := st.ssh.Shutdown(shutdownCtx); err != nil {
-			st.log.Warn("ssh shutdown", "err", err)
-		}
-	}
-	if err := st.srv.Shutdown(shutdownCtx); err != nil {
-		st.log.Warn("rpc shutdown", "err", err)
-	}
-	st.pipes.Wait()
-	st.closeListeners()
-	cancel()
-	wg.Wait()
-	return runErr
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -24,7 +23,7 @@ type simConfig struct {
 	shutdownDelay   time.Duration
 	tokenTTL        time.Duration
 	faults          []string
-	logLevel        string
+	logLevel        logLevel
 	requestLogSize  int
 }
 
@@ -56,30 +55,14 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.shutdownDelay, "shutdown-delay", 0, "extra graceful-shutdown time modelled for os-stop")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", time.Hour, "Keystone token lifetime")
 	fs.StringArrayVar(&cfg.faults, "fault", nil, "inject a fault: `SPEC` like 'endpoint=servers/detail,latency=200ms' (repeatable; see docs/cloudsim.md)")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug (one line per request), info, warn, error")
+	fs.Var(&cfg.logLevel, "log-level", "log level: debug (one line per request), info, warn, error")
 	fs.IntVar(&cfg.requestLogSize, "request-log-size", cloudsim.DefaultRequestLogSize, "entries kept in the request log (GET /_sim/requests)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: quintupleo sim [flags]\n\nRun cloudsim, a simulated OpenStack (Keystone v3, Nova, Neutron, Glance) until interrupted.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "quintupleo sim: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "quintupleo sim: %v\n", err)
-		return 2
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		fmt.Fprintf(stderr, "quintupleo sim: --log-level: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, cfg.Validate); !ok {
+		return code
 	}
 	opts := cloudsim.Options{
 		Nodes:           cfg.nodes,
@@ -87,7 +70,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ShutdownDelay:   cfg.shutdownDelay,
 		TokenTTL:        cfg.tokenTTL,
 		RequestLogSize:  cfg.requestLogSize,
-		Logger:          slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger:          newLogger(stderr, cfg.logLevel),
 	}
 	if cfg.transitionDelay == 0 {
 		opts.TransitionDelay = -1 // the flag's 0 means "no delay", not "default"

@@ -1,102 +1,81 @@
-// Package stacktest builds, for tests, the whole quintupleo stack the way cmd
-// wires it — cloudsim → nodes → driver/{host,domain} → rpc — with a TCP listener for the
-// real virsh and a Dial for in-process clients (the SSH side's virsh and the
-// qemu+ssh bridge). Test code only: nothing outside _test.go files imports it.
+// Package stacktest builds, for tests, the whole quintupleo stack with the
+// builders cmd uses (package stack) — cloudsim → nodes → driver/{host,domain} → rpc —
+// with a TCP listener for the real virsh and a Dial for in-process clients
+// (the SSH side's virsh and the qemu+ssh bridge). Test code only: nothing
+// outside _test.go files imports it.
 package stacktest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"quintupleo/cloudsim"
-	"quintupleo/driver/domain"
-	"quintupleo/driver/host"
+	"quintupleo/internal/stack"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 )
 
-// Stack is cloudsim → nodes → driver/{host,domain} → rpc, as cmd wires it, with a TCP
-// listener for the real virsh (on Port) and a Dial for in-process clients.
+// Stack is cloudsim → nodes → driver/{host,domain} → rpc, built as cmd builds it, with
+// a TCP listener for the real virsh (on Port) and a Dial for in-process
+// clients.
 type Stack struct {
 	Sim  *cloudsim.Sim
 	Srv  *rpc.Server
 	Port string
-	wg   sync.WaitGroup
+	lv   *stack.Libvirt
 }
 
-// New starts a stack over n nodes; t.Cleanup stops it. The cloud is a fresh
-// cloudsim, or — when QUINTUPLEO_CLOUD names a real cloud (the real-cloud
-// tier, docs/realcloud.md) — that cloud, its node fixture reset to n nodes
-// with QUINTUPLEO_NODES_CMD first (Sim is then nil).
+// New starts a stack over n nodes; t.Cleanup stops it as serve stops on a
+// signal. The cloud is a fresh cloudsim, or — when QUINTUPLEO_CLOUD names a
+// real cloud (the real-cloud tier, docs/realcloud.md) — that cloud, its node
+// fixture reset to n nodes with QUINTUPLEO_NODES_CMD first (Sim is then nil).
 func New(t testing.TB, n int) *Stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	cloudCfg, sim := cloudFor(t, n)
 	invCfg := nodes.InventoryConfig{RefreshInterval: 100 * time.Millisecond, PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second}
 	if sim == nil {
 		// Real Nova is slower: the same waits with wider bounds.
 		invCfg = nodes.InventoryConfig{RefreshInterval: time.Second, PollInterval: 50 * time.Millisecond, ActionTimeout: 5 * time.Minute}
 	}
-	cloud, err := nodes.Connect(ctx, cloudCfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	invCfg.Logger = log
-	inv := nodes.NewInventory(cloud, invCfg)
-	if err := inv.Refresh(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	hv := domain.New(inv, domain.Config{Logger: log})
-	drivers := rpc.Drivers{Host: host.New(host.Config{Hostname: "virthost", Capacity: hv}), Domains: hv}
-	st := &Stack{Sim: sim, Srv: rpc.NewServer(drivers, rpc.WithLogger(log))}
-	ln, err := rpc.ListenTCP("127.0.0.1:0", false)
+	b := stack.New(log)
+	inv, err := stack.AddInventory(t.Context(), b, cloudCfg, invCfg)
 	if err != nil {
-		cancel()
+		b.Close()
 		t.Fatal(err)
 	}
-	_, st.Port, _ = net.SplitHostPort(ln.Addr().String())
-	st.wg.Add(3)
-	go func() { defer st.wg.Done(); _ = inv.Run(ctx) }()
-	go func() { defer st.wg.Done(); _ = hv.Run(ctx) }()
-	go func() {
-		defer st.wg.Done()
-		if err := st.Srv.Serve(ln); !errors.Is(err, rpc.ErrServerClosed) {
-			t.Errorf("rpc Serve: %v", err)
-		}
-	}()
+	drivers, _ := stack.AddDrivers(b, inv, stack.DriverConfig{Hostname: "virthost", Logger: log})
+	lv := stack.AddLibvirt(b, drivers, stack.LibvirtConfig{TCP: "127.0.0.1:0", Options: []rpc.Option{rpc.WithLogger(log)}})
+	if err := b.Bind(); err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	st := &Stack{Sim: sim, Srv: lv.Server, lv: lv}
+	_, st.Port, _ = net.SplitHostPort(lv.TCP.Addr().String())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
 	t.Cleanup(func() {
-		st.Srv.Close()
 		cancel()
-		st.wg.Wait()
+		if err := <-done; err != nil {
+			t.Errorf("stack: %v", err)
+		}
 	})
 	return st
 }
 
-// Dial is what cmd gives the SSH side: a net.Pipe served by ServeConn.
+// Dial is what cmd gives the SSH side (stack.Libvirt.Dial): a net.Pipe
+// served by the stack's RPC server.
 func (st *Stack) Dial(ctx context.Context, readOnly bool) (net.Conn, error) {
-	a, b := net.Pipe()
-	st.wg.Add(1)
-	go func() {
-		defer st.wg.Done()
-		if readOnly {
-			_ = st.Srv.ServeConnReadOnly(context.WithoutCancel(ctx), b)
-		} else {
-			_ = st.Srv.ServeConn(context.WithoutCancel(ctx), b)
-		}
-	}()
-	return a, nil
+	return st.lv.Dial(ctx, readOnly)
 }
 
 // cloudFor returns the cloud a test stack runs on: a started cloudsim with n

@@ -1,0 +1,29 @@
+package stack
+
+import (
+	"log/slog"
+
+	"quintupleo/driver/domain"
+	"quintupleo/driver/host"
+	"quintupleo/nodes"
+	"quintupleo/rpc"
+)
+
+// DriverConfig is what the libvirt drivers need beyond the inventory.
+type DriverConfig struct {
+	Hostname string // reported to clients; "" = this machine's
+	Logger   *slog.Logger
+}
+
+// AddDrivers builds the libvirt drivers over inv, one per object family, as
+// the RPC server serves them. Networks and storage are not wired yet, so rpc
+// answers their procedures VIR_ERR_NO_SUPPORT, as libvirtd does for a
+// missing sub-driver. The domain driver's event loop runs with the stack.
+func AddDrivers(st *Stack, inv *nodes.Inventory, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
+	dom := domain.New(inv, domain.Config{Logger: cfg.Logger})
+	st.Go("events", dom.Run)
+	return rpc.Drivers{
+		Host:    host.New(host.Config{Hostname: cfg.Hostname, Capacity: dom}),
+		Domains: dom,
+	}, dom
+}
