@@ -62,11 +62,7 @@ func (b *Budget) Reserve(n int64) error {
 		return nil
 	}
 	for p := b; p != nil; p = p.parent {
-		// n > limit first: Add must not overflow on absurd requests.
-		if n > p.limit || p.used.Add(n) > p.limit {
-			if n <= p.limit {
-				p.used.Add(-n)
-			}
+		if !p.take(n) {
 			for q := b; q != p; q = q.parent {
 				q.used.Add(-n)
 			}
@@ -74,6 +70,20 @@ func (b *Budget) Reserve(n int64) error {
 		}
 	}
 	return nil
+}
+
+// take adds n to used unless that would pass the limit; used never
+// exceeds the limit, even for a moment, so Used is always a true figure.
+func (b *Budget) take(n int64) bool {
+	for {
+		cur := b.used.Load()
+		if n > b.limit-cur { // not cur+n > limit: that could overflow
+			return false
+		}
+		if b.used.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 // Release gives back n bytes reserved earlier.
