@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +20,20 @@ type sshClient struct {
 
 func withSSH(t *testing.T, client *sshClient) envOption {
 	t.Helper()
+	dir, authKeys := newSSHClient(t, client)
+	return func(_ *cloudsim.Options, c *serveConfig) {
+		c.listenSSH = "127.0.0.1:0"
+		c.sshAuthKeys = authKeys
+		c.sshHostKey = filepath.Join(dir, "ssh_host_keys")
+	}
+}
+
+// newSSHClient makes an ed25519 key for client and an authorized_keys file
+// listing it, in a new directory it returns with the file's path.
+func newSSHClient(t *testing.T, client *sshClient) (dir, authKeys string) {
+	t.Helper()
 	testtool.Require(t, "ssh-keygen")
-	dir := t.TempDir()
+	dir = t.TempDir()
 	client.key = filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", client.key).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
@@ -29,15 +42,19 @@ func withSSH(t *testing.T, client *sshClient) envOption {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authKeys := filepath.Join(dir, "authorized_keys")
+	authKeys = filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(authKeys, pub, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return func(_ *cloudsim.Options, c *serveConfig) {
-		c.listenSSH = "127.0.0.1:0"
-		c.sshAuthKeys = authKeys
-		c.sshHostKey = filepath.Join(dir, "ssh_host_keys")
-	}
+	return dir, authKeys
+}
+
+// command is the real OpenSSH client running line on the SSH endpoint
+// at port, as Ironic's driver runs its virsh lines (user "stack").
+func (c *sshClient) command(ctx context.Context, bin, port, line string) *exec.Cmd {
+	return exec.CommandContext(ctx, bin, "-i", c.key, "-p", port, "-T",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+		"stack@127.0.0.1", line)
 }
 
 // ssh runs one command line through the real OpenSSH client, as Ironic's
@@ -46,10 +63,7 @@ func (e *env) ssh(t *testing.T, c *sshClient, line string) (string, string, int)
 	t.Helper()
 	bin := testtool.Require(t, "ssh")
 	_, port, _ := strings.Cut(e.st.sshLn.Addr().String(), ":")
-	cmd := exec.CommandContext(t.Context(), bin, "-i", c.key, "-p", port, "-T",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-		"stack@127.0.0.1", line)
-	return testtool.Run(t, cmd)
+	return testtool.Run(t, c.command(t.Context(), bin, port, line))
 }
 
 // TestServeSSHEndpoint drives `quintupleo serve --listen-ssh` with OpenSSH:
