@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"quintupleo/ssh/budget"
 )
 
 // Dialer opens a fresh libvirt RPC connection for one virsh invocation or one
@@ -53,6 +55,12 @@ type Config struct {
 	MaxOutputBytes     int64         // stdout+stderr per command; default 64 MiB
 	CommandTimeout     time.Duration // per exec/shell line; default 30 min
 	HandshakeTimeout   time.Duration // default 30 s
+	// SessionMemory is what one session's command lines may hold at once:
+	// its tools' buffers and values, its shell variables and expansions
+	// (default 64 MiB; docs/ssh.md gives the reasoning).
+	SessionMemory int64
+	// MemoryTotal is what all sessions together may hold (default 512 MiB).
+	MemoryTotal int64
 }
 
 func (c *Config) setDefaults() {
@@ -79,6 +87,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second
+	}
+	if c.SessionMemory == 0 {
+		c.SessionMemory = 64 << 20
+	}
+	if c.MemoryTotal == 0 {
+		c.MemoryTotal = 512 << 20
 	}
 	if c.ScratchDir == "" {
 		c.ScratchDir = os.TempDir()
@@ -154,6 +168,8 @@ type Server struct {
 	sessions  int
 	idle      chan struct{} // closed and replaced when sessions drops to 0 during shutdown
 
+	memory *budget.Budget // every session's budget is inside this one
+
 	wg sync.WaitGroup // every goroutine the server starts
 }
 
@@ -184,6 +200,7 @@ func NewServer(cfg Config) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*serverConn]struct{}{},
 		idle:      make(chan struct{}),
+		memory:    budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
 	}
 	sc := &gossh.ServerConfig{
 		Config: gossh.Config{

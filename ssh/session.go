@@ -15,6 +15,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 	"mvdan.cc/sh/v3/syntax"
+
+	"quintupleo/ssh/budget"
 )
 
 var (
@@ -211,6 +213,7 @@ func (s *session) newShell() (*shell, error) {
 		user:          s.user,
 		dialer:        s.srv.cfg.Dialer,
 		maxInput:      s.srv.cfg.MaxOutputBytes,
+		budget:        budget.New(s.srv.cfg.SessionMemory, "for this session", s.srv.memory),
 	})
 }
 
@@ -318,6 +321,13 @@ func (s *session) interactive(ctx context.Context) uint32 {
 			status, exited = sh.runParsed(lctx, r, &syntax.File{Stmts: stmts}, stderr)
 			cancelOut(nil)
 			cancel()
+			if err := sh.mem.keepVars(r.Vars); err != nil {
+				// what the line left in variables does not fit: start
+				// the next line without them rather than without memory
+				fmt.Fprintf(stderr, "sh: %v; shell variables cleared\n", err)
+				r.Reset()
+				_ = sh.mem.keepVars(nil)
+			}
 			if exited || ctx.Err() != nil {
 				done = true
 				break

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"quintupleo/ssh/budget"
 	"quintupleo/ssh/utils"
 	"quintupleo/ssh/virsh"
 )
@@ -26,6 +28,7 @@ type shellConfig struct {
 	user          string
 	dialer        Dialer
 	maxInput      int64
+	budget        *budget.Budget // the session's memory budget
 }
 
 // shell interprets command lines for one session, confined: only the
@@ -35,6 +38,7 @@ type shell struct {
 	cfg  shellConfig
 	dir  string   // scratch directory (absolute)
 	root *os.Root // the only way anything touches files in dir
+	mem  *shellMem
 }
 
 func newShell(cfg shellConfig) (*shell, error) {
@@ -51,11 +55,12 @@ func newShell(cfg shellConfig) (*shell, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("ssh: scratch dir: %w", err)
 	}
-	return &shell{cfg: cfg, dir: dir, root: root}, nil
+	return &shell{cfg: cfg, dir: dir, root: root, mem: newShellMem(cfg.budget)}, nil
 }
 
 // Close removes the scratch directory.
 func (sh *shell) Close() error {
+	sh.mem.close()
 	err := sh.root.Close()
 	if rerr := os.RemoveAll(sh.dir); err == nil {
 		err = rerr
@@ -126,7 +131,24 @@ func (sh *shell) runParsed(ctx context.Context, r *interp.Runner, file *syntax.F
 		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
 		return 126, false
 	}
+	// A line nested in this one (sh -c, virsh edit's editor) is stopped
+	// with it.
+	ls, nested := ctx.Value(lineStopKey{}).(*lineStop)
+	if !nested {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		ls = &lineStop{cancel: cancel}
+		ctx = context.WithValue(ctx, lineStopKey{}, ls)
+	}
+	defer sh.mem.guard(file)()
 	err := r.Run(ctx, file)
+	if cause := context.Cause(ctx); ctx.Err() != nil && budget.IsExceeded(cause) {
+		if !nested && !ls.reported.Load() {
+			fmt.Fprintf(stderr, "sh: %v; command line stopped\n", cause)
+		}
+		return 2, false
+	}
 	var status interp.ExitStatus
 	if errors.As(err, &status) {
 		return uint8(status), r.Exited()
@@ -182,6 +204,16 @@ func checkPolicy(file *syntax.File) error {
 		case *syntax.Assign:
 			if n.Name != nil && forbiddenAssign(n.Name.Value) {
 				err = fmt.Errorf("%s: assignment not permitted", n.Name.Value)
+			}
+		case *syntax.ParamExp:
+			// ${x=w} assigns in the middle of a word, after the word's
+			// memory guard has measured it (shellmem.go)
+			if n.Exp != nil && (n.Exp.Op == syntax.AssignUnset || n.Exp.Op == syntax.AssignUnsetOrNull) {
+				err = errors.New("${name=word} assignments are not permitted")
+			}
+		case *syntax.Lit:
+			if strings.ContainsRune(n.Value, 0) {
+				err = errors.New("NUL bytes are not permitted")
 			}
 		}
 		return err == nil
@@ -264,8 +296,12 @@ func (sh *shell) runner(stdin *os.File, stdout, stderr io.Writer, o runOpts) (*i
 		interp.Env(sh.environ()),
 		interp.Dir(sh.dir),
 		interp.StdIO(in, stdout, stderr),
-		interp.CallHandler(callPolicy),
+		// noglob: nothing outside the scratch dir matches, and a pattern
+		// compiled from a large unquoted expansion is many times its size
+		interp.Params("-f"),
+		interp.CallHandler(sh.callPolicy),
 		interp.ExecHandlers(
+			sh.builtinHandler,
 			sh.virshHandler,
 			sh.utilsHandler(o),
 			sh.shellHandler(o),
@@ -280,8 +316,25 @@ func (sh *shell) runner(stdin *os.File, stdout, stderr io.Writer, o runOpts) (*i
 
 // callPolicy runs before every simple command, builtins included: a builtin
 // outside builtinsAllowed is rewritten to the denied marker so that denyRest
-// refuses it.
-func callPolicy(_ context.Context, args []string) ([]string, error) {
+// refuses it; echo and printf go to builtinHandler, which reserves their
+// output; a memory guard (shellmem.go) reserves its word's expansion, and
+// when it cannot, fails the word and stops the line.
+func (sh *shell) callPolicy(ctx context.Context, args []string) ([]string, error) {
+	switch args[0] {
+	case guardName:
+		if len(args) != 2 {
+			return nil, errors.New("sh: internal error")
+		}
+		id, _ := strconv.Atoi(args[1])
+		hc := interp.HandlerCtx(ctx)
+		if err := sh.mem.expand(id, hc.Env, hc.Stdout); err != nil {
+			stopLine(ctx, err, true)
+			return nil, fmt.Errorf("sh: %w", err)
+		}
+		return []string{":"}, nil
+	case "echo", "printf":
+		return append([]string{builtinMark}, args...), nil
+	}
 	if interp.IsBuiltin(args[0]) && !builtinsAllowed[args[0]] {
 		return append([]string{denied}, args...), nil
 	}
@@ -320,8 +373,8 @@ func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		hc := interp.HandlerCtx(ctx)
 		env := virsh.Env{
 			Stdin:  hc.Stdin,
-			Stdout: hc.Stdout,
-			Stderr: hc.Stderr,
+			Stdout: sh.output(ctx, hc.Stdout),
+			Stderr: sh.output(ctx, hc.Stderr),
 			Getenv: func(name string) string { return hc.Env.Get(name).String() },
 		}
 		if sh.cfg.dialer != nil {
@@ -337,7 +390,7 @@ func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			}
 			ctx = context.WithValue(ctx, nestKey{}, depth+1)
 			line := editor + " " + file // as virsh: "%s %s", the temp name is shell-safe
-			status, _ := sh.run(ctx, line, nil, hc.Stdout, hc.Stderr, runOpts{editable: file})
+			status, _ := sh.run(ctx, line, nil, env.Stdout, env.Stderr, runOpts{editable: file})
 			return int(status)
 		}
 		if status := virsh.Run(ctx, env, args[1:]); status != 0 {
@@ -358,11 +411,12 @@ func (sh *shell) utilsHandler(o runOpts) func(next interp.ExecHandlerFunc) inter
 			hc := interp.HandlerCtx(ctx)
 			env := &utils.Env{
 				Stdin:    hc.Stdin,
-				Stdout:   hc.Stdout,
-				Stderr:   hc.Stderr,
+				Stdout:   sh.output(ctx, hc.Stdout),
+				Stderr:   sh.output(ctx, hc.Stderr),
 				Root:     sh.root,
 				Editable: o.editable,
 				MaxInput: sh.cfg.maxInput,
+				Budget:   sh.cfg.budget,
 			}
 			if status := cmd(ctx, env, append([]string{name}, args[1:]...)); status != 0 {
 				return interp.ExitStatus(uint8(status))
@@ -397,6 +451,7 @@ func (sh *shell) shellHandler(o runOpts) func(next interp.ExecHandlerFunc) inter
 				return next(ctx, args)
 			}
 			hc := interp.HandlerCtx(ctx)
+			stdout, stderr := sh.output(ctx, hc.Stdout), sh.output(ctx, hc.Stderr)
 			switch name {
 			case "which":
 				status := uint8(0)
@@ -405,7 +460,7 @@ func (sh *shell) shellHandler(o runOpts) func(next interp.ExecHandlerFunc) inter
 						continue
 					}
 					if n, ok := commandName(a); ok && knownCommand(n) {
-						fmt.Fprintf(hc.Stdout, "/usr/bin/%s\n", n)
+						fmt.Fprintf(stdout, "/usr/bin/%s\n", n)
 					} else {
 						status = 1
 					}
@@ -426,7 +481,7 @@ func (sh *shell) shellHandler(o runOpts) func(next interp.ExecHandlerFunc) inter
 				}
 				ctx = context.WithValue(ctx, nestKey{}, depth+1)
 				in, _ := hc.Stdin.(*os.File)
-				status, _ := sh.run(ctx, args[2], in, hc.Stdout, hc.Stderr, o)
+				status, _ := sh.run(ctx, args[2], in, stdout, stderr, o)
 				if status != 0 {
 					return interp.ExitStatus(status)
 				}

@@ -22,6 +22,7 @@ import (
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 	qssh "quintupleo/ssh"
+	"quintupleo/ssh/budget"
 )
 
 // serveConfig is everything `quintupleo serve` is told.
@@ -54,6 +55,8 @@ type serveConfig struct {
 	// libvirt connection limits (docs/limits.md)
 	maxClients, maxAnonClients int
 	openTimeout                time.Duration
+	sshSessionMem              budget.Size
+	sshMemoryTotal             budget.Size
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -86,6 +89,9 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listenSSH, "listen-ssh", "", "SSH endpoint (host:port) running the virsh command lines clients send to a libvirt host, and qemu+ssh://")
 	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
 	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
+	c.sshSessionMem, c.sshMemoryTotal = 64<<20, 512<<20
+	fs.Var(&c.sshSessionMem, "ssh-session-memory", "memory one SSH session's command lines may hold at once (tools' buffers, shell variables); beyond it the command fails")
+	fs.Var(&c.sshMemoryTotal, "ssh-memory-total", "memory all SSH sessions together may hold at once")
 	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
 	fs.IntVar(&c.maxClients, "max-clients", 0, "libvirt connections (TCP and unix) served at once; 0: libvirtd's 5000, "+
 		"or less if the open-file limit would not keep a quarter (at least 64) free for SSH and the cloud")
@@ -209,6 +215,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			Dialer:             lv.Dial,
 			Hostname:           cfg.hostname,
 			Logger:             log.With("component", "ssh"),
+			SessionMemory:      int64(cfg.sshSessionMem),
+			MemoryTotal:        int64(cfg.sshMemoryTotal),
 		})
 		if err != nil {
 			return st, err

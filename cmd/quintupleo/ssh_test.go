@@ -20,8 +20,20 @@ type sshClient struct {
 
 func withSSH(t *testing.T, client *sshClient) envOption {
 	t.Helper()
+	dir, authKeys := newSSHClient(t, client)
+	return func(_ *cloudsim.Options, c *serveConfig) {
+		c.listenSSH = "127.0.0.1:0"
+		c.sshAuthKeys = authKeys
+		c.sshHostKey = filepath.Join(dir, "ssh_host_keys")
+	}
+}
+
+// newSSHClient makes an ed25519 key for client and an authorized_keys file
+// listing it, in a new directory it returns with the file's path.
+func newSSHClient(t *testing.T, client *sshClient) (dir, authKeys string) {
+	t.Helper()
 	testtool.Require(t, "ssh-keygen")
-	dir := t.TempDir()
+	dir = t.TempDir()
 	client.key = filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", client.key).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
@@ -30,15 +42,11 @@ func withSSH(t *testing.T, client *sshClient) envOption {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authKeys := filepath.Join(dir, "authorized_keys")
+	authKeys = filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(authKeys, pub, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return func(_ *cloudsim.Options, c *serveConfig) {
-		c.listenSSH = "127.0.0.1:0"
-		c.sshAuthKeys = authKeys
-		c.sshHostKey = filepath.Join(dir, "ssh_host_keys")
-	}
+	return dir, authKeys
 }
 
 // ssh runs one command line through the real OpenSSH client, as Ironic's
@@ -52,8 +60,13 @@ func (e *env) ssh(t *testing.T, c *sshClient, line string) (string, string, int)
 // addr (127.0.0.1:PORT).
 func (c *sshClient) command(ctx context.Context, t *testing.T, addr, line string) *exec.Cmd {
 	t.Helper()
-	bin := testtool.Require(t, "ssh")
 	_, port, _ := strings.Cut(addr, ":")
+	return c.commandAt(ctx, testtool.Require(t, "ssh"), port, line)
+}
+
+// commandAt is command with the ssh binary and the endpoint's port given,
+// for callers without a *testing.T at hand.
+func (c *sshClient) commandAt(ctx context.Context, bin, port, line string) *exec.Cmd {
 	return exec.CommandContext(ctx, bin, "-i", c.key, "-p", port, "-T",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
 		"stack@127.0.0.1", line)

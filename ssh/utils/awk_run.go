@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"quintupleo/ssh/budget"
 )
 
 // Awk runs the confined awk: options -F fs, -v var=value, --; the program;
@@ -74,6 +76,7 @@ func Awk(ctx context.Context, e *Env, args []string) int {
 	}
 	out := bufio.NewWriter(e.Stdout)
 	in := newAwkInterp(ctx, prog, out)
+	in.mem = &e.mem
 	in.maxStr = int(e.MaxInput)
 	if in.maxStr <= 0 {
 		in.maxStr = 64 << 20
@@ -229,6 +232,50 @@ type awkInterp struct {
 	steps    int
 	maxStr   int // longest string a value may hold
 	cells    int // array elements created
+
+	// Memory: every value is reserved in the session's budget before it is
+	// built. live is what stored values hold (variables, array elements,
+	// the record and its fields, the input); tmp adds up the values built
+	// during the current statement, which may still be referenced by the
+	// expression building the next one; exec resets it.
+	mem     *meter
+	live    int64
+	tmp     int64
+	recLive int64 // what live counts for the record and its fields
+	ms      matches
+}
+
+// Per-item overheads counted on top of the bytes: a string header in the
+// fields slice (twice: split result and the copy), an array element (key
+// and value headers, map slot), a variable.
+const (
+	fieldOverhead = 32
+	elemOverhead  = 96
+	varOverhead   = 48
+)
+
+// need reserves n more bytes for a value about to be built.
+func (in *awkInterp) need(n int) error {
+	in.tmp = budget.Add(in.tmp, int64(n))
+	return in.check()
+}
+
+// check reserves what stored and temporary values hold now.
+func (in *awkInterp) check() error {
+	if in.mem == nil {
+		in.mem = &meter{}
+	}
+	return in.mem.need(budget.Add(in.live, in.tmp))
+}
+
+func cellBytes(c cell) int64 { return int64(len(c.s)) }
+
+func (in *awkInterp) arrayBytes(a map[string]cell) int64 {
+	n := int64(0)
+	for k, v := range a {
+		n += int64(len(k)) + cellBytes(v) + elemOverhead
+	}
+	return n
 }
 
 const maxArrayCells = 1 << 20
@@ -307,6 +354,9 @@ func (in *awkInterp) run(e *Env, operands []string) (int, error) {
 		if err != nil {
 			return 2, err
 		}
+		if err := in.mem.keep(int64(len(data))); err != nil { // the string copy
+			return 2, err
+		}
 		in.data = string(data)
 	records:
 		for {
@@ -314,7 +364,9 @@ func (in *awkInterp) run(e *Env, operands []string) (int, error) {
 			if !ok {
 				break
 			}
-			in.setRecord(rec)
+			if err := in.setRecord(rec, true); err != nil {
+				return 2, err
+			}
 			in.vars["NR"] = numCell(in.vars["NR"].num() + 1)
 			in.vars["FNR"] = numCell(in.vars["FNR"].num() + 1)
 			if err := in.ctx.Err(); err != nil {
@@ -428,18 +480,56 @@ func (in *awkInterp) nextRecord() (string, bool) {
 	}
 }
 
-func (in *awkInterp) setRecord(s string) {
+// setRecord makes s the record; one read from the input shares its memory,
+// any other (a $0 assignment) is counted.
+func (in *awkInterp) setRecord(s string, fromInput bool) error {
 	in.record = s
 	in.split = false
 	in.fields = nil
+	in.live -= in.recLive
+	in.recLive = 0
+	if !fromInput {
+		in.recLive = int64(len(s))
+		in.live += in.recLive
+	}
+	return in.check()
 }
 
-func (in *awkInterp) splitRecord() {
+func (in *awkInterp) splitRecord() error {
 	if in.split {
-		return
+		return nil
+	}
+	fs := in.vars["FS"].str(in.convfmt())
+	n := in.countFields(in.record, fs)
+	if err := in.need(fieldOverhead * (n + 1)); err != nil {
+		return err
 	}
 	in.split = true
-	in.fields = append([]string{""}, in.splitWith(in.record, in.vars["FS"].str(in.convfmt()))...)
+	in.fields = append([]string{""}, in.splitWith(in.record, fs)...)
+	in.recLive += int64(fieldOverhead * len(in.fields))
+	in.live += int64(fieldOverhead * len(in.fields))
+	return nil
+}
+
+// countFields bounds how many pieces splitWith(s, fs) makes, without
+// making them: a record of a million separators is a million string
+// headers.
+func (in *awkInterp) countFields(s, fs string) int {
+	switch {
+	case fs == " ":
+		return len(s)/2 + 1
+	case s == "":
+		return 0
+	case len(fs) == 1 && fs != "\\":
+		return strings.Count(s, fs) + 1
+	}
+	re, err := in.regex(fs)
+	if err != nil {
+		return 1
+	}
+	n := 1
+	in.ms.each(re, s, func([]int) bool { n++; return true })
+	return n
 }
 
 func (in *awkInterp) splitWith(s, fs string) []string {
@@ -459,9 +549,19 @@ func (in *awkInterp) splitWith(s, fs string) []string {
 	}
 }
 
-func (in *awkInterp) rebuild() {
+func (in *awkInterp) rebuild() error {
 	ofs := in.vars["OFS"].str(in.convfmt())
+	n := len(ofs) * len(in.fields)
+	for _, f := range in.fields {
+		n += len(f)
+	}
+	if err := in.need(n); err != nil {
+		return err
+	}
 	in.record = strings.Join(in.fields[1:], ofs)
+	in.recLive += int64(len(in.record))
+	in.live += int64(len(in.record))
+	return nil
 }
 
 func (in *awkInterp) getField(i int) (cell, error) {
@@ -471,7 +571,9 @@ func (in *awkInterp) getField(i int) (cell, error) {
 	if i == 0 {
 		return inputCell(in.record), nil
 	}
-	in.splitRecord()
+	if err := in.splitRecord(); err != nil {
+		return cell{}, err
+	}
 	if i >= len(in.fields) {
 		return cell{}, nil
 	}
@@ -483,51 +585,79 @@ func (in *awkInterp) setField(i int, v string) error {
 		return fmt.Errorf("trying to access out of range field %d", i)
 	}
 	if i == 0 {
-		in.setRecord(v)
-		return nil
+		return in.setRecord(v, false)
 	}
-	in.splitRecord()
-	for len(in.fields) <= i {
-		in.fields = append(in.fields, "")
+	if err := in.growFields(i); err != nil {
+		return err
 	}
 	in.fields[i] = v
-	in.rebuild()
+	in.recLive += int64(len(v))
+	in.live += int64(len(v))
+	return in.rebuild()
+}
+
+// growFields splits the record and extends it to n fields, the headers
+// reserved first (NF=1e9 would otherwise be 16 GB of empty strings).
+func (in *awkInterp) growFields(n int) error {
+	if err := in.splitRecord(); err != nil {
+		return err
+	}
+	if extra := n + 1 - len(in.fields); extra > 0 {
+		if err := in.need(2 * fieldOverhead * extra); err != nil {
+			return err
+		}
+		in.recLive += int64(fieldOverhead * extra)
+		in.live += int64(fieldOverhead * extra)
+	}
+	for len(in.fields) <= n {
+		in.fields = append(in.fields, "")
+	}
 	return nil
 }
 
-func (in *awkInterp) getVar(name string) cell {
+func (in *awkInterp) getVar(name string) (cell, error) {
 	if name == "NF" {
-		in.splitRecord()
-		return numCell(float64(len(in.fields) - 1))
+		if err := in.splitRecord(); err != nil {
+			return cell{}, err
+		}
+		return numCell(float64(len(in.fields) - 1)), nil
 	}
-	return in.vars[name]
+	return in.vars[name], nil
 }
 
-func (in *awkInterp) setVar(name string, v cell) {
+func (in *awkInterp) setVar(name string, v cell) error {
 	if name == "NF" {
-		in.splitRecord()
-		n := int(v.num())
-		if n < 0 {
-			n = 0
+		n := min(max(v.num(), 0), math.MaxInt32)
+		if err := in.growFields(int(n)); err != nil {
+			return err
 		}
-		for len(in.fields) <= n {
-			in.fields = append(in.fields, "")
-		}
-		in.fields = in.fields[:n+1]
-		in.rebuild()
-		return
+		in.fields = in.fields[:int(n)+1]
+		return in.rebuild()
 	}
+	old, ok := in.vars[name]
+	if !ok {
+		in.live += int64(len(name)) + varOverhead
+	}
+	in.live += cellBytes(v) - cellBytes(old)
 	in.vars[name] = v
+	return in.check()
 }
 
 func (in *awkInterp) key(keys []awkExpr) (string, error) {
 	parts := make([]string, len(keys))
+	n := 0
 	for i, k := range keys {
 		v, err := in.eval(k)
 		if err != nil {
 			return "", err
 		}
 		parts[i] = v.str(in.convfmt())
+		n += len(parts[i]) + len(in.vars["SUBSEP"].s)
+	}
+	if len(parts) > 1 {
+		if err := in.need(n); err != nil {
+			return "", err
+		}
 	}
 	return strings.Join(parts, in.vars["SUBSEP"].s), nil
 }
@@ -553,6 +683,8 @@ func (in *awkInterp) exec(s awkStmt) error {
 	if err := in.tick(); err != nil {
 		return err
 	}
+	// the previous statement's temporaries are stored (in live) or garbage
+	in.tmp = 0
 	switch s := s.(type) {
 	case *blockS:
 		for _, x := range s.list {
@@ -636,7 +768,9 @@ func (in *awkInterp) exec(s awkStmt) error {
 			if _, ok := arr[k]; !ok {
 				continue
 			}
-			in.setVar(s.v, inputCell(k))
+			if err := in.setVar(s.v, inputCell(k)); err != nil {
+				return err
+			}
 			if err := in.exec(s.body); err != nil {
 				if errors.Is(err, errBreak) {
 					return nil
@@ -666,6 +800,7 @@ func (in *awkInterp) exec(s awkStmt) error {
 		return errAwkExit
 	case *deleteS:
 		if s.keys == nil {
+			in.live -= in.arrayBytes(in.arrays[s.arr])
 			delete(in.arrays, s.arr)
 			return nil
 		}
@@ -673,7 +808,11 @@ func (in *awkInterp) exec(s awkStmt) error {
 		if err != nil {
 			return err
 		}
-		delete(in.array(s.arr), k)
+		a := in.array(s.arr)
+		if v, ok := a[k]; ok {
+			in.live -= int64(len(k)) + cellBytes(v) + elemOverhead
+			delete(a, k)
+		}
 	}
 	return nil
 }
@@ -688,21 +827,31 @@ func (in *awkInterp) print(s *printS) error {
 			}
 			vals = append(vals, v)
 		}
-		_, err := in.out.WriteString(awkSprintf(vals[0].str(in.convfmt()), vals[1:]))
+		res, err := in.sprintf(vals[0].str(in.convfmt()), vals[1:])
+		if err != nil {
+			return err
+		}
+		_, err = in.out.WriteString(res)
 		return err
 	}
 	var parts []string
 	if len(s.args) == 0 {
 		parts = []string{in.record}
 	}
+	ofs, ors := in.vars["OFS"].str(in.convfmt()), in.vars["ORS"].str(in.convfmt())
+	n := len(ors)
 	for _, a := range s.args {
 		v, err := in.eval(a)
 		if err != nil {
 			return err
 		}
 		parts = append(parts, v.str(in.vars["OFMT"].s))
+		n += len(parts[len(parts)-1]) + len(ofs)
 	}
-	_, err := in.out.WriteString(strings.Join(parts, in.vars["OFS"].str(in.convfmt())) + in.vars["ORS"].str(in.convfmt()))
+	if err := in.need(2 * n); err != nil { // the joined line, then with ORS
+		return err
+	}
+	_, err := in.out.WriteString(strings.Join(parts, ofs) + ors)
 	return err
 }
 
@@ -719,19 +868,23 @@ func (in *awkInterp) assign(lv awkExpr, v cell) error {
 		if _, isArr := in.arrays[lv.name]; isArr {
 			return fmt.Errorf("can't assign to %s; it's an array name", lv.name)
 		}
-		in.setVar(lv.name, v)
+		return in.setVar(lv.name, v)
 	case *indexRef:
 		k, err := in.key(lv.keys)
 		if err != nil {
 			return err
 		}
 		a := in.array(lv.name)
-		if _, ok := a[k]; !ok {
+		old, ok := a[k]
+		if !ok {
 			if in.cells++; in.cells > maxArrayCells {
 				return errTooBig
 			}
+			in.live += int64(len(k)) + elemOverhead
 		}
+		in.live += cellBytes(v) - cellBytes(old)
 		a[k] = v
+		return in.check()
 	case *fieldRef:
 		i, err := in.eval(lv.idx)
 		if err != nil {
@@ -763,7 +916,7 @@ func (in *awkInterp) eval(x awkExpr) (cell, error) {
 		if _, isArr := in.arrays[x.name]; isArr {
 			return cell{}, fmt.Errorf("can't use array %s in scalar context", x.name)
 		}
-		return in.getVar(x.name), nil
+		return in.getVar(x.name)
 	case *indexRef:
 		k, err := in.key(x.keys)
 		if err != nil {
@@ -771,7 +924,14 @@ func (in *awkInterp) eval(x awkExpr) (cell, error) {
 		}
 		a := in.array(x.name)
 		v, ok := a[k]
-		if !ok {
+		if !ok { // a reference creates the element
+			if in.cells++; in.cells > maxArrayCells {
+				return cell{}, errTooBig
+			}
+			in.live += int64(len(k)) + elemOverhead
+			if err := in.check(); err != nil {
+				return cell{}, err
+			}
 			a[k] = cell{}
 		}
 		return v, nil
@@ -867,7 +1027,9 @@ func (in *awkInterp) eval(x awkExpr) (cell, error) {
 		in.vars["NR"] = numCell(in.vars["NR"].num() + 1)
 		in.vars["FNR"] = numCell(in.vars["FNR"].num() + 1)
 		if x.lval == nil {
-			in.setRecord(rec)
+			if err := in.setRecord(rec, true); err != nil {
+				return cell{}, err
+			}
 		} else if err := in.assign(x.lval, inputCell(rec)); err != nil {
 			return cell{}, err
 		}
@@ -939,6 +1101,9 @@ func (in *awkInterp) binary(x *binE) (cell, error) {
 		ls, rs := l.str(in.convfmt()), r.str(in.convfmt())
 		if len(ls)+len(rs) > in.maxStr {
 			return cell{}, errTooBig
+		}
+		if err := in.need(len(ls) + len(rs)); err != nil {
+			return cell{}, err
 		}
 		return strCell(ls + rs), nil
 	case "<", "<=", "==", "!=", ">", ">=":
@@ -1033,6 +1198,10 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 		if err := need(1, 1); err != nil {
 			return cell{}, err
 		}
+		// case mapping may lengthen a few runes; twice is ample
+		if err := in.need(2 * len(args[0].str(cf))); err != nil {
+			return cell{}, err
+		}
 		if x.name == "tolower" {
 			return strCell(strings.ToLower(args[0].str(cf))), nil
 		}
@@ -1041,7 +1210,10 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 		if len(args) == 0 {
 			return cell{}, errors.New("sprintf: no format")
 		}
-		res := awkSprintf(args[0].str(cf), args[1:])
+		res, err := in.sprintf(args[0].str(cf), args[1:])
+		if err != nil {
+			return cell{}, err
+		}
 		if len(res) > in.maxStr {
 			return cell{}, errTooBig
 		}
@@ -1088,11 +1260,21 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 				fs = v.str(cf)
 			}
 		}
-		parts := in.splitWith(args[0].str(cf), fs)
+		src := args[0].str(cf)
+		n := in.countFields(src, fs)
+		if in.cells += n; in.cells > maxArrayCells {
+			return cell{}, errTooBig
+		}
+		if err := in.need((fieldOverhead + elemOverhead + 8) * n); err != nil {
+			return cell{}, err
+		}
+		parts := in.splitWith(src, fs)
 		a := map[string]cell{}
 		for i, p := range parts {
 			a[strconv.Itoa(i+1)] = inputCell(p)
 		}
+		in.live -= in.arrayBytes(in.arrays[arr.name])
+		in.live += in.arrayBytes(a)
 		in.arrays[arr.name] = a
 		return numCell(float64(len(parts))), nil
 	case "match":
@@ -1139,7 +1321,10 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 		if x.name == "sub" {
 			n = 1
 		}
-		out, count := awkSubstitute(re, s, repl, n)
+		out, count, err := in.substitute(re, s, repl, n)
+		if err != nil {
+			return cell{}, err
+		}
 		if len(out) > in.maxStr {
 			return cell{}, errTooBig
 		}
@@ -1153,28 +1338,94 @@ func (in *awkInterp) call(x *callE) (cell, error) {
 	return cell{}, fmt.Errorf("function %s is not permitted in this confined shell", x.name)
 }
 
-func awkSubstitute(re *regexp.Regexp, s, repl string, n int) (string, int) {
-	var b strings.Builder
+// substitute replaces the first n (-1: all) matches of re in s with repl
+// (& the match, \\& a literal &), the result grown through the budget.
+func (in *awkInterp) substitute(re *regexp.Regexp, s, repl string, n int) (string, int, error) {
+	b := budgetBuilder{need: in.need}
 	count, prev := 0, 0
-	for _, m := range re.FindAllStringIndex(s, n) {
-		b.WriteString(s[prev:m[0]])
-		for i := 0; i < len(repl); i++ {
+	var err error
+	in.ms.each(re, s, func(m []int) bool {
+		err = b.write(s[prev:m[0]])
+		for i := 0; i < len(repl) && err == nil; i++ {
 			switch {
 			case repl[i] == '\\' && i+1 < len(repl) && (repl[i+1] == '&' || repl[i+1] == '\\'):
 				i++
-				b.WriteByte(repl[i])
+				err = b.write(repl[i : i+1])
 			case repl[i] == '&':
-				b.WriteString(s[m[0]:m[1]])
+				err = b.write(s[m[0]:m[1]])
 			default:
-				b.WriteByte(repl[i])
+				err = b.write(repl[i : i+1])
 			}
 		}
 		prev = m[1]
 		count++
+		return err == nil && count != n
+	})
+	if err == nil {
+		err = b.write(s[prev:])
 	}
-	b.WriteString(s[prev:])
-	return b.String(), count
+	if err != nil {
+		return "", 0, err
+	}
+	if count == 0 {
+		return s, 0, nil
+	}
+	return b.String(), count, nil
 }
+
+// sprintf formats after reserving the most the result can take: widths
+// and precisions come from the program or its data (%999999999d).
+func (in *awkInterp) sprintf(format string, args []cell) (string, error) {
+	if err := in.need(sprintfBound(format, args)); err != nil {
+		return "", err
+	}
+	return awkSprintf(format, args), nil
+}
+
+// sprintfBound is an upper bound of len(awkSprintf(format, args)), parsed
+// the way awkSprintf parses: each conversion takes at most its width, its
+// precision, its argument and a number's digits.
+func sprintfBound(format string, args []cell) int {
+	n, ai := len(format), 0
+	argLen := func() int {
+		if ai >= len(args) {
+			return 0
+		}
+		ai++
+		return len(args[ai-1].str("%.6g"))
+	}
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(format) && strings.IndexByte("-+ #0", format[j]) >= 0 {
+			j++
+		}
+		num := 0
+		for j < len(format) && (format[j] >= '0' && format[j] <= '9' || format[j] == '.' || format[j] == '*') {
+			switch c := format[j]; {
+			case c == '*':
+				w := 0
+				if ai < len(args) {
+					w = int(min(math.Abs(args[ai].num()), math.MaxInt32))
+					ai++
+				}
+				num = max(num, w)
+			case c == '.':
+				n, num = satAdd(n, num), 0
+			default:
+				num = min(num*10+int(c-'0'), math.MaxInt32)
+			}
+			j++
+		}
+		n = satAdd(satAdd(n, num), argLen()+32)
+		i = j
+	}
+	return n
+}
+
+func satAdd(a, b int) int { return int(budget.Add(int64(a), int64(b))) }
 
 // awkSprintf implements printf formatting with C conversions.
 func awkSprintf(format string, args []cell) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // compileRegex compiles a POSIX regular expression (basic unless ere) with
@@ -165,4 +166,82 @@ func bracket(pat string, i int) (int, string, error) {
 		}
 	}
 	return 0, "", fmt.Errorf("unterminated [")
+}
+
+// matches walks a regexp's matches one at a time. Go's FindAll* build the
+// whole list first, tens of bytes per match: `s/x/xx/g` on a 64 MiB pattern
+// space is gigabytes before a byte of output, and no budget could see it
+// coming. regexp has no exported "search from offset with context", so a
+// later search runs a companion regexp, "one character, then the pattern",
+// from the character before the offset: that character gives ^, \b and \B
+// the context they would have had (^ cannot match after it, as without
+// multiline mode it must not), and the match of the pattern is the rest.
+type matches struct {
+	conts map[*regexp.Regexp]*regexp.Regexp
+}
+
+func (ms *matches) cont(re *regexp.Regexp) *regexp.Regexp {
+	if c, ok := ms.conts[re]; ok {
+		return c
+	}
+	if ms.conts == nil || len(ms.conts) > 256 {
+		ms.conts = map[*regexp.Regexp]*regexp.Regexp{}
+	}
+	// re compiled, so this one does too: the pattern is only wrapped.
+	c := regexp.MustCompile(`(?s:.)(?:` + re.String() + `)`)
+	c.Longest()
+	ms.conts[re] = c
+	return c
+}
+
+// find returns the leftmost(-longest) match of re in s starting at or after
+// pos, with submatch indexes into s, or nil.
+func (ms *matches) find(re *regexp.Regexp, s string, pos int) []int {
+	if pos == 0 {
+		return re.FindStringSubmatchIndex(s)
+	}
+	_, w := utf8.DecodeLastRuneInString(s[:pos])
+	from := pos - w
+	m := ms.cont(re).FindStringSubmatchIndex(s[from:])
+	if m == nil {
+		return nil
+	}
+	for i := range m {
+		if m[i] >= 0 {
+			m[i] += from
+		}
+	}
+	// group 0 began at the context character; the pattern's match starts
+	// right after it.
+	_, w = utf8.DecodeRuneInString(s[m[0]:])
+	m[0] += w
+	return m
+}
+
+// each calls fn with every match of re in s, left to right, as
+// FindAllStringSubmatchIndex(s, -1) would list them (an empty match right
+// after a match is skipped), until fn returns false.
+func (ms *matches) each(re *regexp.Regexp, s string, fn func(m []int) bool) {
+	prevEnd := -1
+	for pos := 0; pos <= len(s); {
+		m := ms.find(re, s, pos)
+		if m == nil {
+			return
+		}
+		accept := true
+		if m[1] == pos { // empty match
+			accept = m[0] != prevEnd
+			if _, w := utf8.DecodeRuneInString(s[pos:]); w > 0 {
+				pos += w
+			} else {
+				pos = len(s) + 1
+			}
+		} else {
+			pos = m[1]
+		}
+		prevEnd = m[1]
+		if accept && !fn(m) {
+			return
+		}
+	}
 }

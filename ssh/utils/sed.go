@@ -109,13 +109,12 @@ func Sed(ctx context.Context, e *Env, args []string) int {
 				errorf(e, "sed", "couldn't edit %s: in-place editing is only permitted on virsh edit's file", f)
 				return 4
 			}
-			data, err := e.Root.ReadFile(filepath.Clean(f))
-			if err != nil {
-				errorf(e, "sed", "can't read %s: No such file or directory", f)
-				return 2
+			data, status := readEditable(e, f)
+			if status != 0 {
+				return status
 			}
 			var out bytes.Buffer
-			status, err := prog.run(ctx, data, &out, quiet, maxInput(e))
+			status, err := prog.run(ctx, data, &out, quiet, maxInput(e), &e.mem)
 			if err != nil {
 				errorf(e, "sed", "%v", err)
 				return 4
@@ -139,13 +138,33 @@ func Sed(ctx context.Context, e *Env, args []string) int {
 		return 4
 	}
 	var out bytes.Buffer
-	status, err := prog.run(ctx, data, &out, quiet, maxInput(e))
+	status, err := prog.run(ctx, data, &out, quiet, maxInput(e), &e.mem)
 	_, _ = e.Stdout.Write(out.Bytes())
 	if err != nil {
 		errorf(e, "sed", "%v", err)
 		return 4
 	}
 	return status
+}
+
+// readEditable reads virsh edit's file for sed -i, its size reserved in
+// the budget before it is read.
+func readEditable(e *Env, f string) ([]byte, int) {
+	fi, err := e.Root.Stat(filepath.Clean(f))
+	if err != nil {
+		errorf(e, "sed", "can't read %s: No such file or directory", f)
+		return nil, 2
+	}
+	if err := e.mem.keep(fi.Size()); err != nil {
+		errorf(e, "sed", "%v", err)
+		return nil, 4
+	}
+	data, err := e.Root.ReadFile(filepath.Clean(f))
+	if err != nil {
+		errorf(e, "sed", "can't read %s: No such file or directory", f)
+		return nil, 2
+	}
+	return data, 0
 }
 
 type sedAddr struct {
@@ -183,6 +202,7 @@ type sedProg struct {
 	cmds   []*sedCmd
 	labels map[string]int
 	lastRe *regexp.Regexp
+	ms     matches
 }
 
 type sedParser struct {
@@ -529,10 +549,58 @@ func (p *sedParser) translit(cmd *sedCmd) error {
 	return nil
 }
 
+// sedState is one run's pattern space, hold space and output, with what
+// they hold reserved in the session's budget.
+type sedState struct {
+	mem     *meter
+	ps      string
+	hold    string
+	out     *bytes.Buffer
+	pending int // bytes of queued `a` text
+}
+
+// grow reserves what is held now plus n bytes about to be allocated: every
+// command that makes a longer pattern or hold space, or more output, asks
+// first, so `:a;G;h;ba` ends at the budget instead of doubling past it.
+func (st *sedState) grow(n int) error {
+	return st.mem.need(int64(len(st.ps)) + int64(len(st.hold)) + int64(st.out.Cap()) + int64(st.pending) + int64(n))
+}
+
+// write appends to the output, reserving a bytes.Buffer growth (about
+// double the capacity) before it happens.
+func (st *sedState) write(parts ...string) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if st.out.Len()+n > st.out.Cap() {
+		if err := st.grow(max(2*st.out.Cap(), st.out.Len()+n) + 64); err != nil {
+			return err
+		}
+	}
+	for _, p := range parts {
+		st.out.WriteString(p)
+	}
+	return nil
+}
+
+// join reserves and builds a+sep+b (G, H, N).
+func (st *sedState) join(a, sep, b string) (string, error) {
+	if err := st.grow(len(a) + len(sep) + len(b)); err != nil {
+		return "", err
+	}
+	return a + sep + b, nil
+}
+
 // run executes the program over data, writing to out; it returns the exit
-// status (q/Q codes).
-func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, quiet bool, max int) (int, error) {
+// status (q/Q codes). data is already reserved by the caller.
+func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, quiet bool, max int, mem *meter) (int, error) {
 	steps := 0
+	// the string copy of data and one string header per line stay held
+	nl := bytes.Count(data, []byte("\n")) + 1
+	if err := mem.keep(int64(len(data)) + 16*int64(nl)); err != nil {
+		return 4, err
+	}
 	text := string(data)
 	missingNL := len(text) > 0 && !strings.HasSuffix(text, "\n")
 	text = strings.TrimSuffix(text, "\n")
@@ -540,20 +608,21 @@ func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, qu
 	if len(data) > 0 {
 		lines = strings.Split(text, "\n")
 	}
-	var hold string
+	st := &sedState{mem: mem, out: out}
 	next := 0
 	lineNo := 0
-	emit := func(s string, isLast bool) {
-		out.WriteString(s)
-		if !(isLast && missingNL) {
-			out.WriteByte('\n')
+	emit := func(s string, isLast bool) error {
+		if isLast && missingNL {
+			return st.write(s)
 		}
+		return st.write(s, "\n")
 	}
 	for next < len(lines) {
-		ps := lines[next]
+		st.ps = lines[next]
 		next++
 		lineNo++
 		var appendQ []string
+		st.pending = 0
 		deleted, tflag := false, false
 		quit, quitPrint, status := false, true, 0
 		isLast := func() bool { return next >= len(lines) }
@@ -566,76 +635,81 @@ func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, qu
 				if err := ctx.Err(); err != nil {
 					return 4, err
 				}
-				if len(ps)+len(hold)+out.Len() > max {
-					return 4, errTooBig
-				}
 			}
-			if !prog.matches(cmd, ps, lineNo, isLast()) {
+			if !prog.matches(cmd, st.ps, lineNo, isLast()) {
 				if cmd.name == '{' {
 					pc = cmd.end + 1
 				}
 				continue
 			}
+			var err error
 			switch cmd.name {
 			case '{', '}', ':':
 			case 'd':
 				deleted = true
 				break cycle
 			case 'D':
-				if i := strings.IndexByte(ps, '\n'); i >= 0 {
-					ps = ps[i+1:]
-					lines = append(lines[:next], append([]string{ps}, lines[next:]...)...)
+				if i := strings.IndexByte(st.ps, '\n'); i >= 0 {
+					st.ps = st.ps[i+1:]
+					if err = st.grow(16 * (len(lines) + 1)); err != nil {
+						return 4, err
+					}
+					lines = append(lines[:next], append([]string{st.ps}, lines[next:]...)...)
 					lineNo--
 				}
 				deleted = true
 				break cycle
 			case 'p':
-				emit(ps, false)
+				err = emit(st.ps, false)
 			case 'P':
-				first, _, _ := strings.Cut(ps, "\n")
-				emit(first, false)
+				first, _, _ := strings.Cut(st.ps, "\n")
+				err = emit(first, false)
 			case 'n':
 				if !quiet {
-					emit(ps, isLast())
+					err = emit(st.ps, isLast())
 				}
 				if isLast() {
 					quitPrint = false
 					quit = true
 					break cycle
 				}
-				ps = lines[next]
+				st.ps = lines[next]
 				next++
 				lineNo++
 			case 'N':
 				if isLast() {
 					break cycle
 				}
-				ps += "\n" + lines[next]
+				st.ps, err = st.join(st.ps, "\n", lines[next])
 				next++
 				lineNo++
 			case 'g':
-				ps = hold
+				st.ps = st.hold
 			case 'G':
-				ps += "\n" + hold
+				st.ps, err = st.join(st.ps, "\n", st.hold)
 			case 'h':
-				hold = ps
+				st.hold = st.ps
 			case 'H':
-				hold += "\n" + ps
+				st.hold, err = st.join(st.hold, "\n", st.ps)
 			case 'x':
-				ps, hold = hold, ps
+				st.ps, st.hold = st.hold, st.ps
 			case 'z':
-				ps = ""
+				st.ps = ""
 			case '=':
-				fmt.Fprintf(out, "%d\n", lineNo)
+				err = st.write(strconv.Itoa(lineNo), "\n")
 			case 'i':
-				out.WriteString(cmd.text + "\n")
+				err = st.write(cmd.text, "\n")
 			case 'a':
 				appendQ = append(appendQ, cmd.text)
+				st.pending += len(cmd.text) + 1
 			case 'c':
 				if cmd.a2 == nil || !cmd.active || cmd.negate {
-					out.WriteString(cmd.text + "\n")
+					err = st.write(cmd.text, "\n")
 				}
 				deleted = true
+				if err != nil {
+					return 4, err
+				}
 				break cycle
 			case 'q':
 				quit, status = true, cmd.code
@@ -653,20 +727,25 @@ func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, qu
 				if re == nil {
 					break
 				}
-				if nps, ok := substitute(re, ps, cmd); ok {
-					ps = nps
+				var nps string
+				var ok bool
+				if nps, ok, err = prog.substitute(re, st, cmd); ok && err == nil {
+					st.ps = nps
 					tflag = true
 					if cmd.print {
-						emit(ps, false)
+						err = emit(st.ps, false)
 					}
 				}
 			case 'y':
-				ps = strings.Map(func(r rune) rune {
-					if m, ok := cmd.ymap[r]; ok {
-						return m
-					}
-					return r
-				}, ps)
+				// a rune may map to a longer one: at most 4 bytes each
+				if err = st.grow(4 * len(st.ps)); err == nil {
+					st.ps = strings.Map(func(r rune) rune {
+						if m, ok := cmd.ymap[r]; ok {
+							return m
+						}
+						return r
+					}, st.ps)
+				}
 			case 'b':
 				pc = prog.jump(cmd.label)
 			case 't':
@@ -681,12 +760,19 @@ func (prog *sedProg) run(ctx context.Context, data []byte, out *bytes.Buffer, qu
 					tflag = false
 				}
 			}
+			if err != nil {
+				return 4, err
+			}
 		}
 		if !deleted && !quiet && quitPrint {
-			emit(ps, isLast())
+			if err := emit(st.ps, isLast()); err != nil {
+				return 4, err
+			}
 		}
 		for _, t := range appendQ {
-			out.WriteString(t + "\n")
+			if err := st.write(t, "\n"); err != nil {
+				return 4, err
+			}
 		}
 		if quit {
 			return status, nil
@@ -751,40 +837,60 @@ func (prog *sedProg) matches(cmd *sedCmd, ps string, lineNo int, last bool) bool
 	return m
 }
 
-// substitute applies s to ps; it reports whether anything was replaced.
-func substitute(re *regexp.Regexp, ps string, cmd *sedCmd) (string, bool) {
-	matches := re.FindAllStringSubmatchIndex(ps, -1)
-	if len(matches) == 0 {
-		return ps, false
-	}
-	var b strings.Builder
-	prev, count, done := 0, 0, false
-	for _, m := range matches {
+// substitute applies s to the pattern space; it reports whether anything
+// was replaced. Matches are walked one at a time and the result is grown
+// through the budget, so a global substitution that doubles the pattern
+// space fails before it is built.
+func (prog *sedProg) substitute(re *regexp.Regexp, st *sedState, cmd *sedCmd) (string, bool, error) {
+	ps := st.ps
+	b := budgetBuilder{need: func(n int) error { return st.grow(n) }}
+	prev, count, replaced := 0, 0, false
+	var err error
+	prog.ms.each(re, ps, func(m []int) bool {
 		count++
-		if done || (cmd.nth > 0 && count < cmd.nth) {
-			continue
+		if cmd.nth > 0 && count < cmd.nth {
+			return true
 		}
-		b.WriteString(ps[prev:m[0]])
-		b.WriteString(expandRepl(cmd.repl, ps, m))
-		prev = m[1]
-		if !cmd.global {
-			done = true
+		if err = b.write(ps[prev:m[0]]); err == nil {
+			err = expandRepl(&b, cmd.repl, ps, m)
 		}
+		prev, replaced = m[1], true
+		return err == nil && cmd.global
+	})
+	if err != nil || !replaced {
+		return ps, false, err
 	}
-	if prev == 0 && b.Len() == 0 && !done && cmd.nth > count {
-		return ps, false
+	if err := b.write(ps[prev:]); err != nil {
+		return ps, false, err
 	}
-	b.WriteString(ps[prev:])
-	return b.String(), true
+	return b.String(), true, nil
 }
 
-func expandRepl(repl, s string, m []int) string {
-	var b strings.Builder
-	for i := 0; i < len(repl); i++ {
+// budgetBuilder is a strings.Builder whose every growth is reserved first.
+type budgetBuilder struct {
+	strings.Builder
+	need func(n int) error // reserve n bytes on top of what the caller holds
+}
+
+func (b *budgetBuilder) write(s string) error {
+	if b.Len()+len(s) > b.Cap() {
+		// strings.Builder grows to about twice its capacity; old and new
+		// are both live while it copies.
+		if err := b.need(b.Cap() + max(2*b.Cap(), b.Len()+len(s))); err != nil {
+			return err
+		}
+	}
+	b.WriteString(s)
+	return nil
+}
+
+func expandRepl(b *budgetBuilder, repl, s string, m []int) error {
+	var err error
+	for i := 0; i < len(repl) && err == nil; i++ {
 		c := repl[i]
 		switch {
 		case c == '&':
-			b.WriteString(s[m[0]:m[1]])
+			err = b.write(s[m[0]:m[1]])
 		case c == '\\' && i+1 < len(repl):
 			i++
 			d := repl[i]
@@ -792,18 +898,18 @@ func expandRepl(repl, s string, m []int) string {
 			case d >= '0' && d <= '9':
 				g := int(d - '0')
 				if 2*g+1 < len(m) && m[2*g] >= 0 {
-					b.WriteString(s[m[2*g]:m[2*g+1]])
+					err = b.write(s[m[2*g]:m[2*g+1]])
 				}
 			case d == 'n':
-				b.WriteByte('\n')
+				err = b.write("\n")
 			case d == 't':
-				b.WriteByte('\t')
+				err = b.write("\t")
 			default:
-				b.WriteByte(d)
+				err = b.write(repl[i : i+1])
 			}
 		default:
-			b.WriteByte(c)
+			err = b.write(repl[i : i+1])
 		}
 	}
-	return b.String()
+	return err
 }

@@ -144,7 +144,11 @@ func Head(ctx context.Context, e *Env, args []string) int {
 			errorf(e, "head", "%v", err)
 			return 1
 		}
-		ls := splitLinesKeep(data)
+		ls, err := e.splitLinesKeep(data)
+		if err != nil {
+			errorf(e, "head", "%v", err)
+			return 1
+		}
 		if n > len(ls) {
 			n = len(ls)
 		}
@@ -169,7 +173,12 @@ func Head(ctx context.Context, e *Env, args []string) int {
 	return 0
 }
 
-func splitLinesKeep(data []byte) [][]byte {
+// splitLinesKeep splits data into lines, newlines kept; the slice headers
+// (24 bytes a line, twice while append grows) are reserved first.
+func (e *Env) splitLinesKeep(data []byte) ([][]byte, error) {
+	if err := e.mem.keep(48 * int64(bytes.Count(data, []byte("\n"))+1)); err != nil {
+		return nil, err
+	}
 	var ls [][]byte
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
@@ -180,7 +189,7 @@ func splitLinesKeep(data []byte) [][]byte {
 		ls = append(ls, data[:i+1])
 		data = data[i+1:]
 	}
-	return ls
+	return ls, nil
 }
 
 // Tail prints the last lines (-n N, -N) or from line N (-n +N), or bytes.
@@ -229,7 +238,11 @@ func Tail(ctx context.Context, e *Env, args []string) int {
 		errorf(e, "tail", "invalid number of lines: '%s'", spec)
 		return 1
 	}
-	ls := splitLinesKeep(data)
+	ls, err := e.splitLinesKeep(data)
+	if err != nil {
+		errorf(e, "tail", "%v", err)
+		return 1
+	}
 	if strings.HasPrefix(spec, "+") {
 		if n > 0 {
 			n--
@@ -297,6 +310,8 @@ func Grep(ctx context.Context, e *Env, args []string) int {
 	}
 	re.Longest()
 	matched, lineNo := 0, 0
+	var ms matches
+	var merr error
 	err = e.lines(ctx, func(l []byte) bool {
 		lineNo++
 		text := bytes.TrimSuffix(l, []byte("\n"))
@@ -316,16 +331,27 @@ func Grep(ctx context.Context, e *Env, args []string) int {
 			prefix = strconv.Itoa(lineNo) + ":"
 		}
 		if o.set['o'] && !o.set['v'] {
-			for _, m := range re.FindAll(text, -1) {
-				if len(m) > 0 {
-					fmt.Fprintf(e.Stdout, "%s%s\n", prefix, m)
-				}
+			// one match at a time: a list of every match of a long line
+			// would be tens of bytes per match
+			if merr = e.mem.need(int64(len(text))); merr != nil {
+				return false
 			}
+			line := string(text)
+			ms.each(re, line, func(m []int) bool {
+				if m[1] > m[0] {
+					_, werr := fmt.Fprintf(e.Stdout, "%s%s\n", prefix, line[m[0]:m[1]])
+					return werr == nil
+				}
+				return true
+			})
 			return true
 		}
 		fmt.Fprintf(e.Stdout, "%s%s\n", prefix, text)
 		return true
 	})
+	if err == nil {
+		err = merr // a budget refusal stopped the walk
+	}
 	if err != nil {
 		errorf(e, "grep", "%v", err)
 		return 2
@@ -423,7 +449,11 @@ func Tr(ctx context.Context, e *Env, args []string) int {
 		}
 	}
 	last := -1
+	var merr error
 	err = e.lines(ctx, func(l []byte) bool {
+		if merr = e.mem.need(int64(len(l))); merr != nil {
+			return false
+		}
 		out := make([]byte, 0, len(l))
 		for _, c := range l {
 			if del && in1[c] {
@@ -439,6 +469,9 @@ func Tr(ctx context.Context, e *Env, args []string) int {
 		_, err := e.Stdout.Write(out)
 		return err == nil
 	})
+	if err == nil {
+		err = merr // a budget refusal stopped the walk
+	}
 	if err != nil {
 		errorf(e, "tr", "%v", err)
 		return 1
@@ -576,7 +609,12 @@ func Cut(ctx context.Context, e *Env, args []string) int {
 		errorf(e, "cut", "%v", err)
 		return 1
 	}
+	var merr error
 	err = e.lines(ctx, func(l []byte) bool {
+		// the line as a string, then its fields and the selected ones
+		if merr = e.mem.need(2*int64(len(l)) + 32*int64(bytes.Count(l, []byte(delim))+1)); merr != nil {
+			return false
+		}
 		text := string(bytes.TrimSuffix(l, []byte("\n")))
 		var out string
 		if mode == 'f' {
@@ -607,6 +645,9 @@ func Cut(ctx context.Context, e *Env, args []string) int {
 		_, err := fmt.Fprintln(e.Stdout, out)
 		return err == nil
 	})
+	if err == nil {
+		err = merr // a budget refusal stopped the walk
+	}
 	if err != nil {
 		errorf(e, "cut", "%v", err)
 		return 1
@@ -663,6 +704,11 @@ func Sort(ctx context.Context, e *Env, args []string) int {
 	}
 	data, err := e.readAll(ctx)
 	if err != nil {
+		errorf(e, "sort", "%v", err)
+		return 2
+	}
+	// the string copy and one header a line stay held while sorting
+	if err := e.mem.keep(int64(len(data)) + 16*int64(bytes.Count(data, []byte("\n"))+1)); err != nil {
 		errorf(e, "sort", "%v", err)
 		return 2
 	}

@@ -16,6 +16,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"quintupleo/ssh/budget"
 )
 
 // Env is one invocation's I/O and confinement.
@@ -30,13 +32,32 @@ type Env struct {
 	Editable string
 	// MaxInput bounds what a tool buffers from stdin (default 64 MiB).
 	MaxInput int64
+	// Budget is the session's memory budget: everything a tool holds
+	// (buffered input, pattern and hold space, awk values, output it builds)
+	// is reserved in it before it is allocated (nil: unlimited).
+	Budget *budget.Budget
+
+	mem meter // this invocation's reservation in Budget
 }
 
 // Command runs one utility; args[0] is its name. It returns the exit status.
 type Command func(ctx context.Context, env *Env, args []string) int
 
-// Lookup returns the utility called name, or nil.
+// Lookup returns the utility called name, or nil. The returned command
+// gives back its memory reservation when it ends.
 func Lookup(name string) Command {
+	cmd := lookup(name)
+	if cmd == nil {
+		return nil
+	}
+	return func(ctx context.Context, e *Env, args []string) int {
+		e.mem = meter{h: budget.NewHold(e.Budget)}
+		defer e.mem.release()
+		return cmd(ctx, e, args)
+	}
+}
+
+func lookup(name string) Command {
 	switch name {
 	case "awk", "mawk", "gawk":
 		return Awk
@@ -87,38 +108,85 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// readAll reads stdin up to MaxInput bytes.
+// readAll reads stdin up to MaxInput bytes. The buffer stays reserved in
+// the budget (kept) until the tool ends; each growth is reserved, old and
+// new buffer together, before it is allocated.
 func (e *Env) readAll(ctx context.Context) ([]byte, error) {
 	r, stop := e.input(ctx)
 	defer stop()
-	max := e.MaxInput
-	if max <= 0 {
-		max = 64 << 20
-	}
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	max := int64(maxInput(e))
+	const first = 4096
+	if err := e.mem.keep(first); err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > max {
+	buf := make([]byte, 0, first)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > max {
+				return nil, errInputTooLarge
+			}
+			old := int64(cap(buf))
+			grown := min(2*old, max+1)
+			if err := e.mem.need(grown); err != nil {
+				return nil, err
+			}
+			nb := make([]byte, len(buf), grown)
+			copy(nb, buf)
+			buf = nb
+			e.mem.fixed += grown - old
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+	}
+	if int64(len(buf)) > max {
 		return nil, errInputTooLarge
 	}
-	return data, nil
+	return buf, nil
 }
 
 // lines streams stdin line by line (newline kept) to fn until fn returns
-// false.
+// false. A line longer than the read buffer is gathered with each growth
+// reserved first, so a stream without newlines ends in a budget error, not
+// in an ever-growing line.
 func (e *Env) lines(ctx context.Context, fn func(line []byte) bool) error {
 	r, stop := e.input(ctx)
 	defer stop()
-	br := bufio.NewReader(r)
+	const bufSize = 4096
+	if err := e.mem.keep(bufSize); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(r, bufSize)
+	var long []byte
 	for {
-		line, err := br.ReadBytes('\n')
+		frag, err := br.ReadSlice('\n')
+		line := frag
+		if err == bufio.ErrBufferFull || len(long) > 0 {
+			if need := len(long) + len(frag); need > cap(long) {
+				grown := max(2*cap(long), need)
+				if rerr := e.mem.keepAtLeast(int64(cap(long) + grown)); rerr != nil {
+					return rerr
+				}
+				long = append(make([]byte, 0, grown), long...)
+			}
+			long = append(long, frag...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			line = long
+		}
 		if len(line) > 0 && !fn(line) {
 			return nil
 		}
+		long = long[:0]
 		if err == io.EOF {
 			return nil
 		}
@@ -129,6 +197,47 @@ func (e *Env) lines(ctx context.Context, fn func(line []byte) bool) error {
 			return err
 		}
 	}
+}
+
+// meter is one tool invocation's reservation in the session's budget:
+// fixed is what the tool keeps (buffered input, line buffers); need adds a
+// transient on top before something is allocated.
+type meter struct {
+	h     *budget.Hold
+	fixed int64
+}
+
+// need reserves fixed+n: what is kept plus n bytes about to be allocated.
+func (m *meter) need(n int64) error {
+	if m.h == nil { // a tool called directly, not through Lookup
+		m.h = budget.NewHold(nil)
+	}
+	return m.h.Set(budget.Add(m.fixed, n))
+}
+
+// keep reserves n more bytes for as long as the tool runs.
+func (m *meter) keep(n int64) error {
+	if err := m.need(n); err != nil {
+		return err
+	}
+	m.fixed = budget.Add(m.fixed, n)
+	return nil
+}
+
+// keepAtLeast makes the kept reservation at least n (for a buffer reused
+// at its largest size).
+func (m *meter) keepAtLeast(n int64) error {
+	if n <= m.fixed {
+		return nil
+	}
+	return m.keep(n - m.fixed)
+}
+
+func (m *meter) release() {
+	if m.h != nil {
+		m.h.Release()
+	}
+	m.fixed = 0
 }
 
 // noFiles refuses file operands ("-" is stdin). It reports whether all
