@@ -49,9 +49,13 @@ func sectionsOf(root *xnode, memoryKiB uint64) []section {
 		}
 	}
 
-	cur := strconv.FormatUint(memoryKiB, 10)
+	// <currentMemory> is compared relative to <memory> (which DomainSpec
+	// models): absent or equal, it follows <memory>, as in libvirt.
+	cur := "memory"
 	if cm := root.elems("currentMemory"); len(cm) > 0 {
-		cur = memoryText(cm[0])
+		if v := memoryText(cm[0]); v != strconv.FormatUint(memoryKiB, 10) {
+			cur = v
+		}
 	}
 	add("currentMemory", "<currentMemory>", cur)
 	vcpu := "placement=static"
