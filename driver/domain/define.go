@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"quintupleo/driver/domain/domxml"
@@ -30,7 +31,12 @@ func (h *Driver) specOf(n nodes.Node, d Domain) domxml.DomainSpec {
 		Firmware:  domxml.FirmwareBIOS,
 		Disks:     []domxml.Disk{domxml.RootDisk()},
 	}
-	if n.Status == "ERROR" && n.Fault != "" {
+	k, ok := keptOf(n.Metadata)
+	if !ok {
+		h.log.Warn("domain: the <metadata> kept in the cloud is not well-formed XML; not shown", "domain", d.Name, "uuid", d.UUID)
+	}
+	spec.Title, spec.Description, spec.Metadata = k.Title, k.Description, k.Metadata
+	if spec.Description == "" && n.Status == "ERROR" && n.Fault != "" {
 		spec.Description = "Nova reports ERROR: " + n.Fault
 	}
 	for _, p := range n.Ports {
@@ -48,14 +54,22 @@ func (h *Driver) XMLDesc(ctx context.Context, u virt.UUID, flags uint32) (string
 	return domxml.RenderXML(h.specOf(n, d), flags), nil
 }
 
+// keptFields are the changes define honours by keeping them in the cloud
+// (keep.go).
+var keptFields = []domxml.Field{domxml.FieldTitle, domxml.FieldDescription, domxml.FieldMetadata}
+
 // DefineXML answers virDomainDefineXML(Flags) for an existing domain: the
-// only change the cloud can make is the boot device (server metadata, as OVB
-// does). Anything else is refused, naming what cannot change.
+// changes the cloud can make are the boot device (server metadata, as OVB
+// does) and <title>, <description> and <metadata> (kept in server metadata,
+// keep.go). Anything else is refused, naming what cannot change, before
+// anything is written. What DomainSpec does not model is compared too
+// (domxml.Definition.Changes), so a change is never accepted and lost.
 func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, error) {
-	spec, err := domxml.ParseXML(xml)
+	def, err := domxml.Parse(xml)
 	if err != nil {
 		return Domain{}, err
 	}
+	spec := def.Spec
 	v, err := h.current(ctx)
 	if err != nil {
 		return Domain{}, err
@@ -68,9 +82,27 @@ func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, e
 		return Domain{}, virt.NoSupport(from, "defining new domains (creating cloud servers) is not supported yet")
 	}
 	n, d := v.nodes[i], v.doms[i]
-	changes := domxml.Diff(h.specOf(n, d), spec)
-	if refused := changes.Without(domxml.FieldBootDevice); len(refused) > 0 {
-		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device can be changed", joinList(refused.Names()), d.Name))
+	changes := def.Changes(h.specOf(n, d))
+	if refused := changes.Without(append(keptFields, domxml.FieldBootDevice)...); len(refused) > 0 {
+		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device, <title>, <description> and <metadata> can be changed", joinList(refused.Names()), d.Name))
+	}
+	if changes.Has(domxml.FieldBootDevice) && spec.BootDev != domxml.BootHD && spec.BootDev != domxml.BootNetwork {
+		return Domain{}, unsupportedBootDevice(spec.BootDev)
+	}
+	if slices.ContainsFunc(keptFields, changes.Has) {
+		k, _ := keptOf(n.Metadata)
+		if changes.Has(domxml.FieldTitle) {
+			k.Title = spec.Title
+		}
+		if changes.Has(domxml.FieldDescription) {
+			k.Description = spec.Description
+		}
+		if changes.Has(domxml.FieldMetadata) {
+			k.Metadata = spec.Metadata
+		}
+		if err := h.keep(ctx, n, d.Name, k); err != nil {
+			return Domain{}, err
+		}
 	}
 	if changes.Has(domxml.FieldBootDevice) {
 		if err := h.setBootDevice(ctx, n, spec.BootDev); err != nil {
@@ -89,9 +121,13 @@ func (h *Driver) setBootDevice(ctx context.Context, n nodes.Node, dev string) er
 	case domxml.BootHD:
 		bd = nodes.BootDisk
 	default:
-		return virt.ConfigUnsupported(from, fmt.Sprintf("boot device '%s' is not supported by this cloud", dev))
+		return unsupportedBootDevice(dev)
 	}
 	return FromNodes(h.inv.SetBootDevice(ctx, n.ID, bd))
+}
+
+func unsupportedBootDevice(dev string) *virt.Error {
+	return virt.ConfigUnsupported(from, fmt.Sprintf("boot device '%s' is not supported by this cloud", dev))
 }
 
 // joinList is "a", "a and b", "a, b and c".

@@ -63,6 +63,30 @@ func (e *element) all(name string) []*element {
 // fd), or else hd. ID is the id attribute (-1 when absent); a missing <uuid>
 // leaves UUID zero (libvirt would generate one; the caller decides).
 func ParseXML(s string) (DomainSpec, error) {
+	d, err := Parse(s)
+	return d.Spec, err
+}
+
+// Definition is a parsed domain XML: what DomainSpec models, and the rest
+// in canonical form, so that Changes can name every part an edit changes.
+type Definition struct {
+	Spec DomainSpec
+	rest []section
+}
+
+// Parse reads a domain XML as ParseXML does and keeps what DomainSpec does
+// not model for Changes.
+func Parse(s string) (Definition, error) {
+	spec, err := parseSpec(s)
+	if err != nil {
+		return Definition{}, err
+	}
+	root := parseRawTree(s)
+	spec.Metadata = metadataOf(root)
+	return Definition{Spec: spec, rest: sectionsOf(root, spec.MemoryKiB)}, nil
+}
+
+func parseSpec(s string) (DomainSpec, error) {
 	root, err := parseTree(s)
 	if err != nil {
 		return DomainSpec{}, err
@@ -108,6 +132,12 @@ func ParseXML(s string) (DomainSpec, error) {
 	}
 	if d := root.child("description"); d != nil {
 		spec.Description = d.text.String()
+	}
+	if t := root.child("title"); t != nil {
+		spec.Title = t.text.String()
+		if strings.Contains(spec.Title, "\n") {
+			return DomainSpec{}, virt.XMLError(virt.FromDom, "Domain title can't contain newlines", nil)
+		}
 	}
 
 	mem := root.child("memory")

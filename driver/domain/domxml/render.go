@@ -27,8 +27,14 @@ func RenderXML(spec DomainSpec, flags uint32) string {
 	}
 	w.text("name", s.Name)
 	w.text("uuid", s.UUID.String())
+	if s.Title != "" {
+		w.text("title", s.Title)
+	}
 	if s.Description != "" {
 		w.text("description", s.Description)
+	}
+	if s.Metadata != "" {
+		w.block(formatMetadata(s.Metadata, w.depth))
 	}
 	w.text("memory", strconv.FormatUint(s.MemoryKiB, 10), "unit", "KiB")
 	w.text("currentMemory", strconv.FormatUint(s.MemoryKiB, 10), "unit", "KiB")
@@ -170,6 +176,15 @@ func (w *xmlWriter) text(name, text string, attrs ...string) {
 	w.b.WriteString(">\n")
 }
 
+// block writes preformatted XML whose inner lines are already indented.
+func (w *xmlWriter) block(x string) {
+	for range w.depth {
+		w.b.WriteString("  ")
+	}
+	w.b.WriteString(x)
+	w.b.WriteByte('\n')
+}
+
 // close writes </name>.
 func (w *xmlWriter) close(name string) {
 	w.depth--
@@ -217,7 +232,12 @@ func escapeXML(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	out := b.String()
+	return defusePatterns(b.String())
+}
+
+// defusePatterns writes the space of clientPatterns in escaped text as a
+// character reference.
+func defusePatterns(out string) string {
 	for _, p := range clientPatterns {
 		if strings.Contains(out, p) {
 			out = strings.ReplaceAll(out, p, strings.Replace(p, " ", "&#32;", 1))

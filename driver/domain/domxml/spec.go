@@ -78,8 +78,12 @@ type DomainSpec struct {
 	BootDev     string // "hd", "network", "cdrom"
 	Firmware    string // "bios" (default) or "efi" — from the image's hw_firmware_type; efi renders <os firmware='efi'> as libvirt does
 	Description string // optional, e.g. Nova server description / fault message for ERROR instances
-	Interfaces  []Interface
-	Disks       []Disk
+	Title       string // optional one-line <title>
+	// Metadata is <metadata> in its stored form (metadata.go): the element
+	// as libvirt keeps it, written without indentation; "" = none.
+	Metadata   string
+	Interfaces []Interface
+	Disks      []Disk
 }
 
 // normalized fills the defaults RenderXML and DiffSpec apply, so that "" and
