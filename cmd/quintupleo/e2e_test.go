@@ -100,6 +100,7 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		refresh:       100 * time.Millisecond,
 		actionTimeout: 20 * time.Second,
 		pollInterval:  10 * time.Millisecond,
+		defineNetwork: "provision",
 	}
 	clientMax := 60 * time.Second
 	var sim *cloudsim.Sim

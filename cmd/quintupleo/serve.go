@@ -57,6 +57,9 @@ type serveConfig struct {
 	openTimeout                time.Duration
 	sshSessionMem              budget.Size
 	sshMemoryTotal             budget.Size
+	// define of new domains (docs/semantics.md, "Provisioning")
+	defineFlavor, defineImage, defineNetwork string
+	networkMap                               map[string]string
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -195,7 +198,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 		return st, slowCloudHint(err)
 	}
 	var drivers rpc.Drivers
-	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain")})
+	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
+		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
+			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval}})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
 		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),

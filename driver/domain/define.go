@@ -79,7 +79,7 @@ func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, e
 		i, ok = v.byName[spec.Name]
 	}
 	if !ok {
-		return Domain{}, virt.NoSupport(from, "defining new domains (creating cloud servers) is not supported yet")
+		return h.defineNew(ctx, xml, v)
 	}
 	n, d := v.nodes[i], v.doms[i]
 	changes := def.Changes(h.specOf(n, d))
@@ -138,11 +138,7 @@ func joinList(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
-// Undefine answers virDomainUndefine(Flags). Deleting a cloud server from a
-// libvirt call is too destructive to do implicitly; it is refused for now.
-func (h *Driver) Undefine(ctx context.Context, u virt.UUID, _ uint32) error {
-	if _, _, err := h.find(ctx, u); err != nil {
-		return err
-	}
-	return virt.NoSupport(from, "undefining a domain (deleting its cloud server) is not supported")
+// Undefine answers virDomainUndefine(Flags): provision.go.
+func (h *Driver) Undefine(ctx context.Context, u virt.UUID, flags uint32) error {
+	return h.undefine(ctx, u, flags)
 }

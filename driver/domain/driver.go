@@ -15,6 +15,9 @@ type Config struct {
 	Logger *slog.Logger
 	// EventBuffer is the queue length of each event subscriber. Default 256.
 	EventBuffer int
+	// Provisioner creates and deletes servers for define and undefine
+	// (provision.go); nil = both answer VIR_ERR_NO_SUPPORT.
+	Provisioner Provisioner
 }
 
 // Driver is libvirt's domain driver over a nodes.Inventory: lookups and
@@ -22,6 +25,7 @@ type Config struct {
 // lifecycle events (events.go). Its methods are safe for concurrent use.
 type Driver struct {
 	inv    *nodes.Inventory
+	prov   Provisioner
 	log    *slog.Logger
 	events *pubsub.Hub[Event]
 
@@ -52,8 +56,9 @@ func New(inv *nodes.Inventory, cfg Config) *Driver {
 	}
 	log := cfg.Logger
 	return &Driver{
-		inv: inv,
-		log: log,
+		inv:  inv,
+		prov: cfg.Provisioner,
+		log:  log,
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)
 		}),

@@ -42,7 +42,7 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 	// named is n as a domain. gone says n has left the cloud (its UNDEFINED
 	// event): the name it had is then forgotten.
 	named := func(n nodes.Node, gone bool) (Domain, bool) {
-		u, ok := virt.ParseUUID(n.ID)
+		u, ok := domainUUID(n)
 		if !ok {
 			return Domain{}, false
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"quintupleo/nodes"
+	"quintupleo/virt"
 )
 
 // Domain names must be unique (libvirt looks domains up by name) and
@@ -76,4 +77,18 @@ func runningID(n nodes.Node) int32 {
 		id = 1
 	}
 	return id
+}
+
+// MetaUUID is the server metadata key that keeps the UUID a domain was
+// defined with: Nova chooses server UUIDs, and a domain must keep answering
+// to the one its XML gave, on every replica.
+const MetaUUID = "libvirt:uuid"
+
+// domainUUID is the UUID of n's domain: the one it was defined with, else the
+// server's own.
+func domainUUID(n nodes.Node) (virt.UUID, bool) {
+	if u, ok := virt.ParseUUID(n.Metadata[MetaUUID]); ok {
+		return u, true
+	}
+	return virt.ParseUUID(n.ID)
 }

@@ -80,7 +80,7 @@ func (h *Driver) buildView(ns []nodes.Node, gen uint64) *view {
 		byID: map[int32]int{}}
 	names := assignNames(ns)
 	for i, n := range ns {
-		u, ok := virt.ParseUUID(n.ID)
+		u, ok := domainUUID(n)
 		if !ok {
 			h.log.Warn("server id is not a UUID; not shown as a domain", "id", n.ID)
 			continue

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"log/slog"
 
 	"quintupleo/driver/domain"
@@ -13,6 +14,9 @@ import (
 type DriverConfig struct {
 	Hostname string // reported to clients; "" = this machine's
 	Logger   *slog.Logger
+	// Provision, when set, lets define and undefine create and delete cloud
+	// servers; nil = they answer VIR_ERR_NO_SUPPORT for new domains.
+	Provision *nodes.ProvisionConfig
 }
 
 // AddDrivers builds the libvirt drivers over inv, one per object family, as
@@ -20,7 +24,13 @@ type DriverConfig struct {
 // answers their procedures VIR_ERR_NO_SUPPORT, as libvirtd does for a
 // missing sub-driver. The domain driver's event loop runs with the stack.
 func AddDrivers(st *Stack, inv *nodes.Inventory, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
-	dom := domain.New(inv, domain.Config{Logger: cfg.Logger})
+	dcfg := domain.Config{Logger: cfg.Logger}
+	if cfg.Provision != nil {
+		pc := *cfg.Provision
+		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)
+		dcfg.Provisioner = inv.Provisioner(pc)
+	}
+	dom := domain.New(inv, dcfg)
 	st.Go("events", dom.Run)
 	return rpc.Drivers{
 		Host:    host.New(host.Config{Hostname: cfg.Hostname, Capacity: dom}),

@@ -52,7 +52,8 @@ func New(t testing.TB, n int) *Stack {
 		b.Close()
 		t.Fatal(err)
 	}
-	drivers, _ := stack.AddDrivers(b, inv, stack.DriverConfig{Hostname: "virthost", Logger: log})
+	drivers, _ := stack.AddDrivers(b, inv, stack.DriverConfig{Hostname: "virthost", Logger: log,
+		Provision: &nodes.ProvisionConfig{DefaultNetwork: "provision", Timeout: invCfg.ActionTimeout, PollInterval: invCfg.PollInterval}})
 	lv := stack.AddLibvirt(b, drivers, stack.LibvirtConfig{TCP: "127.0.0.1:0", Options: []rpc.Option{rpc.WithLogger(log)}})
 	if err := b.Bind(); err != nil {
 		b.Close()

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"quintupleo/cloudsim"
+)
+
+// tripleoDomainXML is tripleo-incubator's templates/domain.xml as devtest's
+// configure-vm fills it in for a baremetal node: explicit MACs, boot from the
+// network, and every element a libvirt host honours and a cloud ignores.
+func tripleoDomainXML(name, uuid string, macs ...string) string {
+	var nics strings.Builder
+	for _, mac := range macs {
+		fmt.Fprintf(&nics, `    <interface type='network'>
+      <mac address='%s'/>
+      <source network='brbm'/>
+      <model type='virtio'/>
+    </interface>
+`, mac)
+	}
+	uuidLine := ""
+	if uuid != "" {
+		uuidLine = "  <uuid>" + uuid + "</uuid>\n"
+	}
+	return `<domain type='kvm'>
+  <name>` + name + `</name>
+` + uuidLine + `  <memory unit='KiB'>4194304</memory>
+  <vcpu>2</vcpu>
+  <cpu mode='host-passthrough'/>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <boot dev='network'/>
+    <bootmenu enable='no'/>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+    <pae/>
+  </features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>restart</on_crash>
+  <devices>
+    <controller type='scsi' model='virtio-scsi' index='0'/>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='unsafe'/>
+      <source file='/var/lib/libvirt/images/` + name + `.qcow2'/>
+      <target dev='sda' bus='scsi'/>
+    </disk>
+` + nics.String() + `    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <input type='mouse' bus='ps2'/>
+    <graphics type='vnc' port='-1' autoport='yes'/>
+    <video>
+      <model type='cirrus' vram='9216' heads='1'/>
+    </video>
+  </devices>
+</domain>
+`
+}
+
+// writeXML writes an XML file for virsh define.
+func writeXML(t *testing.T, xml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "domain.xml")
+	if err := os.WriteFile(p, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cloudState is what a define could leave behind: live servers and ports.
+type cloudState struct {
+	servers, ports []string
+}
+
+func stateOf(sim *cloudsim.Sim) cloudState {
+	var st cloudState
+	for _, s := range sim.Servers() {
+		st.servers = append(st.servers, s.ID+" "+s.Name)
+	}
+	for _, p := range sim.Ports() {
+		st.ports = append(st.ports, p.ID+" "+p.MAC+" "+p.DeviceID)
+	}
+	return st
+}
+
+func (a cloudState) equal(b cloudState) bool {
+	return slices.Equal(a.servers, b.servers) && slices.Equal(a.ports, b.ports)
+}
+
+// TestVirshDefineAndUndefineNewDomain: the real virsh defines a
+// tripleo-incubator node (two NICs with explicit MACs, network boot): the
+// cloud holds a SHUTOFF server with those MACs on ports quintupleo created,
+// the domain answers to the XML's UUID, starts and stops, and undefine
+// removes the server and its ports from the cloud.
+func TestVirshDefineAndUndefineNewDomain(t *testing.T) {
+	e := startEnv(t)
+	const uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	macs := []string{"00:7d:ab:00:00:01", "00:7d:ab:00:00:02"}
+	before := stateOf(e.sim)
+
+	out := e.mustVirsh(t, "define", writeXML(t, tripleoDomainXML("baremetal_0", uuid, macs...)))
+	if !strings.Contains(out, "Domain 'baremetal_0' defined from") {
+		t.Fatalf("define: %q", out)
+	}
+	srv, ok := e.sim.Server("baremetal_0")
+	if !ok || srv.Status != "SHUTOFF" || srv.TaskState != "" {
+		t.Fatalf("server after define: %+v (found %v)", srv, ok)
+	}
+	if !slices.Equal(srv.MACs, macs) || srv.Metadata["libvirt:uuid"] != uuid || srv.Metadata["libvirt:pxe-first"] != "1" {
+		t.Errorf("server: MACs %v, metadata %v", srv.MACs, srv.Metadata)
+	}
+	if srv.Flavor != "baremetal" {
+		t.Errorf("flavor %q, want baremetal (the smallest with 4096 MiB and 2 vCPUs)", srv.Flavor)
+	}
+	for _, p := range e.sim.Ports() {
+		if slices.Contains(srv.PortIDs, p.ID) && !strings.HasPrefix(p.Name, "quintupleo:baremetal_0:") {
+			t.Errorf("port %s is not tagged as ours: name %q", p.ID, p.Name)
+		}
+	}
+	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["baremetal_0"] != [2]string{"-", "shut off"} {
+		t.Errorf("list --all: baremetal_0 is %v", rows["baremetal_0"])
+	}
+	if got := strings.TrimSpace(e.mustVirsh(t, "domuuid", "baremetal_0")); got != uuid {
+		t.Errorf("domuuid %q, want %q", got, uuid)
+	}
+	xml := e.mustVirsh(t, "dumpxml", uuid)
+	for _, want := range []string{"<name>baremetal_0</name>", "<uuid>" + uuid + "</uuid>", "<boot dev='network'/>",
+		"<mac address='" + macs[0] + "'/>", "<mac address='" + macs[1] + "'/>", "<source network='provision'/>",
+		"<memory unit='KiB'>4194304</memory>", "<vcpu placement='static'>2</vcpu>"} {
+		if !strings.Contains(xml, want) {
+			t.Errorf("dumpxml lacks %s:\n%s", want, xml)
+		}
+	}
+
+	// The same name or UUID again: libvirt's errors, nothing created.
+	mid := stateOf(e.sim)
+	_, errOut, code := e.virsh(t, "define", writeXML(t, tripleoDomainXML("baremetal_0", "11111111-2222-3333-4444-555555555555", "00:7d:ab:00:00:09")))
+	if code == 0 || !strings.Contains(errOut, "error: operation failed: domain 'baremetal_0' already exists with uuid "+uuid) {
+		t.Errorf("define of a taken name: exit %d, %s", code, errOut)
+	}
+	if !stateOf(e.sim).equal(mid) {
+		t.Errorf("a refused define changed the cloud")
+	}
+
+	e.mustVirsh(t, "start", "baremetal_0")
+	if s, _ := e.sim.Server("baremetal_0"); s.Status != "ACTIVE" {
+		t.Errorf("after start: %s", s.Status)
+	}
+	_, errOut, code = e.virsh(t, "undefine", "baremetal_0")
+	if code == 0 || !strings.Contains(errOut, "Requested operation is not valid: cannot undefine running domain 'baremetal_0'") {
+		t.Errorf("undefine of a running domain: exit %d, %s", code, errOut)
+	}
+	e.mustVirsh(t, "destroy", "baremetal_0")
+	out = e.mustVirsh(t, "undefine", "--managed-save", "--snapshots-metadata", "--nvram", "baremetal_0")
+	if !strings.Contains(out, "Domain 'baremetal_0' has been undefined") {
+		t.Errorf("undefine: %q", out)
+	}
+	if after := stateOf(e.sim); !after.equal(before) {
+		t.Errorf("undefine left debris:\nbefore %v\nafter  %v", before, after)
+	}
+	if _, errOut, code := e.virsh(t, "domstate", uuid); code == 0 || !strings.Contains(errOut, "failed to get domain") {
+		t.Errorf("domstate after undefine: exit %d, %s", code, errOut)
+	}
+}

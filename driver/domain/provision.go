@@ -1,0 +1,126 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"quintupleo/driver/domain/domxml"
+	"quintupleo/nodes"
+	"quintupleo/virt"
+)
+
+// Provisioner creates and deletes the cloud servers behind new domains
+// (nodes.Provisioner).
+type Provisioner interface {
+	// Create makes the server and returns it SHUTOFF, or makes nothing.
+	Create(ctx context.Context, spec nodes.CreateSpec) (nodes.Node, error)
+	// Delete deletes the server and the ports created for it.
+	Delete(ctx context.Context, id string) error
+}
+
+// Undefine flags virsh sends (virDomainUndefineFlagsValues). None has a
+// meaning on Nova: no managed save, snapshot or checkpoint metadata, NVRAM
+// or TPM state is kept outside the server, and deleting it removes them all.
+const (
+	undefineManagedSave         = 1 << 0
+	undefineSnapshotsMetadata   = 1 << 1
+	undefineNVRAM               = 1 << 2
+	undefineKeepNVRAM           = 1 << 3
+	undefineCheckpointsMetadata = 1 << 4
+	undefineTPM                 = 1 << 5
+	undefineKeepTPM             = 1 << 6
+	undefineKnown               = undefineManagedSave | undefineSnapshotsMetadata | undefineNVRAM |
+		undefineKeepNVRAM | undefineCheckpointsMetadata | undefineTPM | undefineKeepTPM
+)
+
+// defineNew creates the cloud server of a domain v does not have. The XML's
+// name and UUID must be free (libvirt's "already exists" errors otherwise).
+func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, error) {
+	if h.prov == nil {
+		return Domain{}, virt.NoSupport(from, "defining new domains (creating cloud servers) is not supported yet")
+	}
+	nd, err := domxml.ParseNew(xml)
+	if err != nil {
+		return Domain{}, err
+	}
+	spec := nd.Spec
+	if i, ok := v.byName[spec.Name]; ok {
+		return Domain{}, alreadyExists(spec.Name, v.doms[i].UUID)
+	}
+	if sanitizeName(spec.Name) != spec.Name {
+		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("domain name '%s' cannot be kept in the cloud: a new domain's name must be made of letters, digits and '_', '.', '+', '-', not starting with '-' or '.'", spec.Name))
+	}
+	cs := nodes.CreateSpec{
+		Name:     spec.Name,
+		RAMMiB:   nd.MemoryMiB(),
+		VCPUs:    int(spec.VCPUs),
+		Metadata: map[string]string{},
+	}
+	if spec.UUID != (virt.UUID{}) {
+		cs.Metadata[MetaUUID] = spec.UUID.String()
+	}
+	if spec.BootDev == domxml.BootNetwork {
+		cs.Metadata[nodes.MetaPXEFirst] = "1"
+	}
+	for _, ifc := range nd.Interfaces {
+		cs.Ports = append(cs.Ports, nodes.PortSpec{Network: ifc.Source, MAC: ifc.MAC})
+	}
+	if len(nd.Ignored) > 0 {
+		h.log.Info("new domain: elements with no meaning in the cloud ignored", "domain", spec.Name, "ignored", nd.IgnoredList())
+	}
+	n, err := h.prov.Create(ctx, cs)
+	if err != nil {
+		return Domain{}, h.createError(ctx, spec.Name, err)
+	}
+	u, _ := domainUUID(n)
+	return h.LookupByUUID(ctx, u)
+}
+
+// alreadyExists is libvirt's refusal of a new domain whose name is taken
+// (virDomainObjListAddLocked, checked against a real libvirtd 9.0).
+func alreadyExists(name string, u virt.UUID) *virt.Error {
+	return virt.OperationFailed(virt.FromDom, fmt.Sprintf("domain '%s' already exists with uuid %s", name, u), nil)
+}
+
+// createError is the libvirt error of a failed creation.
+func (h *Driver) createError(ctx context.Context, name string, err error) error {
+	var ne *nodes.Error
+	errors.As(err, &ne)
+	switch {
+	case errors.Is(err, nodes.ErrExists):
+		// Another replica's server won the name; Reason is its ID.
+		u, _ := virt.ParseUUID(ne.Reason)
+		if d, lerr := h.LookupByUUID(ctx, u); lerr == nil {
+			u = d.UUID
+		}
+		return alreadyExists(name, u)
+	case errors.Is(err, nodes.ErrRefused):
+		return virt.ConfigUnsupported(from, fmt.Sprintf("the cloud cannot create domain '%s': %s: %s", name, ne.Op, ne.Reason))
+	}
+	return FromNodes(err)
+}
+
+// undefine deletes the server of a shut-off domain and the ports created for
+// it. A running domain is refused: libvirt would make it transient until it
+// stops, which a cloud server cannot be.
+func (h *Driver) undefine(ctx context.Context, u virt.UUID, flags uint32) error {
+	if flags&^undefineKnown != 0 {
+		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function qemuDomainUndefineFlags", flags&^undefineKnown))
+	}
+	n, d, err := h.find(ctx, u)
+	if err != nil {
+		return err
+	}
+	if h.prov == nil {
+		return virt.NoSupport(from, "undefining a domain (deleting its cloud server) is not supported")
+	}
+	if d.State.Active() {
+		return virt.OperationInvalid(from, fmt.Sprintf("cannot undefine running domain '%s' in the cloud: a cloud server cannot be transient; destroy it first", d.Name), nil)
+	}
+	if err := h.prov.Delete(ctx, n.ID); err != nil {
+		return FromNodes(err)
+	}
+	h.log.Info("domain undefined: server and its ports deleted", "domain", d.Name, "server", n.ID)
+	return nil
+}
