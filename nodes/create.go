@@ -3,6 +3,7 @@ package nodes
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -153,7 +154,7 @@ func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err 
 		}
 	}()
 	for i, ps := range spec.Ports {
-		id, err := p.createPort(ctx, spec.Name, i, ps.MAC, pl.networks[i])
+		id, err := p.createPortFor(ctx, spec.Name, i, ps.MAC, pl.networks[i])
 		if err != nil {
 			return Node{}, err
 		}
@@ -293,18 +294,75 @@ func (p *Provisioner) mapNetwork(all []networks.Network, name string) (network, 
 		Reason: fmt.Sprintf("the cloud has no network '%s' and no default network '%s'", want, p.cfg.DefaultNetwork)}
 }
 
+// createPortFor makes the i-th port of the server. The first port of a
+// server whose XML gives it no MAC gets one derived from the name (libvirt
+// would make one up too): Neutron's one-MAC-per-network rule then settles two
+// replicas creating the same domain at once, as an XML MAC does. Should the
+// derived MAC be another domain's, the cloud picks one instead.
+func (p *Provisioner) createPortFor(ctx context.Context, server string, i int, mac string, nw network) (string, error) {
+	if mac != "" || i != 0 {
+		return p.createPort(ctx, server, i, mac, nw)
+	}
+	id, err := p.createPort(ctx, server, i, NameMAC(server), nw)
+	if errors.Is(err, ErrExists) {
+		return "", err // (it wraps the refusal)
+	}
+	if errors.Is(err, ErrRefused) && gophercloud.ResponseCodeIs(err, http.StatusConflict) {
+		return p.createPort(ctx, server, i, "", nw)
+	}
+	if errors.Is(err, ErrRefused) && gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
+		return p.createPort(ctx, server, i, "", nw) // not allowed to choose MACs here
+	}
+	return id, err
+}
+
+// NameMAC is the MAC derived from a server name: libvirt's 52:54:00 prefix
+// and three bytes of the name's SHA-256.
+func NameMAC(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[0], h[1], h[2])
+}
+
 // createPort makes the i-th port of the server, with the MAC asked for.
 func (p *Provisioner) createPort(ctx context.Context, server string, i int, mac string, nw network) (string, error) {
-	op := fmt.Sprintf("create port on network %s", nw.name)
+	op := fmt.Sprintf("create port on network '%s'", nw.name)
+	if mac != "" {
+		op = fmt.Sprintf("create port with MAC %s on network '%s'", mac, nw.name)
+	}
 	port, err := ports.Create(ctx, p.cloud.Network, ports.CreateOpts{
 		NetworkID:  nw.id,
 		Name:       PortNamePrefix + server + ":" + strconv.Itoa(i),
 		MACAddress: mac,
 	}).Extract()
 	if err != nil {
-		return "", refusal(op, err)
+		err = refusal(op, err)
+		if gophercloud.ResponseCodeIs(err, http.StatusConflict) && mac != "" {
+			return "", p.macTakenBy(ctx, server, mac, nw, err)
+		}
+		return "", err
 	}
 	return port.ID, nil
+}
+
+// macTakenBy explains a MAC already in use: when the port holding it was
+// created for a domain of the same name (another replica defining the same
+// XML at the same moment), the name exists — ErrExists, with the server
+// the port is bound to, if any, as Reason; otherwise err.
+func (p *Provisioner) macTakenBy(ctx context.Context, server, mac string, nw network, err error) error {
+	pages, lerr := ports.List(p.cloud.Network, ports.ListOpts{MACAddress: mac, NetworkID: nw.id}).AllPages(ctx)
+	if lerr != nil {
+		return err
+	}
+	found, lerr := ports.ExtractPorts(pages)
+	if lerr != nil {
+		return err
+	}
+	for _, port := range found {
+		if strings.HasPrefix(port.Name, PortNamePrefix+server+":") {
+			return &Error{Op: "create port for " + server, Kind: ErrExists, Reason: port.DeviceID, Err: err}
+		}
+	}
+	return err
 }
 
 // refusal is classify, except that the cloud's 400, 403 and 409 answers to a

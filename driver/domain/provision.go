@@ -71,7 +71,7 @@ func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, er
 	}
 	n, err := h.prov.Create(ctx, cs)
 	if err != nil {
-		return Domain{}, h.createError(ctx, spec.Name, err)
+		return Domain{}, h.createError(ctx, spec, err)
 	}
 	u, _ := domainUUID(n)
 	return h.LookupByUUID(ctx, u)
@@ -84,15 +84,20 @@ func alreadyExists(name string, u virt.UUID) *virt.Error {
 }
 
 // createError is the libvirt error of a failed creation.
-func (h *Driver) createError(ctx context.Context, name string, err error) error {
+func (h *Driver) createError(ctx context.Context, spec domxml.DomainSpec, err error) error {
+	name := spec.Name
 	var ne *nodes.Error
 	errors.As(err, &ne)
 	switch {
 	case errors.Is(err, nodes.ErrExists):
-		// Another replica's server won the name; Reason is its ID.
-		u, _ := virt.ParseUUID(ne.Reason)
-		if d, lerr := h.LookupByUUID(ctx, u); lerr == nil {
+		// Another replica's server won the name; Reason is its ID when
+		// known. The domain it defined answers to its UUID alias if it has
+		// one; a race on the same XML has the XML's UUID.
+		u, known := virt.ParseUUID(ne.Reason)
+		if d, lerr := h.LookupByUUID(ctx, u); known && lerr == nil {
 			u = d.UUID
+		} else if spec.UUID != (virt.UUID{}) {
+			u = spec.UUID
 		}
 		return alreadyExists(name, u)
 	case errors.Is(err, nodes.ErrRefused):
