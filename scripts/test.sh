@@ -16,6 +16,9 @@ command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # The openstack CLI (openstacksdk over keystoneauth, on Debian's python3)
 # drives cloudsim in cmd/quintupleo/openstackcli_test.go.
 command -v openstack >/dev/null 2>&1 || need_pkgs+=(python3-openstackclient)
+# libvirt-python on Debian's python3 (devtest's configure-vm defineXML) in
+# cmd/quintupleo/provision_clients_test.go.
+/usr/bin/python3 -c 'import libvirt' >/dev/null 2>&1 || need_pkgs+=(python3-libvirt)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	sudo=""

@@ -78,9 +78,9 @@ func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, er
 }
 
 // alreadyExists is libvirt's refusal of a new domain whose name is taken
-// (virDomainObjListAddLocked, checked against a real libvirtd 9.0).
+// (virDomainObjListAddLocked, VIR_FROM_DOMAIN, checked against a real libvirtd 9.0).
 func alreadyExists(name string, u virt.UUID) *virt.Error {
-	return virt.OperationFailed(virt.FromDom, fmt.Sprintf("domain '%s' already exists with uuid %s", name, u), nil)
+	return virt.OperationFailed(virt.FromDomain, fmt.Sprintf("domain '%s' already exists with uuid %s", name, u), nil)
 }
 
 // createError is the libvirt error of a failed creation.

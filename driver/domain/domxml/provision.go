@@ -39,7 +39,7 @@ type NewDomain struct {
 // handledTop and handledDevices are the elements a creation reads; every
 // other element is accepted and listed in NewDomain.Ignored.
 var (
-	handledTop     = []string{"name", "uuid", "memory", "currentMemory", "vcpu", "os", "devices", "title", "description"}
+	handledTop     = []string{"name", "uuid", "memory", "currentMemory", "vcpu", "os", "devices"}
 	handledDevices = []string{"interface", "disk"}
 )
 
@@ -179,5 +179,5 @@ func (nd NewDomain) MemoryMiB() int {
 	return int((nd.Spec.MemoryKiB + 1023) / 1024)
 }
 
-// String lists the ignored elements for a log line.
+// IgnoredList is Ignored for a log line.
 func (nd NewDomain) IgnoredList() string { return strings.Join(nd.Ignored, ",") }
