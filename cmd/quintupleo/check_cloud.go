@@ -328,6 +328,7 @@ func (c *checker) shutdownTimeouts(ctx context.Context) {
 			with = append(with, fmt.Sprintf("%s %ss", cmp.Or(img.Name, img.ID), img.Properties["os_shutdown_timeout"]))
 		}
 	}
+	sort.Strings(without) // by image name, which leads each entry
 	if len(without) > 0 {
 		c.r.add(vWarn, "shutdown", "openstack image set --property os_shutdown_timeout=5 IMAGE (as OVB does); Nova copies it into a server "+
 			"when it is created or rebuilt, so existing nodes keep the old wait until then",
