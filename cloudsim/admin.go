@@ -298,7 +298,11 @@ func (s *Sim) ProjectID() string { return s.st.projectID }
 // NetworkSpec is a network added out of band.
 type NetworkSpec struct {
 	Name string
-	CIDR string // one subnet without DHCP or gateway; "" = none
+	CIDR string // one subnet without a gateway; "" = none
+	DHCP bool   // the subnet has enable_dhcp (Neutron's DHCP agent answers on it)
+	// NoPortSecurity sets port_security_enabled false on the network and
+	// so on its ports (the fixture's network has it on, as Neutron's default).
+	NoPortSecurity bool
 	// OtherProject makes the network belong to another project (an
 	// operator's): a member user sees it only when Shared, and may not
 	// choose MACs on it (Neutron's create_port:mac_address).
@@ -312,11 +316,12 @@ func (s *Sim) AddNetwork(spec NetworkSpec) (string, error) {
 	defer s.mu.Unlock()
 	n := s.st.addNetwork(spec.Name, s.now())
 	n.Shared = spec.Shared
+	n.NoPortSecurity = spec.NoPortSecurity
 	if spec.OtherProject {
 		n.ProjectID = hexID()
 	}
 	if spec.CIDR != "" {
-		if _, err := s.st.addSubnet(n, spec.Name+"-subnet", spec.CIDR, "", false, s.now()); err != nil {
+		if _, err := s.st.addSubnet(n, spec.Name+"-subnet", spec.CIDR, "", spec.DHCP, s.now()); err != nil {
 			return "", fmt.Errorf("cloudsim: AddNetwork: %w", err)
 		}
 	}

@@ -191,14 +191,16 @@ func (s *Sim) catalog(root string) []any {
 	// Cinder is registered twice, as realcloud (and devstack) do: the
 	// service-types-authority name and the legacy alias clients still ask for.
 	volume := VolumePath + "/v3/" + s.st.projectID
-	return []any{
+	services := []any{
 		svc("identity", "keystone", IdentityPath, 0),
 		svc("compute", "nova", ComputePath, 1),
 		svc("network", "neutron", NetworkPath, 2),
 		svc("image", "glance", ImagePath, 3),
-		svc("block-storage", "cinder", volume, 4),
-		svc("volumev3", "cinderv3", volume, 5),
 	}
+	if s.opts.WithoutCinder {
+		return services
+	}
+	return append(services, svc("block-storage", "cinder", volume, 4), svc("volumev3", "cinderv3", volume, 5))
 }
 
 // tokenValid reports whether tok is a live token.

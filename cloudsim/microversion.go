@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Nova's supported microversion range (Zed).
+// Nova's supported microversion range (Zed); Options.MaxMicroversion may
+// lower the maximum, as an older Nova's.
 const (
 	minMinor = 1
 	maxMinor = 93
@@ -22,8 +23,9 @@ func (m microversion) String() string { return "2." + strconv.Itoa(m.minor) }
 func (m microversion) ge(minor int) bool { return m.minor >= minor }
 
 // parseMicroversion reads OpenStack-API-Version ("compute 2.79") or
-// X-OpenStack-Nova-API-Version ("2.79"); none means 2.1.
-func parseMicroversion(h http.Header) (microversion, *apiError) {
+// X-OpenStack-Nova-API-Version ("2.79"); none means 2.1. top is the newest
+// minor version this Nova serves.
+func parseMicroversion(h http.Header, top int) (microversion, *apiError) {
 	raw := ""
 	for _, v := range h.Values("OpenStack-API-Version") {
 		for part := range strings.SplitSeq(v, ",") {
@@ -40,7 +42,7 @@ func parseMicroversion(h http.Header) (microversion, *apiError) {
 		return microversion{minMinor}, nil
 	}
 	if strings.EqualFold(raw, "latest") {
-		return microversion{maxMinor}, nil
+		return microversion{top}, nil
 	}
 	maj, min, ok := strings.Cut(raw, ".")
 	ma, err1 := strconv.Atoi(maj)
@@ -48,8 +50,8 @@ func parseMicroversion(h http.Header) (microversion, *apiError) {
 	if !ok || err1 != nil || err2 != nil || ma < 0 || mi < 0 {
 		return microversion{}, novaErr(400, "API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", raw)
 	}
-	if ma != 2 || mi < minMinor || mi > maxMinor {
-		return microversion{}, novaErr(406, "Version %s is not supported by the API. Minimum is 2.%d and maximum is 2.%d.", raw, minMinor, maxMinor)
+	if ma != 2 || mi < minMinor || mi > top {
+		return microversion{}, novaErr(406, "Version %s is not supported by the API. Minimum is 2.%d and maximum is 2.%d.", raw, minMinor, top)
 	}
 	return microversion{mi}, nil
 }
@@ -62,3 +64,16 @@ func setMicroversionHeaders(h http.Header, m microversion) {
 
 // requestID is the x-openstack-request-id every service answers with.
 func requestID() string { return fmt.Sprintf("req-%s", uuid()) }
+
+// parseMaxMicroversion reads Options.MaxMicroversion ("2.60"; "" = 2.93).
+func parseMaxMicroversion(v string) (int, error) {
+	if v == "" {
+		return maxMinor, nil
+	}
+	maj, min, ok := strings.Cut(v, ".")
+	mi, err := strconv.Atoi(min)
+	if !ok || maj != "2" || err != nil || mi < minMinor || mi > maxMinor {
+		return 0, fmt.Errorf("cloudsim: MaxMicroversion %q: want 2.%d to 2.%d", v, minMinor, maxMinor)
+	}
+	return mi, nil
+}

@@ -22,6 +22,11 @@ func fixedIPsView(p *port) []any {
 }
 
 func (s *Sim) portView(p *port) map[string]any {
+	// A port inherits its network's port security, as Neutron's default.
+	security := true
+	if n := s.st.networkByID(p.NetworkID); n != nil {
+		security = !n.NoPortSecurity
+	}
 	m := map[string]any{
 		"admin_state_up": true, "allowed_address_pairs": []any{}, "binding:host_id": p.HostID,
 		"binding:profile": map[string]any{}, "binding:vif_details": map[string]any{},
@@ -29,7 +34,7 @@ func (s *Sim) portView(p *port) map[string]any {
 		"created_at": p.Created.Format(neutronTime), "description": "", "device_id": p.DeviceID,
 		"device_owner": p.DeviceOwner, "extra_dhcp_opts": []any{}, "fixed_ips": fixedIPsView(p),
 		"id": p.ID, "mac_address": p.MAC, "name": p.Name, "network_id": p.NetworkID,
-		"port_security_enabled": true, "project_id": s.st.projectID, "revision_number": p.Revision,
+		"port_security_enabled": security, "project_id": s.st.projectID, "revision_number": p.Revision,
 		"security_groups": []any{s.st.secGroupID}, "status": "DOWN", "tags": []any{},
 		"tenant_id": s.st.projectID, "updated_at": p.Updated.Format(neutronTime),
 	}
@@ -51,7 +56,7 @@ func (s *Sim) networkView(n *network) map[string]any {
 		"admin_state_up": true, "availability_zone_hints": []any{}, "availability_zones": []any{},
 		"created_at": n.Created.Format(neutronTime), "description": "", "id": n.ID, "ipv4_address_scope": nil,
 		"ipv6_address_scope": nil, "mtu": 1500, "name": n.Name,
-		"port_security_enabled": true, "project_id": owner, "provider:network_type": "local",
+		"port_security_enabled": !n.NoPortSecurity, "project_id": owner, "provider:network_type": "local",
 		"provider:physical_network": nil, "provider:segmentation_id": nil, "revision_number": n.Revision,
 		"router:external": false, "shared": n.Shared, "status": "ACTIVE", "subnets": append([]string{}, n.Subnets...),
 		"tags": []any{}, "tenant_id": owner, "updated_at": n.Updated.Format(neutronTime),

@@ -63,7 +63,7 @@ func (s *Sim) computeVersion(root string) map[string]any {
 		"media-types": []any{map[string]any{"base": "application/json",
 			"type": "application/vnd.openstack.compute+json;version=2.1"}},
 		"min_version": "2.1", "status": "CURRENT", "updated": "2013-07-23T11:33:21Z",
-		"version": fmt.Sprintf("2.%d", maxMinor),
+		"version": fmt.Sprintf("2.%d", s.maxMinor),
 	}
 }
 

@@ -121,7 +121,7 @@ func (s *Sim) adapt(rt route) http.Handler {
 		w.Header().Set("X-Openstack-Request-Id", rid)
 		if rt.compute {
 			w.Header().Set("X-Compute-Request-Id", rid)
-			mv, err := parseMicroversion(r.Header)
+			mv, err := parseMicroversion(r.Header, s.maxMinor)
 			if err != nil {
 				setMicroversionHeaders(w.Header(), microversion{minMinor})
 				err.write(w)

@@ -88,6 +88,12 @@ type Options struct {
 	// "member", for which Neutron's policy applies as in real Neutron
 	// (see Sim.AddNetwork for networks of another project).
 	Role string
+	// MaxMicroversion is the newest compute microversion served ("2.60"),
+	// as an older Nova's; "" means 2.93 (Zed). Newer requests get Nova's 406.
+	MaxMicroversion string
+	// WithoutCinder leaves Cinder out of the service catalog, as a cloud
+	// without block storage (its routes still answer, unlisted).
+	WithoutCinder bool
 	// Faults are installed before the first request.
 	Faults []Fault
 	// Now is the clock; nil means time.Now. Tests may inject one (timers
@@ -101,13 +107,15 @@ type Options struct {
 
 // Sim is one simulated cloud. Its methods are safe for concurrent use.
 type Sim struct {
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	root    http.Handler
-	mux     *http.ServeMux
-	actions map[string]actionSpec
-	closing chan struct{}
+	opts Options
+	log  *slog.Logger
+	// maxMinor is the newest compute microversion served (2.maxMinor).
+	maxMinor int
+	now      func() time.Time
+	root     http.Handler
+	mux      *http.ServeMux
+	actions  map[string]actionSpec
+	closing  chan struct{}
 
 	// wg counts goroutines and armed timers that Close waits for.
 	wg sync.WaitGroup
@@ -157,12 +165,17 @@ func New(opts Options) (*Sim, error) {
 	if opts.RequestLogSize <= 0 {
 		opts.RequestLogSize = DefaultRequestLogSize
 	}
+	top, err := parseMaxMicroversion(opts.MaxMicroversion)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sim{
-		opts:    opts,
-		log:     opts.Logger,
-		now:     opts.Now,
-		closing: make(chan struct{}),
-		tokens:  make(map[string]time.Time),
+		maxMinor: top,
+		opts:     opts,
+		log:      opts.Logger,
+		now:      opts.Now,
+		closing:  make(chan struct{}),
+		tokens:   make(map[string]time.Time),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

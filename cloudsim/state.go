@@ -51,6 +51,7 @@ type network struct {
 	ID, Name         string
 	ProjectID        string // "" = the sim's project
 	Shared           bool
+	NoPortSecurity   bool // port_security_enabled false, for the network and its ports
 	Subnets          []string
 	Created, Updated time.Time
 	Revision         int

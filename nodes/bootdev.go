@@ -12,8 +12,6 @@ import (
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-	"github.com/gophercloud/gophercloud/v2/pagination"
 )
 
 // BootDevice is where a node boots from at its next power-on.
@@ -247,14 +245,14 @@ func (c *imageChooser) firmwareOf(ctx context.Context, inv *Inventory, imageID s
 	if ok {
 		return fw, nil
 	}
-	img, err := images.Get(ctx, inv.cloud.Image, imageID).Extract()
+	img, err := inv.cloud.ImageByID(ctx, imageID)
 	if err != nil {
-		if errors.Is(classify("", err), ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return "bios", nil // the server's image was deleted: assume BIOS
 		}
-		return "", classify("get image "+imageID, err)
+		return "", err
 	}
-	fw, _ = img.Properties["hw_firmware_type"].(string)
+	fw = img.Properties["hw_firmware_type"]
 	c.mu.Lock()
 	c.firmware[imageID] = fw
 	c.mu.Unlock()
@@ -268,26 +266,11 @@ func (c *imageChooser) resolve(ctx context.Context, inv *Inventory, nameOrID str
 	if ok {
 		return id, nil
 	}
-	if _, err := images.Get(ctx, inv.cloud.Image, nameOrID).Extract(); err == nil {
-		id = nameOrID
-	} else {
-		var found []string
-		err := images.List(inv.cloud.Image, images.ListOpts{Name: nameOrID}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
-			imgs, err := images.ExtractImages(p)
-			for _, im := range imgs {
-				found = append(found, im.ID)
-			}
-			return true, err
-		})
-		if err != nil {
-			return "", classify("find image "+nameOrID, err)
-		}
-		if len(found) != 1 {
-			return "", &Error{Op: "find image " + nameOrID, Kind: ErrNotFound,
-				Reason: fmt.Sprintf("%d images named %q", len(found), nameOrID)}
-		}
-		id = found[0]
+	img, err := inv.cloud.FindImage(ctx, nameOrID)
+	if err != nil {
+		return "", err
 	}
+	id = img.ID
 	c.mu.Lock()
 	c.resolved[nameOrID] = id
 	c.mu.Unlock()

@@ -321,18 +321,9 @@ func equalMetadata(a, b map[string]string) bool {
 	return true
 }
 
-func (inv *Inventory) wanted(n Node) bool {
-	if inv.cfg.NameRegex != nil && !inv.cfg.NameRegex.MatchString(n.Name) {
-		return false
-	}
-	if inv.cfg.MetadataKey != "" {
-		v, ok := n.Metadata[inv.cfg.MetadataKey]
-		if !ok || (inv.cfg.MetadataValue != "" && v != inv.cfg.MetadataValue) {
-			return false
-		}
-	}
-	return true
-}
+// wanted: the filters that decide it are shared with `quintupleo check`,
+// which says why a server is not a node (InventoryConfig.Excludes).
+func (inv *Inventory) wanted(n Node) bool { return inv.cfg.Excludes(n) == Included }
 
 // ready waits for the first load and checks the view is fresh enough to serve.
 func (inv *Inventory) ready(ctx context.Context) error {

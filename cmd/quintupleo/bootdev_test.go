@@ -187,7 +187,8 @@ func TestBootDeviceRebuildStrategy(t *testing.T) {
 }
 
 func TestRebuildStrategyNeedsExplicitOptIn(t *testing.T) {
-	cfg := serveConfig{bootStrategy: "rebuild", ipxeImage: "ipxe-boot", demo: true, demoNodes: 1, refresh: 1, actionTimeout: 1}
+	cfg := serveConfig{bootFlags: bootFlags{bootStrategy: "rebuild", ipxeImage: "ipxe-boot"},
+		cloudFlags: cloudFlags{demo: true, demoNodes: 1}, refresh: 1, actionTimeout: 1}
 	_, err := newStack(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "allow-destructive-rebuild") {
 		t.Errorf("rebuild without opt-in: %v", err)
@@ -233,7 +234,7 @@ func (e *env) restart(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	cfg := serveConfig{listenTCP: "127.0.0.1:0", refresh: e.st.inv.Config().RefreshInterval,
 		actionTimeout: e.st.inv.Config().ActionTimeout, pollInterval: e.st.inv.Config().PollInterval,
-		osCloud: e.cloud.Cloud, cloudsYAML: e.cloud.CloudsYAML}
+		cloudFlags: cloudFlags{osCloud: e.cloud.Cloud, cloudsYAML: e.cloud.CloudsYAML}}
 	var simOpts cloudsim.Options
 	for _, o := range opts {
 		o(&simOpts, &cfg)

@@ -2,6 +2,7 @@
 //
 // Sub-commands:
 //
+//	check    check that a cloud can do what serve needs
 //	serve    the libvirt remote-protocol server and the SSH endpoint over a cloud
 //	sim      cloudsim, a simulated OpenStack for laptops and tests
 //	version  print the version
@@ -35,6 +36,7 @@ type command struct {
 // variable, so that nothing mutable lives at package level.
 func commands() map[string]command {
 	return map[string]command{
+		"check":   {summary: "check that a cloud can do what serve needs, each problem with its fix", run: runCheck},
 		"serve":   {summary: "serve the libvirt remote protocol over an OpenStack cloud", run: runServe},
 		"sim":     {summary: "run cloudsim, a simulated OpenStack cloud", run: runSim},
 		"version": {summary: "print the version", run: runVersion},

@@ -156,7 +156,7 @@ func TestDefineFiftyInParallel(t *testing.T) {
 func TestTwoReplicasDefineTheSameName(t *testing.T) {
 	a := startEnv(t)
 	b := runStack(t, serveConfig{listenTCP: "127.0.0.1:0", refresh: 100 * time.Millisecond, actionTimeout: 20 * time.Second,
-		pollInterval: 10 * time.Millisecond, defineNetwork: "provision", osCloud: a.cloud.Cloud, cloudsYAML: a.cloud.CloudsYAML})
+		pollInterval: 10 * time.Millisecond, defineNetwork: "provision", cloudFlags: cloudFlags{osCloud: a.cloud.Cloud, cloudsYAML: a.cloud.CloudsYAML}})
 	b.sim = a.sim
 	for round := range 5 {
 		name := fmt.Sprintf("race-%d", round)

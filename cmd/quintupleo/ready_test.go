@@ -84,8 +84,8 @@ func waitAccepts(t *testing.T, addr string) {
 // just before, is closed again instead of served by a half-started stack.
 func TestPortConflictFailsStartUpWithNothingServed(t *testing.T) {
 	var client sshClient
-	cfg := serveConfig{demo: true, demoNodes: 1, refresh: time.Second, actionTimeout: time.Second,
-		cloudTimeout: time.Second, refreshTimeout: time.Second, bootStrategy: "metadata"}
+	cfg := serveConfig{cloudFlags: cloudFlags{demo: true, demoNodes: 1, cloudTimeout: time.Second},
+		refresh: time.Second, actionTimeout: time.Second, refreshTimeout: time.Second, bootFlags: bootFlags{bootStrategy: "metadata"}}
 	withSSH(t, &client)(nil, &cfg)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

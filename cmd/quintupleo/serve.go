@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -27,10 +25,9 @@ import (
 
 // serveConfig is everything `quintupleo serve` is told.
 type serveConfig struct {
-	osCloud        string
-	cloudsYAML     string
-	demo           bool
-	demoNodes      int
+	cloudFlags
+	nodeFlags
+	bootFlags
 	listenTCP      string
 	listenUnix     string
 	readOnlyUnix   string
@@ -39,16 +36,8 @@ type serveConfig struct {
 	refresh        time.Duration
 	actionTimeout  time.Duration
 	pollInterval   time.Duration
-	cloudTimeout   time.Duration
 	refreshTimeout time.Duration
-	nameRegex      string
-	nodeMetadata   string
 	logLevel       logLevel
-	bootStrategy   string
-	ipxeImage      string
-	ipxeImageUEFI  string
-	stateDir       string
-	allowRebuild   bool
 	listenSSH      string
 	sshAuthKeys    string
 	sshHostKey     string
@@ -65,10 +54,9 @@ type serveConfig struct {
 }
 
 func (c *serveConfig) flags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.osCloud, "os-cloud", "", "cloud name in clouds.yaml (default $OS_CLOUD; without one, the OS_* variables)")
-	fs.StringVar(&c.cloudsYAML, "clouds-yaml", "", "explicit clouds.yaml path (default: $OS_CLIENT_CONFIG_FILE and the standard search path)")
-	fs.BoolVar(&c.demo, "demo", false, "serve an embedded cloudsim instead of a real cloud (no cloud needed)")
-	fs.IntVar(&c.demoNodes, "demo-nodes", 4, "nodes the embedded cloudsim starts with (with --demo)")
+	c.cloudFlags.register(fs, "serve")
+	c.nodeFlags.register(fs)
+	c.bootFlags.register(fs)
 	fs.StringVar(&c.listenTCP, "listen-tcp", "127.0.0.1:16509", "libvirt plain-TCP listener (qemu+tcp://); empty to disable")
 	fs.StringVar(&c.listenUnix, "listen-unix", "", "libvirt read-write unix socket path (qemu+unix:// with ?socket=)")
 	fs.StringVar(&c.readOnlyUnix, "read-only-unix", "", "libvirt read-only unix socket path")
@@ -76,19 +64,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.hostname, "hostname", "", "host name reported to clients (default: this machine's)")
 	fs.DurationVar(&c.refresh, "refresh-interval", 2*time.Second, "how often the shared cache lists the cloud's servers; out-of-band changes show within it")
 	fs.DurationVar(&c.actionTimeout, "action-timeout", 5*time.Minute, "how long a power action may take to reach its target state in the cloud")
-	fs.DurationVar(&c.cloudTimeout, "cloud-timeout", nodes.DefaultRequestTimeout, "deadline of one request to the cloud, reading its answer included (docs/limits.md)")
 	fs.DurationVar(&c.refreshTimeout, "refresh-timeout", 5*time.Minute, "deadline of one whole listing of the cloud's servers, every page included (docs/limits.md)")
 	fs.DurationVar(&c.pollInterval, "poll-interval", 100*time.Millisecond, "first wait between polls of a server during a power action (doubles up to 2s)")
-	fs.StringVar(&c.nameRegex, "node-name-regex", "", "only servers whose name matches this regular expression are domains")
-	fs.StringVar(&c.nodeMetadata, "node-metadata", "", "only servers with this metadata KEY or KEY=VALUE are domains")
-	fs.StringVar(&c.bootStrategy, "boot-strategy", "metadata", "how virsh edit/define of <boot dev> reaches the cloud: "+
-		"metadata (OVB's libvirt:pxe-first server metadata; for clouds with OVB's Nova patch), "+
-		"rescue (network boot = Nova rescue with the iPXE image, disk kept; any Nova), "+
-		"rebuild (network boot = rebuild with the iPXE image: DESTROYS the disk; needs --allow-destructive-rebuild)")
-	fs.StringVar(&c.ipxeImage, "ipxe-image", "ipxe-boot", "Glance image (name or ID) that boots iPXE, for the rescue and rebuild strategies")
-	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
-	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
-	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
 	fs.StringVar(&c.listenSSH, "listen-ssh", "", "SSH endpoint (host:port) running the virsh command lines clients send to a libvirt host, and qemu+ssh://")
 	fs.StringVar(&c.sshAuthKeys, "ssh-authorized-keys", "", "OpenSSH authorized_keys file for --listen-ssh (any user name is accepted with a listed key)")
 	fs.StringVar(&c.sshHostKey, "ssh-host-key", "", "SSH host key file, generated on first start (default: ssh_host_keys in --state-dir, else in the user's config directory)")
@@ -105,16 +82,14 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 
 // Validate checks what pflag cannot: flags that conflict or need another.
 func (c *serveConfig) Validate() error {
-	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
-		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
+	if err := c.cloudFlags.validate(); err != nil {
+		return err
+	}
+	if err := c.nodeFlags.validate(); err != nil {
+		return err
 	}
 	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" {
 		return errors.New("no listener: give --listen-tcp, --listen-unix, --read-only-unix or --listen-ssh")
-	}
-	if c.nameRegex != "" {
-		if _, err := regexp.Compile(c.nameRegex); err != nil {
-			return fmt.Errorf("--node-name-regex: %w", err)
-		}
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
 		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
@@ -183,10 +158,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 		}
 	}()
 
-	cloudCfg := nodes.CloudConfig{Cloud: cfg.osCloud, CloudsYAML: cfg.cloudsYAML, HTTPClient: cfg.httpClient, UserAgent: "quintupleo/" + version,
-		RequestTimeout: cfg.cloudTimeout}
+	cloudCfg := cfg.cloudConfig(cfg.httpClient)
 	if cfg.demo {
-		if cloudCfg, err = startDemo(st.Stack, cfg, cloudCfg, log); err != nil {
+		if cloudCfg, err = startDemo(st.Stack, cfg.cloudFlags, cloudCfg, log); err != nil {
 			return st, err
 		}
 	}
@@ -233,7 +207,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 
 // startDemo starts the embedded cloudsim of --demo, owned by st, and returns
 // cloudCfg pointed at it.
-func startDemo(st *stack.Stack, cfg serveConfig, cloudCfg nodes.CloudConfig, log *slog.Logger) (nodes.CloudConfig, error) {
+func startDemo(st *stack.Stack, cfg cloudFlags, cloudCfg nodes.CloudConfig, log *slog.Logger) (nodes.CloudConfig, error) {
 	sim, err := cloudsim.New(cloudsim.Options{Nodes: cfg.demoNodes, Logger: log.With("component", "cloudsim")})
 	if err != nil {
 		return cloudCfg, fmt.Errorf("demo cloud: %w", err)
@@ -257,16 +231,9 @@ func inventoryConfig(cfg serveConfig, log *slog.Logger) (nodes.InventoryConfig, 
 		PollInterval:    cfg.pollInterval,
 		Logger:          log.With("component", "nodes"),
 	}
-	if cfg.nameRegex != "" {
-		invCfg.NameRegex = regexp.MustCompile(cfg.nameRegex)
-	}
-	if cfg.nodeMetadata != "" {
-		invCfg.MetadataKey, invCfg.MetadataValue, _ = strings.Cut(cfg.nodeMetadata, "=")
-	}
+	cfg.filter(&invCfg)
 	var err error
-	invCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, nodes.BootOptions{
-		IPXEImage: cfg.ipxeImage, IPXEImageUEFI: cfg.ipxeImageUEFI, StateDir: cfg.stateDir, AllowRebuild: cfg.allowRebuild,
-	})
+	invCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, cfg.bootFlags.options())
 	return invCfg, err
 }
 

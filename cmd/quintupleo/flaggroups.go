@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"quintupleo/nodes"
+)
+
+// The flag groups serve and check share: which cloud, which of its servers
+// are nodes, and how a boot device reaches the cloud. check must judge the
+// configuration serve would run with, so both read the same flags.
+
+// cloudFlags say which cloud to use.
+type cloudFlags struct {
+	osCloud      string
+	cloudsYAML   string
+	demo         bool
+	demoNodes    int
+	cloudTimeout time.Duration
+}
+
+func (c *cloudFlags) register(fs *pflag.FlagSet, demoWhat string) {
+	fs.StringVar(&c.osCloud, "os-cloud", "", "cloud name in clouds.yaml (default $OS_CLOUD; without one, the OS_* variables)")
+	fs.StringVar(&c.cloudsYAML, "clouds-yaml", "", "explicit clouds.yaml path (default: $OS_CLIENT_CONFIG_FILE and the standard search path)")
+	fs.BoolVar(&c.demo, "demo", false, demoWhat+" an embedded cloudsim instead of a real cloud (no cloud needed)")
+	fs.IntVar(&c.demoNodes, "demo-nodes", 4, "nodes the embedded cloudsim starts with (with --demo)")
+	fs.DurationVar(&c.cloudTimeout, "cloud-timeout", nodes.DefaultRequestTimeout, "deadline of one request to the cloud, reading its answer included (docs/limits.md)")
+}
+
+func (c *cloudFlags) validate() error {
+	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
+		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
+	}
+	return nil
+}
+
+// cloudConfig is the cloud the flags name (before --demo replaces it).
+func (c *cloudFlags) cloudConfig(httpClient *http.Client) nodes.CloudConfig {
+	return nodes.CloudConfig{Cloud: c.osCloud, CloudsYAML: c.cloudsYAML, HTTPClient: httpClient, UserAgent: "quintupleo/" + version,
+		RequestTimeout: c.cloudTimeout}
+}
+
+// nodeFlags say which servers are nodes.
+type nodeFlags struct {
+	nameRegex    string
+	nodeMetadata string
+}
+
+func (c *nodeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.nameRegex, "node-name-regex", "", "only servers whose name matches this regular expression are domains")
+	fs.StringVar(&c.nodeMetadata, "node-metadata", "", "only servers with this metadata KEY or KEY=VALUE are domains")
+}
+
+func (c *nodeFlags) validate() error {
+	if c.nameRegex != "" {
+		if _, err := regexp.Compile(c.nameRegex); err != nil {
+			return fmt.Errorf("--node-name-regex: %w", err)
+		}
+	}
+	return nil
+}
+
+// filter puts the node filter into cfg (validate has checked the regex).
+func (c *nodeFlags) filter(cfg *nodes.InventoryConfig) {
+	if c.nameRegex != "" {
+		cfg.NameRegex = regexp.MustCompile(c.nameRegex)
+	}
+	if c.nodeMetadata != "" {
+		cfg.MetadataKey, cfg.MetadataValue, _ = strings.Cut(c.nodeMetadata, "=")
+	}
+}
+
+// bootFlags say how a boot device chosen by a client reaches the cloud
+// (docs/boot-device.md).
+type bootFlags struct {
+	bootStrategy  string
+	ipxeImage     string
+	ipxeImageUEFI string
+	stateDir      string
+	allowRebuild  bool
+}
+
+func (c *bootFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.bootStrategy, "boot-strategy", "metadata", "how virsh edit/define of <boot dev> reaches the cloud: "+
+		"metadata (OVB's libvirt:pxe-first server metadata; for clouds with OVB's Nova patch), "+
+		"rescue (network boot = Nova rescue with the iPXE image, disk kept; any Nova), "+
+		"rebuild (network boot = rebuild with the iPXE image: DESTROYS the disk; needs --allow-destructive-rebuild)")
+	fs.StringVar(&c.ipxeImage, "ipxe-image", "ipxe-boot", "Glance image (name or ID) that boots iPXE, for the rescue and rebuild strategies")
+	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
+	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
+}
+
+func (c *bootFlags) options() nodes.BootOptions {
+	return nodes.BootOptions{IPXEImage: c.ipxeImage, IPXEImageUEFI: c.ipxeImageUEFI, StateDir: c.stateDir, AllowRebuild: c.allowRebuild}
+}
