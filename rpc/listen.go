@@ -24,6 +24,10 @@ const (
 	// DefaultOpenTimeout: libvirt clients open within milliseconds; ten
 	// seconds covers a machine too loaded to schedule them.
 	DefaultOpenTimeout = 10 * time.Second
+	// DefaultHandshakeTimeout bounds a TLS handshake: a client that means
+	// to connect completes it in milliseconds, and one that stalls holds a
+	// descriptor and an unopened slot.
+	DefaultHandshakeTimeout = 10 * time.Second
 
 	// fdReserveMin is the fewest descriptors DefaultMaxClients leaves to
 	// the rest of the process.
