@@ -90,8 +90,14 @@ func tcpServerPolicy(t *testing.T, srv *rpc.Server, rec *recorder, p rpc.Policy)
 	if rec != nil {
 		l = &recordingListener{Listener: ln, rec: rec}
 	}
+	return serveOn(t, srv, l, p)
+}
+
+// serveOn serves srv on ln under p until cleanup and returns ln's port.
+func serveOn(t *testing.T, srv *rpc.Server, ln net.Listener, p rpc.Policy) string {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l, p) }()
+	go func() { done <- srv.Serve(ln, p) }()
 	t.Cleanup(func() {
 		srv.Close()
 		if err := <-done; !errors.Is(err, rpc.ErrServerClosed) {
