@@ -57,6 +57,7 @@ type serveConfig struct {
 	openTimeout                time.Duration
 	sshSessionMem              budget.Size
 	sshMemoryTotal             budget.Size
+	tls                        tlsFlags // --listen-tls, --tls-* (tls.go)
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -98,6 +99,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
 		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
+	c.tls.flags(fs)
 }
 
 // Validate checks what pflag cannot: flags that conflict or need another.
@@ -105,8 +107,8 @@ func (c *serveConfig) Validate() error {
 	if c.demo && (c.osCloud != "" || c.cloudsYAML != "") {
 		return errors.New("--demo runs its own cloud; drop --os-cloud/--clouds-yaml")
 	}
-	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" {
-		return errors.New("no listener: give --listen-tcp, --listen-unix, --read-only-unix or --listen-ssh")
+	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" && c.tls.listen == "" {
+		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix or --listen-ssh")
 	}
 	if c.nameRegex != "" {
 		if _, err := regexp.Compile(c.nameRegex); err != nil {
@@ -202,6 +204,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
 	})
 	st.tcp = lv.TCP
+	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
+		return st, err
+	}
 	if cfg.listenSSH != "" {
 		hostKey := cfg.sshHostKey
 		if hostKey == "" {
