@@ -6,6 +6,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -283,4 +285,56 @@ func pemBytes(t *testing.T, b []byte) []byte {
 		t.Fatal("no PEM block")
 	}
 	return blk.Bytes
+}
+
+// TestTLSHandshakeDeadlineAndCaps: a client that connects and never says
+// hello is dropped at the handshake deadline, and stalled handshakes count
+// in the caps of unopened connections (the oldest is closed for a new one),
+// so they cannot keep a certificate holder out.
+func TestTLSHandshakeDeadlineAndCaps(t *testing.T) {
+	ca := testtool.NewCA(t, "test CA")
+	var logs testtool.LogBuffer
+	srv := rpc.NewServer(drivers(newFakeDomains()), rpc.WithLogger(logs.Logger()),
+		rpc.WithHandshakeTimeout(300*time.Millisecond), rpc.WithMaxAnonymousClients(2), rpc.WithOpenTimeout(time.Minute))
+	t.Cleanup(func() { srv.Close() })
+	port := tlsServer(t, srv, ca, rpc.TLSAccess{})
+
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	start := time.Now()
+	stalled := dial()
+	stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := stalled.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Errorf("stalled handshake: read %v, want the server to close", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("stalled handshake closed after %v, want about 300ms", took)
+	}
+	logs.WaitFor(t, "TLS handshake: context deadline exceeded")
+
+	// Two stalled handshakes fill the unopened slots of a server that would
+	// wait a minute for them; a real client still gets in, pushing out the
+	// oldest.
+	srv = rpc.NewServer(drivers(newFakeDomains()), rpc.WithLogger(logs.Logger()),
+		rpc.WithHandshakeTimeout(time.Minute), rpc.WithMaxAnonymousClients(2), rpc.WithOpenTimeout(time.Minute))
+	t.Cleanup(func() { srv.Close() })
+	port = tlsServer(t, srv, ca, rpc.TLSAccess{})
+	first, _ := dial(), dial()
+	time.Sleep(100 * time.Millisecond) // both accepted
+	pki := clientPKI(t, ca.PEM, ca, testtool.CertSpec{Subject: adminDN})
+	l := libvirt.NewWithDialer(dialers.NewTLS("127.0.0.1", dialers.UseTLSPort(port), dialers.UsePKIPath(pki)))
+	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
+		t.Fatalf("a client behind two stalled handshakes: %v", err)
+	}
+	defer l.Disconnect()
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Errorf("oldest stalled handshake: read %v, want it closed for the newcomer", err)
+	}
 }
