@@ -106,6 +106,28 @@ func (c *conn) serve() (err error) {
 	}
 }
 
+// authorize runs a Policy's Authorize before the first packet is read,
+// within the handshake deadline, and makes the connection read-only if the
+// identity it found is. An error refuses the client.
+func (c *conn) authorize(f func(context.Context, net.Conn) (bool, error)) error {
+	if f == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.srv.handshakeTimeout)
+	defer cancel()
+	readOnly, err := f(ctx, c.nc)
+	if err != nil {
+		c.log.Warn("rpc: client refused", "err", err)
+		return fmt.Errorf("rpc: client refused: %w", err)
+	}
+	if readOnly {
+		c.mu.Lock()
+		c.forceRO, c.readOnly = true, true
+		c.mu.Unlock()
+	}
+	return nil
+}
+
 // endCause is what serve returns once the connection's ctx has ended: nil
 // when the peer or the protocol ended it, else the reason (server closed,
 // keepalive timeout, the caller's ctx).
@@ -220,7 +242,11 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 // libvirtd's order: a procedure of the protocol ("unknown procedure"
 // otherwise), an open connection, allowed on a read-only one, and a driver
 // that has it — a procedure without a row, or whose family has no driver,
-// is a function the connection's drivers lack (VIR_ERR_NO_SUPPORT).
+// is a function the connection's drivers lack (VIR_ERR_NO_SUPPORT). The
+// read-only check comes before that one for every procedure, rows or not,
+// as libvirt's public API checks it before it asks the driver: a read-only
+// connection hears "read only access prevents virDomainSuspend", never that
+// the function is missing (readonly.go).
 func (c *conn) admit(proc uint32) (procedure, error) {
 	api, inProtocol := procAPIs[proc]
 	if !inProtocol {
@@ -230,7 +256,7 @@ func (c *conn) admit(proc uint32) (procedure, error) {
 	switch {
 	case !p.preOpen && !c.isOpen():
 		return procedure{}, errNotOpen()
-	case implemented && !p.readOnly && c.isReadOnly():
+	case !allowedReadOnly(p, implemented, api) && c.isReadOnly():
 		return procedure{}, errReadOnly(api.name)
 	case !implemented || !c.srv.drivers.wired(p.family):
 		return procedure{}, errNoSupport(api)

@@ -45,7 +45,7 @@ func FuzzServeConn(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			srv.ServeConn(context.Background(), server)
+			srv.ServeConn(context.Background(), server, rpc.Policy{})
 		}()
 		// Drain replies so the server never blocks on a full pipe.
 		go io.Copy(io.Discard, client)

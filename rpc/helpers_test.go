@@ -41,7 +41,7 @@ func newServer(t *testing.T, d rpc.Drivers, opts ...rpc.Option) *rpc.Server {
 	return srv
 }
 
-// pipe serves one end of a net.Pipe with ServeConn (or ServeConnReadOnly)
+// pipe serves one end of a net.Pipe with ServeConn (read-only if asked)
 // and returns the other end. The serving goroutine is waited for at cleanup.
 func pipe(t *testing.T, srv *rpc.Server, readOnly bool) net.Conn {
 	t.Helper()
@@ -50,11 +50,7 @@ func pipe(t *testing.T, srv *rpc.Server, readOnly bool) net.Conn {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		serve := srv.ServeConn
-		if readOnly {
-			serve = srv.ServeConnReadOnly
-		}
-		if err := serve(t.Context(), s); err != nil && !errors.Is(err, rpc.ErrServerClosed) && !errors.Is(err, context.Canceled) {
+		if err := srv.ServeConn(t.Context(), s, rpc.Policy{ReadOnly: readOnly}); err != nil && !errors.Is(err, rpc.ErrServerClosed) && !errors.Is(err, context.Canceled) {
 			t.Logf("ServeConn: %v", err)
 		}
 	}()
@@ -80,6 +76,12 @@ func goLibvirt(t *testing.T, srv *rpc.Server, readOnly bool) *libvirt.Libvirt {
 // clients send) and returns its port.
 func tcpServer(t *testing.T, srv *rpc.Server, rec *recorder) string {
 	t.Helper()
+	return tcpServerPolicy(t, srv, rec, rpc.Policy{})
+}
+
+// tcpServerPolicy is tcpServer with the listener under policy p.
+func tcpServerPolicy(t *testing.T, srv *rpc.Server, rec *recorder, p rpc.Policy) string {
+	t.Helper()
 	ln, err := rpc.ListenTCP("127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +90,14 @@ func tcpServer(t *testing.T, srv *rpc.Server, rec *recorder) string {
 	if rec != nil {
 		l = &recordingListener{Listener: ln, rec: rec}
 	}
+	return serveOn(t, srv, l, p)
+}
+
+// serveOn serves srv on ln under p until cleanup and returns ln's port.
+func serveOn(t *testing.T, srv *rpc.Server, ln net.Listener, p rpc.Policy) string {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	go func() { done <- srv.Serve(ln, p) }()
 	t.Cleanup(func() {
 		srv.Close()
 		if err := <-done; !errors.Is(err, rpc.ErrServerClosed) {

@@ -30,7 +30,7 @@ func TestKeepaliveDropsDeadPeer(t *testing.T) {
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- srv.ServeConn(t.Context(), s) }()
+		go func() { done <- srv.ServeConn(t.Context(), s, rpc.Policy{}) }()
 
 		start := time.Now()
 		startKeepalive(t, cli)
@@ -59,7 +59,7 @@ func TestKeepaliveAnsweredPeerStays(t *testing.T) {
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- srv.ServeConn(t.Context(), s) }()
+		go func() { done <- srv.ServeConn(t.Context(), s, rpc.Policy{}) }()
 
 		startKeepalive(t, cli)
 		for i := range 10 {
@@ -85,7 +85,7 @@ func TestNoKeepaliveWithoutFeature(t *testing.T) {
 		defer srv.Close()
 		cli, s := net.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- srv.ServeConn(t.Context(), s) }()
+		go func() { done <- srv.ServeConn(t.Context(), s, rpc.Policy{}) }()
 
 		// A client that never asked for keepalive is not PINGed or dropped.
 		<-time.After(time.Minute) // fake time inside the bubble

@@ -33,7 +33,7 @@ func TestListRepliesAreReusedPerVersion(t *testing.T) {
 	srv := rpc.NewServer(drivers(b), rpc.WithLogger(testLogger(t)))
 	t.Cleanup(func() { srv.Close() })
 	client, server := net.Pipe()
-	go srv.ServeConn(t.Context(), server)
+	go srv.ServeConn(t.Context(), server, rpc.Policy{})
 	l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(client))
 	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// ErrServerClosed is returned by Serve, ServeConn and ServeReadOnly after
+// ErrServerClosed is returned by Serve and ServeConn after
 // Shutdown or Close.
 var ErrServerClosed = errors.New("rpc: server closed")
 
@@ -40,8 +40,7 @@ func WithMaxCallsPerConn(n int) Option {
 	}
 }
 
-// WithMaxClients bounds the connections accepted by Serve and ServeReadOnly
-// at once, over all listeners (libvirtd's max_clients). n ≤ 0 means
+// WithMaxClients bounds the connections accepted by Serve at once, over all listeners (libvirtd's max_clients). n ≤ 0 means
 // DefaultMaxClients(): libvirtd's 5000, or less when the open-file limit
 // would not leave room for the rest of the process. Connections handed to
 // ServeConn (SSH channels, pipes) are not counted: their owner bounds them.
@@ -52,6 +51,17 @@ func WithMaxClients(n int) Option { return func(s *Server) { s.maxClients = n } 
 // DefaultMaxAnonymousClients). When it is reached, the oldest of them is
 // closed to admit the new one (see admission).
 func WithMaxAnonymousClients(n int) Option { return func(s *Server) { s.maxPreOpen = n } }
+
+// WithHandshakeTimeout bounds a Policy's Authorize (a TLS handshake) for one
+// connection (default DefaultHandshakeTimeout; d ≤ 0 keeps it). A client
+// that stalls its handshake is refused then, whatever the open timeout.
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.handshakeTimeout = d
+		}
+	}
+}
 
 // WithOpenTimeout closes an accepted connection that has not completed
 // CONNECT_OPEN within d of being accepted; d ≤ 0 disables it (default
@@ -71,6 +81,7 @@ type Server struct {
 	// WithMaxAnonymousClients, WithOpenTimeout) and their bookkeeping.
 	maxClients, maxPreOpen int
 	openTimeout            time.Duration
+	handshakeTimeout       time.Duration
 	adm                    *admission
 
 	// lists caches encoded CONNECT_LIST_ALL_DOMAINS replies (listcache.go).
@@ -102,16 +113,17 @@ type Server struct {
 // NewServer returns a Server answering from d. It starts no goroutine.
 func NewServer(d Drivers, opts ...Option) *Server {
 	s := &Server{
-		drivers:     d,
-		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		kaInterval:  5 * time.Second,
-		kaCount:     5,
-		maxCalls:    5,
-		maxPreOpen:  DefaultMaxAnonymousClients,
-		openTimeout: DefaultOpenTimeout,
-		listeners:   map[net.Listener]struct{}{},
-		conns:       map[*conn]struct{}{},
-		drained:     make(chan struct{}),
+		drivers:          d,
+		log:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+		kaInterval:       5 * time.Second,
+		kaCount:          5,
+		maxCalls:         5,
+		maxPreOpen:       DefaultMaxAnonymousClients,
+		openTimeout:      DefaultOpenTimeout,
+		handshakeTimeout: DefaultHandshakeTimeout,
+		listeners:        map[net.Listener]struct{}{},
+		conns:            map[*conn]struct{}{},
+		drained:          make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -140,20 +152,33 @@ func (s *Server) applyLimits() {
 		"open_timeout", s.openTimeout, "open_file_limit", nofile)
 }
 
-// Serve accepts connections on ln and serves each in its own goroutine until
-// ln fails or the server is shut down (then it returns ErrServerClosed).
-// Temporary accept errors back off from 5 ms to 1 s, as net/http does.
-func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+// Policy is what the connections of one listener (Serve), or one
+// connection (ServeConn), may do: one rule for every libvirt front, read-write
+// or read-only per listener and, through Authorize, per client identity (a
+// TLS client certificate's DN; an SSH key's fingerprint is the next).
+type Policy struct {
+	// ReadOnly makes every connection read-only whatever flags it opens
+	// with, as libvirtd's libvirt-sock-ro.
+	ReadOnly bool
+	// Authorize, when set, runs once per connection before its first packet
+	// is read, under the handshake deadline (WithHandshakeTimeout): it
+	// authenticates the peer (ListenTLS's connections complete their
+	// handshake here) and says whether this identity is read-only. An error
+	// refuses the client: the connection is closed and the error logged.
+	Authorize func(ctx context.Context, nc net.Conn) (readOnly bool, err error)
+}
 
-// ServeReadOnly is Serve for a read-only listener (libvirt-sock-ro): every
-// connection is read-only whatever flags it opens with.
-func (s *Server) ServeReadOnly(ln net.Listener) error { return s.serve(ln, true) }
+// Serve accepts connections on ln and serves each in its own goroutine, under
+// policy p, until ln fails or the server is shut down (then it returns
+// ErrServerClosed). Temporary accept errors back off from 5 ms to 1 s, as
+// net/http does.
+func (s *Server) Serve(ln net.Listener, p Policy) error { return s.serve(ln, p) }
 
 // serve is the accept loop. It accepts only when admission has room (so
 // the caps also bound the descriptors a flood can take), and when accept
 // fails for want of a descriptor it first frees one held by a connection
 // that has not opened, then backs off: it never spins.
-func (s *Server) serve(ln net.Listener, readOnly bool) error {
+func (s *Server) serve(ln net.Listener, p Policy) error {
 	if !s.trackListener(ln, true) {
 		ln.Close()
 		return ErrServerClosed
@@ -196,15 +221,15 @@ func (s *Server) serve(ln net.Listener, readOnly bool) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		s.admitAndServe(nc, readOnly)
+		s.admitAndServe(nc, p)
 	}
 }
 
 // admitAndServe counts nc in (closing whatever connections that evicts, or
 // waiting for a slot) and serves it on its own goroutine, under the open
 // deadline. The caller has done s.wg.Add for it.
-func (s *Server) admitAndServe(nc net.Conn, readOnly bool) {
-	c := newConn(s.base, s, nc, readOnly)
+func (s *Server) admitAndServe(nc net.Conn, p Policy) {
+	c := newConn(s.base, s, nc, p.ReadOnly)
 	victims, err := s.adm.admit(s.base, c)
 	s.evict(victims, "too many connections that have not opened")
 	if err != nil {
@@ -224,7 +249,7 @@ func (s *Server) admitAndServe(nc net.Conn, readOnly bool) {
 			})
 			defer t.Stop()
 		}
-		if err := s.run(c); err != nil && !errors.Is(err, ErrServerClosed) {
+		if err := s.run(c, p.Authorize); err != nil && !errors.Is(err, ErrServerClosed) {
 			s.log.Debug("rpc: connection ended", "remote", nc.RemoteAddr(), "err", err)
 		}
 	}()
@@ -245,39 +270,29 @@ func (s *Server) evict(victims []*conn, why string) {
 }
 
 // ServeConn serves one already-established connection (an SSH channel, an
-// in-process pipe) until the peer goes away, ctx is cancelled, or the server
-// is closed. It closes c before returning. A clean end of the peer's stream
-// returns nil.
-func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
+// in-process pipe) under policy p until the peer goes away, ctx is
+// cancelled, or the server is closed. It closes c before returning. A clean
+// end of the peer's stream returns nil.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn, p Policy) error {
 	if !s.addWG() {
 		c.Close()
 		return ErrServerClosed
 	}
 	defer s.wg.Done()
-	return s.serveConn(ctx, c, false)
+	return s.run(newConn(ctx, s, c, p.ReadOnly), p.Authorize)
 }
 
-// ServeConnReadOnly is ServeConn with the connection forced read-only.
-func (s *Server) ServeConnReadOnly(ctx context.Context, c net.Conn) error {
-	if !s.addWG() {
-		c.Close()
-		return ErrServerClosed
-	}
-	defer s.wg.Done()
-	return s.serveConn(ctx, c, true)
-}
-
-func (s *Server) serveConn(ctx context.Context, nc net.Conn, readOnly bool) error {
-	return s.run(newConn(ctx, s, nc, readOnly))
-}
-
-// run serves c until it ends.
-func (s *Server) run(c *conn) error {
+// run authorizes c, then serves it until it ends.
+func (s *Server) run(c *conn, authorize func(context.Context, net.Conn) (bool, error)) error {
 	if !s.trackConn(c, true) {
 		c.nc.Close()
 		return ErrServerClosed
 	}
 	defer s.trackConn(c, false)
+	if err := c.authorize(authorize); err != nil {
+		c.close(err)
+		return err
+	}
 	return c.serve()
 }
 

@@ -71,7 +71,7 @@ func TestShutdownWaitsForCallsInFlight(t *testing.T) {
 		t.Errorf("Shutdown = %v", err)
 	}
 	late, _ := net.Pipe()
-	if err := srv.ServeConn(t.Context(), late); !errors.Is(err, rpc.ErrServerClosed) {
+	if err := srv.ServeConn(t.Context(), late, rpc.Policy{}); !errors.Is(err, rpc.ErrServerClosed) {
 		t.Errorf("ServeConn after Shutdown = %v", err)
 	}
 }
@@ -136,7 +136,7 @@ func TestListenUnix(t *testing.T) {
 	// Serve read-only on it, as the -ro socket: changes are refused.
 	srv := newServer(t, drivers(newFakeDomains()))
 	done := make(chan error, 1)
-	go func() { done <- srv.ServeReadOnly(ln) }()
+	go func() { done <- srv.Serve(ln, rpc.Policy{ReadOnly: true}) }()
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestListenUnix(t *testing.T) {
 	}
 	srv.Close()
 	if err := <-done; !errors.Is(err, rpc.ErrServerClosed) {
-		t.Errorf("ServeReadOnly = %v", err)
+		t.Errorf("Serve read-only = %v", err)
 	}
 
 	// A stale socket file (no listener) is replaced; other files are not.

@@ -14,6 +14,9 @@ func TestProcedureTableNames(t *testing.T) {
 		if p.call == nil {
 			t.Errorf("procedure %d (%s): no handler", num, p.name)
 		}
+		if api := procAPIs[num]; p.readOnly != readOnlyAPIs[api.name] {
+			t.Errorf("procedure %d (%s): row allows read-only %v, libvirt's %s %v (readonly.go)", num, p.name, p.readOnly, api.name, readOnlyAPIs[api.name])
+		}
 		if p.preOpen && !p.readOnly {
 			t.Errorf("procedure %d (%s): allowed before open but not read-only", num, p.name)
 		}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"quintupleo/internal/stacktest"
 	"quintupleo/internal/testtool"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestServeLogsFailedCalls runs `quintupleo serve` as an operator does and
 // checks its log shows failed calls: a refusal the client caused (virsh
@@ -46,7 +26,7 @@ func TestServeLogsFailedCalls(t *testing.T) {
 	if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, logs syncBuffer
+	var stdout, logs testtool.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

@@ -49,6 +49,7 @@ type serveConfig struct {
 	// define of new domains (docs/semantics.md, "Provisioning")
 	defineFlavor, defineImage, defineNetwork string
 	networkMap                               map[string]string
+	tls                                      tlsFlags // --listen-tls, --tls-* (tls.go)
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -78,6 +79,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
 		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
+	c.tls.flags(fs)
 }
 
 // Validate checks what pflag cannot: flags that conflict or need another.
@@ -88,8 +90,8 @@ func (c *serveConfig) Validate() error {
 	if err := c.nodeFlags.validate(); err != nil {
 		return err
 	}
-	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" {
-		return errors.New("no listener: give --listen-tcp, --listen-unix, --read-only-unix or --listen-ssh")
+	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" && c.tls.listen == "" {
+		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix or --listen-ssh")
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
 		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
@@ -181,6 +183,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
 	})
 	st.tcp = lv.TCP
+	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
+		return st, err
+	}
 	if cfg.listenSSH != "" {
 		hostKey := cfg.sshHostKey
 		if hostKey == "" {

@@ -26,7 +26,7 @@ type servedProcess struct {
 	client  sshClient
 	home    string        // HOME for virsh
 	exited  chan struct{} // closed when the process has ended
-	log     *syncBuffer
+	log     *testtool.LogBuffer
 }
 
 var listenerLine = regexp.MustCompile(`msg="(SSH endpoint|libvirt TCP listener)" addr=127\.0\.0\.1:(\d+)`)
@@ -39,7 +39,7 @@ func startCappedServe(t *testing.T, addressSpace int64, flags ...string) *served
 	t.Helper()
 	prlimit := testtool.Require(t, "prlimit")
 	bin := testtool.BuildQuintupleo(t)
-	p := &servedProcess{home: t.TempDir(), exited: make(chan struct{}), log: &syncBuffer{}}
+	p := &servedProcess{home: t.TempDir(), exited: make(chan struct{}), log: &testtool.LogBuffer{}}
 	dir, authKeys := newSSHClient(t, &p.client)
 	args := append([]string{"--as=" + strconv.FormatInt(addressSpace, 10), "--", bin, "serve", "--demo",
 		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",

@@ -61,7 +61,7 @@ func BenchmarkListAllDomains10000(b *testing.B) {
 			srv := rpc.NewServer(rpc.Drivers{Domains: c.domains})
 			defer srv.Close()
 			client, server := net.Pipe()
-			go srv.ServeConn(b.Context(), server)
+			go srv.ServeConn(b.Context(), server, rpc.Policy{})
 			l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(client))
 			if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
 				b.Fatal(err)

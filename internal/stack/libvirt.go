@@ -43,28 +43,16 @@ const (
 // listeners and its shutdown.
 func AddLibvirt(st *Stack, drivers rpc.Drivers, cfg LibvirtConfig) *Libvirt {
 	lv := &Libvirt{Server: rpc.NewServer(drivers, cfg.Options...), log: st.log}
-	serve := func(readOnly bool) func(net.Listener) error {
-		return func(ln net.Listener) error {
-			f := lv.Server.Serve
-			if readOnly {
-				f = lv.Server.ServeReadOnly
-			}
-			if err := f(ln); !errors.Is(err, rpc.ErrServerClosed) {
-				return err
-			}
-			return nil
-		}
-	}
 	if cfg.TCP != "" {
-		lv.TCP = st.Listen(ListenSpec{What: "libvirt TCP listener", Key: "libvirt_tcp", Serve: serve(false),
+		lv.TCP = st.Listen(ListenSpec{What: "libvirt TCP listener", Key: "libvirt_tcp", Serve: lv.serve(rpc.Policy{}),
 			Listen: func() (net.Listener, error) { return rpc.ListenTCP(cfg.TCP, cfg.InsecureAnyTCP) }})
 	}
 	if cfg.Unix != "" {
-		lv.Unix = st.Listen(ListenSpec{What: "libvirt unix socket", Key: "libvirt_unix", AddrKey: "path", Serve: serve(false),
+		lv.Unix = st.Listen(ListenSpec{What: "libvirt unix socket", Key: "libvirt_unix", AddrKey: "path", Serve: lv.serve(rpc.Policy{}),
 			Listen: func() (net.Listener, error) { return rpc.ListenUnix(cfg.Unix, unixMode) }})
 	}
 	if cfg.ReadOnlyUnix != "" {
-		lv.ReadOnlyUnix = st.Listen(ListenSpec{What: "libvirt read-only unix socket", Key: "libvirt_unix_ro", AddrKey: "path", Serve: serve(true),
+		lv.ReadOnlyUnix = st.Listen(ListenSpec{What: "libvirt read-only unix socket", Key: "libvirt_unix_ro", AddrKey: "path", Serve: lv.serve(rpc.Policy{ReadOnly: true}),
 			Listen: func() (net.Listener, error) { return rpc.ListenUnix(cfg.ReadOnlyUnix, unixROMode) }})
 	}
 	st.OnShutdown("rpc", func(ctx context.Context) error {
@@ -73,6 +61,16 @@ func AddLibvirt(st *Stack, drivers rpc.Drivers, cfg LibvirtConfig) *Libvirt {
 		return err
 	})
 	return lv
+}
+
+// serve is a ListenSpec's Serve for a libvirt listener under policy p.
+func (lv *Libvirt) serve(p rpc.Policy) func(net.Listener) error {
+	return func(ln net.Listener) error {
+		if err := lv.Server.Serve(ln, p); !errors.Is(err, rpc.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
 }
 
 // Dial opens an in-process libvirt connection, for the SSH side's virsh and
@@ -88,14 +86,13 @@ func (lv *Libvirt) Dial(ctx context.Context, readOnly bool) (net.Conn, error) {
 		return nil, err
 	}
 	client, server := net.Pipe()
-	serveConn := lv.Server.ServeConn
-	if readOnly {
-		serveConn = lv.Server.ServeConnReadOnly
-	}
+	// The SSH side decides read-only per session today; an identity of its
+	// own (a key's fingerprint) would become this Policy's Authorize.
+	p := rpc.Policy{ReadOnly: readOnly}
 	lv.pipes.Add(1)
 	go func() {
 		defer lv.pipes.Done()
-		if err := serveConn(context.WithoutCancel(ctx), server); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
+		if err := lv.Server.ServeConn(context.WithoutCancel(ctx), server, p); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
 			lv.log.Debug("in-process libvirt connection ended", "err", err)
 		}
 	}()

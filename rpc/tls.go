@@ -1,0 +1,215 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// libvirt's default TLS files (virnettlscontext.c, with SYSCONFDIR /etc),
+// used when no file is given, as libvirtd does.
+const (
+	DefaultTLSCert = "/etc/pki/libvirt/servercert.pem"
+	DefaultTLSKey  = "/etc/pki/libvirt/private/serverkey.pem"
+	DefaultTLSCA   = "/etc/pki/CA/cacert.pem"
+)
+
+// TLSFiles names the PEM files of a TLS listener: the server's certificate
+// and key, and the CA certificates client certificates must chain to.
+type TLSFiles struct {
+	Cert, Key, CA string
+}
+
+// TLSCredentials are a TLS listener's certificates, loaded from TLSFiles and
+// re-read by Reload: new handshakes use what was loaded last, established
+// connections keep theirs.
+type TLSCredentials struct {
+	files TLSFiles
+	cur   atomic.Pointer[tlsCreds]
+}
+
+type tlsCreds struct {
+	cert tls.Certificate
+	cas  *x509.CertPool
+}
+
+// LoadTLSCredentials reads files, refusing what libvirtd would refuse to
+// start with: unreadable files, a key that does not match the certificate,
+// no CA certificate, or a server certificate that does not verify against
+// the CA (expired ones included).
+func LoadTLSCredentials(files TLSFiles) (*TLSCredentials, error) {
+	c := &TLSCredentials{files: files}
+	if err := c.Reload(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Files are the files the credentials are read from.
+func (c *TLSCredentials) Files() TLSFiles { return c.files }
+
+// Reload re-reads the files. On failure the credentials in use stay.
+func (c *TLSCredentials) Reload() error {
+	n, err := loadTLSCreds(c.files)
+	if err != nil {
+		return err
+	}
+	c.cur.Store(n)
+	return nil
+}
+
+func loadTLSCreds(f TLSFiles) (*tlsCreds, error) {
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: TLS server certificate %s and key %s: %w", f.Cert, f.Key, err)
+	}
+	caPEM, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: TLS CA certificate: %w", err)
+	}
+	cas := x509.NewCertPool()
+	if !cas.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("rpc: TLS CA certificate %s: no PEM certificate in it", f.CA)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("rpc: TLS server certificate %s: %w", f.Cert, err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: cas, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return nil, fmt.Errorf("rpc: unable to verify server certificate %s against CA certificate %s: %w", f.Cert, f.CA, err)
+	}
+	cert.Leaf = leaf
+	return &tlsCreds{cert: cert, cas: cas}, nil
+}
+
+// TLSAccess is who may connect through a TLS listener, by the DN of their
+// client certificate in libvirt's format (CertDN), matched against glob
+// patterns as libvirtd's tls_allowed_dn_list (MatchDN).
+type TLSAccess struct {
+	// AllowedDN admits only the DNs matching one of these, as
+	// tls_allowed_dn_list; empty admits every certificate the CA signed,
+	// unless ReadOnlyDN is set.
+	AllowedDN []string
+	// ReadOnlyDN admits the DNs matching one of these read-only, and wins
+	// over AllowedDN: a DN on both lists is read-only.
+	ReadOnlyDN []string
+}
+
+// admits reports whether a client with dn may connect.
+func (a TLSAccess) admits(dn string) bool {
+	if len(a.AllowedDN) == 0 && len(a.ReadOnlyDN) == 0 {
+		return true
+	}
+	return matchAny(a.AllowedDN, dn) || matchAny(a.ReadOnlyDN, dn)
+}
+
+func matchAny(patterns []string, dn string) bool {
+	for _, p := range patterns {
+		if MatchDN(p, dn) {
+			return true
+		}
+	}
+	return false
+}
+
+// errDNNotAllowed is libvirt's message for a DN not on the list.
+var errDNNotAllowed = errors.New("Client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)")
+
+// ServerConfig is the tls.Config of a listener: TLS 1.2 or later, the
+// current credentials for each handshake, and a client certificate required,
+// verified against the CA and, by its DN, against access. A refused client
+// gets a TLS alert in the handshake (libvirtd completes the handshake and
+// then closes the connection, which tells the client less).
+func (c *TLSCredentials) ServerConfig(access TLSAccess) *tls.Config {
+	verifyDN := func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("no client certificate")
+		}
+		dn, err := CertDN(cs.PeerCertificates[0])
+		if err != nil {
+			return fmt.Errorf("client certificate: %w", err)
+		}
+		if !access.admits(dn) {
+			return fmt.Errorf("%w: %q", errDNNotAllowed, dn)
+		}
+		return nil
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			cur := c.cur.Load()
+			return &tls.Config{
+				MinVersion:       tls.VersionTLS12,
+				Certificates:     []tls.Certificate{cur.cert},
+				ClientAuth:       tls.RequireAndVerifyClientCert,
+				ClientCAs:        cur.cas,
+				VerifyConnection: verifyDN,
+				// A TLS 1.3 session ticket, sent after the handshake,
+				// would be what libvirt's client reads when it polls for
+				// the confirmation byte: it then fails with "Unable to read
+				// TLS confirmation" (EAGAIN). libvirt does not resume
+				// sessions anyway.
+				SessionTicketsDisabled: true,
+			}, nil
+		},
+	}
+}
+
+// Policy is the listener policy of a TLS listener: each connection completes
+// its handshake in Authorize (so under the handshake deadline and the
+// connection caps), is confirmed to the client as libvirtd does, and is
+// read-only if its DN matches access.ReadOnlyDN.
+func (a TLSAccess) Policy(log *slog.Logger) Policy {
+	return Policy{Authorize: func(ctx context.Context, nc net.Conn) (bool, error) {
+		tc, ok := nc.(*tls.Conn)
+		if !ok {
+			return false, fmt.Errorf("TLS policy on a %T, not a TLS connection", nc)
+		}
+		if err := tc.HandshakeContext(ctx); err != nil {
+			lingerAfterRefusal(ctx, tc.NetConn())
+			return false, fmt.Errorf("TLS handshake: %w", err)
+		}
+		dn, err := CertDN(tc.ConnectionState().PeerCertificates[0])
+		if err != nil { // verified in the handshake; cannot happen
+			return false, err
+		}
+		// libvirt's clients wait for one byte, 1, saying the server accepted
+		// their certificate (virNetServerClientCheckAccess).
+		if _, err := tc.Write([]byte{1}); err != nil {
+			return false, fmt.Errorf("TLS confirmation: %w", err)
+		}
+		readOnly := matchAny(a.ReadOnlyDN, dn)
+		log.Debug("rpc: TLS client", "remote", nc.RemoteAddr().String(), "dn", dn, "read_only", readOnly)
+		return readOnly, nil
+	}}
+}
+
+// refusalLinger bounds how long a refused client's last handshake messages
+// are read after the alert.
+const refusalLinger = time.Second
+
+// lingerAfterRefusal ends a refused handshake in order: after the alert, it
+// closes the sending side and reads what the client still sends (the rest
+// of its flight) until it closes too. Closing at once with those bytes
+// unread makes the kernel reset the connection, and the client's next write
+// then fails with EPIPE — virsh dies of SIGPIPE instead of reporting the
+// refusal.
+func lingerAfterRefusal(ctx context.Context, nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	deadline := time.Now().Add(refusalLinger)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	nc.SetReadDeadline(deadline)
+	io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+}
