@@ -5,7 +5,7 @@
 //
 // It owns host keys, authorized_keys, exec/shell sessions, the confined
 // command interpreter (mvdan.cc/sh/v3 with exec/open/stat handlers), the
-// confined text utilities (ssh/utils), the virsh command set (ssh/virsh) and
+// confined text utilities (ssh/coreutils), the virsh command set (ssh/virsh) and
 // the qemu+ssh bridge.
 //
 // It must not touch OpenStack: every libvirt operation goes through a libvirt

@@ -17,7 +17,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"quintupleo/ssh/budget"
-	"quintupleo/ssh/utils"
+	"quintupleo/ssh/coreutils"
 	"quintupleo/ssh/virsh"
 )
 
@@ -303,7 +303,7 @@ func (sh *shell) runner(stdin *os.File, stdout, stderr io.Writer, o runOpts) (*i
 		interp.ExecHandlers(
 			sh.builtinHandler,
 			sh.virshHandler,
-			sh.utilsHandler(o),
+			sh.coreutilsHandler(o),
 			sh.shellHandler(o),
 			denyRest,
 		),
@@ -400,16 +400,16 @@ func (sh *shell) virshHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 	}
 }
 
-func (sh *shell) utilsHandler(o runOpts) func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+func (sh *shell) coreutilsHandler(o runOpts) func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 	return func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 		return func(ctx context.Context, args []string) error {
 			name, ok := commandName(args[0])
-			cmd := utils.Lookup(name)
+			cmd := coreutils.Lookup(name)
 			if !ok || cmd == nil {
 				return next(ctx, args)
 			}
 			hc := interp.HandlerCtx(ctx)
-			env := &utils.Env{
+			env := &coreutils.Env{
 				Stdin:    hc.Stdin,
 				Stdout:   sh.output(ctx, hc.Stdout),
 				Stderr:   sh.output(ctx, hc.Stderr),
@@ -426,17 +426,17 @@ func (sh *shell) utilsHandler(o runOpts) func(next interp.ExecHandlerFunc) inter
 	}
 }
 
-// knownCommands answers `which`: what a client may find on this "host".
+// knownCommand answers `which`: what a client may find on this "host".
 func knownCommand(name string) bool {
 	switch name {
 	case "virsh", "virt-ssh-helper", "sh", "which":
 		return true
 	}
-	return utils.Lookup(name) != nil
+	return coreutils.Lookup(name) != nil
 }
 
 func allowedSummary() []string {
-	names := append(utils.Names(), "echo", "printf", "test", "true", "false", "exit", "which", "sh -c")
+	names := append(coreutils.Names(), "echo", "printf", "test", "true", "false", "exit", "which", "sh -c")
 	sort.Strings(names)
 	return names
 }

@@ -1,4 +1,4 @@
-package utils
+package coreutils
 
 import (
 	"bufio"
@@ -17,52 +17,18 @@ import (
 // Awk runs the confined awk: options -F fs, -v var=value, --; the program;
 // then var=value operands (file operands are refused). Input is stdin.
 func Awk(ctx context.Context, e *Env, args []string) int {
-	var assigns []string
-	fs := ""
-	fsSet := false
-	i := 1
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		switch {
-		case a == "-F":
-			if i+1 >= len(args) {
-				errorf(e, "awk", "option requires an argument -- F")
-				return 2
-			}
-			i++
-			fs, fsSet = args[i], true
-		case strings.HasPrefix(a, "-F"):
-			fs, fsSet = a[2:], true
-		case a == "-v":
-			if i+1 >= len(args) {
-				errorf(e, "awk", "option requires an argument -- v")
-				return 2
-			}
-			i++
-			assigns = append(assigns, args[i])
-		case strings.HasPrefix(a, "-v"):
-			assigns = append(assigns, a[2:])
-		case a == "-f" || strings.HasPrefix(a, "-f"):
-			errorf(e, "awk", "program files are not permitted in this confined shell")
-			return 2
-		default:
-			errorf(e, "awk", "option %s is not permitted in this confined shell", a)
-			return 2
-		}
+	o, err := getopt(args[1:], "", "Fv")
+	if err != nil {
+		awkOptionError(e, err)
+		return 2
 	}
-	if i >= len(args) {
+	if len(o.operands) == 0 {
 		fmt.Fprintln(e.Stderr, "usage: awk [-F value] [-v var=value] [--] 'program text' [var=value ...]")
 		return 2
 	}
-	src := args[i]
-	operands := args[i+1:]
+	fs, fsSet, assigns := o.last('F'), o.set['F'], o.values['v']
+	src := o.operands[0]
+	operands := o.operands[1:]
 	prog, err := parseAwk(src)
 	if err != nil {
 		errorf(e, "awk", "%v", err)
@@ -105,6 +71,22 @@ func Awk(ctx context.Context, e *Env, args []string) int {
 		}
 	}
 	return status
+}
+
+// awkOptionError reports a refused option in awk's words: the confined
+// shell has no program files (-f), and names the whole argument otherwise.
+func awkOptionError(e *Env, err error) {
+	var oe *optError
+	switch {
+	case !errors.As(err, &oe):
+		errorf(e, "awk", "%v", err)
+	case oe.missing:
+		errorf(e, "awk", "option requires an argument -- %c", oe.c)
+	case oe.c == 'f':
+		errorf(e, "awk", "program files are not permitted in this confined shell")
+	default:
+		errorf(e, "awk", "option %s is not permitted in this confined shell", oe.arg)
+	}
 }
 
 var assignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)

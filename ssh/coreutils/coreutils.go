@@ -1,11 +1,15 @@
-// Package utils holds the confined text utilities a session's command lines
+// Package coreutils holds the confined text utilities a session's command lines
 // may use (awk, sed, tr, head, tail, grep, cut, sort, wc, cat), implemented
 // in-process in Go: no program is started, no PATH is consulted, and no file
 // is read or written except, for `sed -i`, the one file the caller names as
 // editable inside the session's scratch root. Each tool implements the subset
 // of its GNU/POSIX behaviour that the clients in shared/reference use, and
 // refuses the rest with a message and a non-zero status.
-package utils
+//
+// The name follows mvdan.cc/sh's moreinterp/coreutils, which plays the
+// same part (the usual tools run in-process by the interpreter's exec
+// handler); these are confined and written for the clients' pipelines.
+package coreutils
 
 import (
 	"bufio"
@@ -43,10 +47,28 @@ type Env struct {
 // Command runs one utility; args[0] is its name. It returns the exit status.
 type Command func(ctx context.Context, env *Env, args []string) int
 
+// tools is every utility by each name a command line may call it, an alias
+// (mawk for awk) naming its tool's canonical name; it is never modified.
+var tools = map[string]struct {
+	run     Command
+	aliasOf string
+}{
+	"awk": {run: Awk}, "mawk": {Awk, "awk"}, "gawk": {Awk, "awk"},
+	"grep": {run: Grep}, "egrep": {Grep, "grep"}, "fgrep": {Grep, "grep"},
+	"sed":  {run: Sed},
+	"tr":   {run: Tr},
+	"head": {run: Head},
+	"tail": {run: Tail},
+	"cut":  {run: Cut},
+	"sort": {run: Sort},
+	"wc":   {run: Wc},
+	"cat":  {run: Cat},
+}
+
 // Lookup returns the utility called name, or nil. The returned command
 // gives back its memory reservation when it ends.
 func Lookup(name string) Command {
-	cmd := lookup(name)
+	cmd := tools[name].run
 	if cmd == nil {
 		return nil
 	}
@@ -57,35 +79,14 @@ func Lookup(name string) Command {
 	}
 }
 
-func lookup(name string) Command {
-	switch name {
-	case "awk", "mawk", "gawk":
-		return Awk
-	case "sed":
-		return Sed
-	case "tr":
-		return Tr
-	case "head":
-		return Head
-	case "tail":
-		return Tail
-	case "grep", "egrep", "fgrep":
-		return Grep
-	case "cut":
-		return Cut
-	case "sort":
-		return Sort
-	case "wc":
-		return Wc
-	case "cat":
-		return Cat
-	}
-	return nil
-}
-
-// Names lists the utilities, sorted.
+// Names lists the utilities by their canonical names, sorted.
 func Names() []string {
-	n := []string{"awk", "sed", "tr", "head", "tail", "grep", "cut", "sort", "wc", "cat"}
+	var n []string
+	for name, t := range tools {
+		if t.aliasOf == "" {
+			n = append(n, name)
+		}
+	}
 	sort.Strings(n)
 	return n
 }

@@ -1,4 +1,4 @@
-package utils_test
+package coreutils_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"quintupleo/internal/testtool"
-	"quintupleo/ssh/utils"
+	"quintupleo/ssh/coreutils"
 )
 
 const listTable = " Id   Name              State\n----------------------------------\n 1    baremetalbrbm_0   running\n -    node-1            shut off\n -    seed              shut off\n\n"
@@ -93,8 +93,8 @@ func TestAgainstSystemTools(t *testing.T) {
 		cmd.Stdin = bytes.NewBufferString(tc.in)
 		want, _, wcode := testtool.Run(t, cmd)
 		var out, errb bytes.Buffer
-		env := &utils.Env{Stdin: bytes.NewBufferString(tc.in), Stdout: &out, Stderr: &errb}
-		code := utils.Lookup(tc.args[0])(context.Background(), env, tc.args)
+		env := &coreutils.Env{Stdin: bytes.NewBufferString(tc.in), Stdout: &out, Stderr: &errb}
+		code := coreutils.Lookup(tc.args[0])(context.Background(), env, tc.args)
 		if out.String() != want || code != wcode {
 			t.Errorf("%q:\n ours:   %q (%d) %s\n system: %q (%d)", tc.args, out.String(), code, errb.String(), want, wcode)
 		}

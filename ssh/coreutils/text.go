@@ -1,4 +1,4 @@
-package utils
+package coreutils
 
 import (
 	"bytes"
@@ -9,60 +9,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// opts is a small getopt: flags without values in boolFlags, flags with a
-// value in valueFlags; stops at "--" or the first operand.
-type opts struct {
-	set      map[byte]bool
-	values   map[byte][]string
-	operands []string
-}
-
-func getopt(args []string, boolFlags, valueFlags string) (*opts, error) {
-	o := &opts{set: map[byte]bool{}, values: map[byte][]string{}}
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			switch {
-			case strings.IndexByte(boolFlags, c) >= 0:
-				o.set[c] = true
-			case strings.IndexByte(valueFlags, c) >= 0:
-				v := a[j+1:]
-				if v == "" {
-					if i+1 >= len(args) {
-						return nil, fmt.Errorf("option requires an argument -- '%c'", c)
-					}
-					i++
-					v = args[i]
-				}
-				o.set[c] = true
-				o.values[c] = append(o.values[c], v)
-				j = len(a)
-			default:
-				return nil, fmt.Errorf("invalid option -- '%c'", c)
-			}
-		}
-	}
-	o.operands = args[i:]
-	return o, nil
-}
-
-func (o *opts) last(c byte) string {
-	v := o.values[c]
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
-}
 
 // Cat copies stdin (no file operands).
 func Cat(ctx context.Context, e *Env, args []string) int {

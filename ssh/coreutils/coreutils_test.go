@@ -1,4 +1,4 @@
-package utils_test
+package coreutils_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"quintupleo/ssh/utils"
+	"quintupleo/ssh/coreutils"
 )
 
 const domXML = `<domain type='kvm' id='1'>
@@ -33,12 +33,12 @@ const domXML = `<domain type='kvm' id='1'>
 
 func run(t *testing.T, in string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := utils.Lookup(args[0])
+	cmd := coreutils.Lookup(args[0])
 	if cmd == nil {
 		t.Fatalf("no utility %s", args[0])
 	}
 	var out, errb bytes.Buffer
-	env := &utils.Env{Stdin: strings.NewReader(in), Stdout: &out, Stderr: &errb}
+	env := &coreutils.Env{Stdin: strings.NewReader(in), Stdout: &out, Stderr: &errb}
 	status := cmd(context.Background(), env, args)
 	return out.String(), errb.String(), status
 }
@@ -102,8 +102,8 @@ func TestSedInPlaceIronicScript(t *testing.T) {
 	}
 	defer root.Close()
 	var out, errb bytes.Buffer
-	env := &utils.Env{Stdout: &out, Stderr: &errb, Root: root, Editable: "dom.xml"}
-	if st := utils.Sed(context.Background(), env, []string{"sed", "-i", ironicSed, "dom.xml"}); st != 0 {
+	env := &coreutils.Env{Stdout: &out, Stderr: &errb, Root: root, Editable: "dom.xml"}
+	if st := coreutils.Sed(context.Background(), env, []string{"sed", "-i", ironicSed, "dom.xml"}); st != 0 {
 		t.Fatalf("status %d: %s", st, errb.String())
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "dom.xml"))
@@ -115,7 +115,7 @@ func TestSedInPlaceIronicScript(t *testing.T) {
 	// The same script against GNU sed, when present, gives the same bytes.
 	// In-place on any other file is refused.
 	env.Editable = "other.xml"
-	if st := utils.Sed(context.Background(), env, []string{"sed", "-i", ironicSed, "dom.xml"}); st == 0 {
+	if st := coreutils.Sed(context.Background(), env, []string{"sed", "-i", ironicSed, "dom.xml"}); st == 0 {
 		t.Errorf("sed -i on a non-editable file succeeded")
 	}
 }
@@ -153,5 +153,56 @@ func TestRefusals(t *testing.T) {
 		if status == 0 || errs == "" {
 			t.Errorf("%q: status %d out %q stderr %q, want refusal", args, status, out, errs)
 		}
+	}
+}
+
+// TestOptionErrors pins each tool's wording for a refused option: awk words
+// them its own way, the others as getopt(3); all parse options through one
+// getopt.
+func TestOptionErrors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		stderr string
+		status int
+	}{
+		{[]string{"awk", "-F"}, "awk: option requires an argument -- F\n", 2},
+		{[]string{"awk", "-v"}, "awk: option requires an argument -- v\n", 2},
+		{[]string{"awk", "-f", "prog.awk"}, "awk: program files are not permitted in this confined shell\n", 2},
+		{[]string{"awk", "-fprog.awk"}, "awk: program files are not permitted in this confined shell\n", 2},
+		{[]string{"awk", "-xyz", "{print}"}, "awk: option -xyz is not permitted in this confined shell\n", 2},
+		{[]string{"awk", "--posix", "{print}"}, "awk: option --posix is not permitted in this confined shell\n", 2},
+		{[]string{"awk"}, "usage: awk [-F value] [-v var=value] [--] 'program text' [var=value ...]\n", 2},
+		{[]string{"awk", "-F:", "-vX=1", "--"}, "usage: awk [-F value] [-v var=value] [--] 'program text' [var=value ...]\n", 2},
+		{[]string{"cut", "-d"}, "cut: option requires an argument -- 'd'\n", 1},
+		{[]string{"sort", "-z"}, "sort: invalid option -- 'z'\n", 2},
+		{[]string{"grep", "-qZ", "x"}, "grep: invalid option -- 'Z'\n", 2},
+	}
+	for _, tt := range tests {
+		_, stderr, status := run(t, "", tt.args...)
+		if stderr != tt.stderr || status != tt.status {
+			t.Errorf("%q: stderr %q, status %d; want %q, %d", tt.args, stderr, status, tt.stderr, tt.status)
+		}
+	}
+	// -F and -v still take their values, the last -F winning.
+	out, stderr, status := run(t, "a:b,c\n", "awk", "-F,", "-F:", "-vX=1", "-v", "Y=2", "{print $2, X, Y}")
+	if out != "b,c 1 2\n" || stderr != "" || status != 0 {
+		t.Errorf("awk -F, -F: -vX=1 -v Y=2: %q %q %d", out, stderr, status)
+	}
+}
+
+// TestNames lists the canonical names, each of which Lookup finds, as do
+// the aliases clients call them by.
+func TestNames(t *testing.T) {
+	want := []string{"awk", "cat", "cut", "grep", "head", "sed", "sort", "tail", "tr", "wc"}
+	if got := coreutils.Names(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	for _, n := range append(want, "mawk", "gawk", "egrep", "fgrep") {
+		if coreutils.Lookup(n) == nil {
+			t.Errorf("Lookup(%q) = nil", n)
+		}
+	}
+	if coreutils.Lookup("perl") != nil {
+		t.Error("Lookup(perl) found a tool")
 	}
 }

@@ -1,4 +1,4 @@
-package utils_test
+package coreutils_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"quintupleo/ssh/budget"
-	"quintupleo/ssh/utils"
+	"quintupleo/ssh/coreutils"
 )
 
 // endless is a stdin that never ends and never has a newline.
@@ -55,10 +55,10 @@ func TestToolsStopAtTheBudget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := budget.New(limit, "for this session", nil)
 			var out, errb bytes.Buffer
-			env := &utils.Env{Stdin: tt.in, Stdout: &out, Stderr: &errb, Budget: b}
+			env := &coreutils.Env{Stdin: tt.in, Stdout: &out, Stderr: &errb, Budget: b}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			status := utils.Lookup(tt.args[0])(ctx, env, tt.args)
+			status := coreutils.Lookup(tt.args[0])(ctx, env, tt.args)
 			want := tt.args[0] + ": memory budget of 1 MiB for this session exceeded\n"
 			if status == 0 || errb.String() != want {
 				t.Errorf("status %d, stderr %q; want non-zero and %q", status, errb.String(), want)
@@ -86,8 +86,8 @@ func TestReferencePipelinesFitASmallBudget(t *testing.T) {
 		{"sort"},
 	} {
 		var out, errb bytes.Buffer
-		env := &utils.Env{Stdin: strings.NewReader(domXML), Stdout: &out, Stderr: &errb, Budget: b}
-		if status := utils.Lookup(args[0])(context.Background(), env, args); status != 0 || errb.Len() > 0 || out.Len() == 0 {
+		env := &coreutils.Env{Stdin: strings.NewReader(domXML), Stdout: &out, Stderr: &errb, Budget: b}
+		if status := coreutils.Lookup(args[0])(context.Background(), env, args); status != 0 || errb.Len() > 0 || out.Len() == 0 {
 			t.Errorf("%q: status %d, stderr %q, %d bytes out", args, status, errb.String(), out.Len())
 		}
 	}
