@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"quintupleo/internal/testtool"
 )
 
 // The exact strings libvirt 9.0 sends (shared/reference/libvirt-rpc.md §5).
@@ -52,7 +54,7 @@ func TestMatchProxyCommand(t *testing.T) {
 // TestBridge drives the proxy strings over SSH into a Dialer whose far end
 // echoes, and checks the read-only flag reaches the Dialer.
 func TestBridge(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	var mu sync.Mutex
 	var dialed []bool
 	var wg sync.WaitGroup

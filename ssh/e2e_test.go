@@ -47,7 +47,7 @@ func referenceLines(t *testing.T, name string) []string {
 // with the exact command strings of ironic_ssh_virsh_cmds.txt through the
 // real ssh client, against cloudsim-backed nodes.
 func TestIronicSequence(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	st := stacktest.New(t, 4)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	lines := referenceLines(t, "ironic_ssh_virsh_cmds.txt")
@@ -288,7 +288,7 @@ func TestEditMatchesRealVirsh(t *testing.T) {
 }
 
 func TestVirshConnectForms(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	st := stacktest.New(t, 2)
 	ts := newTestServer(t, func(c *Config) { c.Dialer = st.Dial })
 	c := ts.dial(t, "stack", ts.signer, nil)

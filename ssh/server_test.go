@@ -176,7 +176,7 @@ func run(t testing.TB, c *gossh.Client, cmd, stdin string) (string, string, int)
 }
 
 func TestExecXCryptoClient(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t)
 	for _, user := range []string{"stack", "root", "anyone"} {
 		c := ts.dial(t, user, ts.signer, nil)
@@ -321,7 +321,7 @@ func TestExitStatusPrecedesEOF(t *testing.T) {
 }
 
 func TestSessionRequests(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 
@@ -359,7 +359,7 @@ func TestSessionRequests(t *testing.T) {
 }
 
 func TestInteractiveShell(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 
@@ -402,7 +402,7 @@ func TestInteractiveShell(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t, func(c *Config) {
 		c.MaxOutputBytes = 4096
 		c.MaxCommandBytes = 200
@@ -439,7 +439,7 @@ func TestLimits(t *testing.T) {
 // when the client disconnects; Shutdown then finds no session left (it would
 // block until the test's deadline otherwise).
 func TestHungCommandKilledWhenClientGoes(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t)
 	c := ts.dial(t, "stack", ts.signer, nil)
 	s, _ := c.NewSession()
@@ -520,7 +520,7 @@ func TestOpenSSHClient(t *testing.T) {
 }
 
 func TestMaxConns(t *testing.T) {
-	checkGoroutines(t)
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
 	ts := newTestServer(t, func(c *Config) { c.MaxConns = 1 })
 	c := ts.dial(t, "stack", ts.signer, nil) // holds the only slot
 	if _, err := gossh.Dial("tcp", ts.addr, &gossh.ClientConfig{
