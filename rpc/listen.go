@@ -54,11 +54,6 @@ func DefaultMaxClients() (clients int, nofile uint64) {
 // connections after the reserve.
 func fdBudget(nofile uint64) int { return int(nofile) - max(fdReserveMin, int(nofile)/4) }
 
-// isFDExhausted reports an accept that failed for want of a descriptor.
-func isFDExhausted(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
-
 // ListenTCP listens on addr ("host:port"). Plain TCP has no authentication
 // or encryption, so unless allowNonLoopback is set the host must be a
 // loopback address or "localhost" (an empty host, meaning every interface,

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"quintupleo/internal/acceptloop"
 )
 
 // ErrServerClosed is returned by Serve and ServeConn after
@@ -185,44 +187,32 @@ func (s *Server) serve(ln net.Listener, p Policy) error {
 	}
 	defer s.trackListener(ln, false)
 
-	var delay time.Duration
-	for {
-		if err := s.adm.wait(s.base); err != nil {
-			return err
-		}
-		nc, err := ln.Accept()
-		if err != nil {
+	return acceptloop.Loop{
+		Name: "rpc",
+		Log:  s.log,
+		Closed: func() error {
 			if s.isShutdown() {
 				return ErrServerClosed
 			}
-			if isFDExhausted(err) {
-				if v := s.adm.evictOldest(); v != nil {
-					s.evict([]*conn{v}, "out of file descriptors")
-					continue
-				}
+			return nil
+		},
+		Ready: func() error { return s.adm.wait(s.base) },
+		FreeDescriptor: func() bool {
+			v := s.adm.evictOldest()
+			if v != nil {
+				s.evict([]*conn{v}, "out of file descriptors")
 			}
-			var te interface{ Temporary() bool }
-			if errors.As(err, &te) && te.Temporary() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("rpc: accept failed; retrying", "err", err, "delay", delay)
-				t := time.NewTimer(delay)
-				select {
-				case <-t.C:
-				case <-s.base.Done():
-					t.Stop()
-					return ErrServerClosed
-				}
-				continue
+			return v != nil
+		},
+		Handle: func(nc net.Conn) error {
+			if !s.addWG() {
+				nc.Close()
+				return ErrServerClosed
 			}
-			return err
-		}
-		delay = 0
-		if !s.addWG() {
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.admitAndServe(nc, p)
-	}
+			s.admitAndServe(nc, p)
+			return nil
+		},
+	}.Run(s.base, ln)
 }
 
 // admitAndServe counts nc in (closing whatever connections that evicts, or

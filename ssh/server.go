@@ -12,6 +12,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"quintupleo/internal/acceptloop"
 	"quintupleo/ssh/budget"
 )
 
@@ -168,6 +169,11 @@ type Server struct {
 	sessions  int
 	idle      chan struct{} // closed and replaced when sessions drops to 0 during shutdown
 
+	// base is the parent of every connection's context; Close and Shutdown
+	// cancel it once they close the connections.
+	base       context.Context
+	cancelBase context.CancelFunc
+
 	memory *budget.Budget // every session's budget is inside this one
 
 	wg sync.WaitGroup // every goroutine the server starts
@@ -202,6 +208,7 @@ func NewServer(cfg Config) (*Server, error) {
 		idle:      make(chan struct{}),
 		memory:    budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
 	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	sc := &gossh.ServerConfig{
 		Config: gossh.Config{
 			KeyExchanges: kexAlgorithms,
@@ -263,7 +270,8 @@ func (s *Server) publicKeyCallback(md gossh.ConnMetadata, key gossh.PublicKey) (
 }
 
 // Serve accepts connections on ln until Shutdown or Close, then returns
-// ErrServerClosed. Temporary accept errors back off (5 ms doubling to 1 s).
+// ErrServerClosed. Temporary accept errors back off (5 ms doubling to 1 s,
+// cut short by Close; acceptloop).
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.shutdown {
@@ -280,42 +288,31 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 	}()
 
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
+	err := acceptloop.Loop{
+		Name: "ssh",
+		Log:  s.log,
+		Closed: func() error {
 			if s.isShutdown() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				if backoff == 0 {
-					backoff = 5 * time.Millisecond
-				} else if backoff *= 2; backoff > time.Second {
-					backoff = time.Second
-				}
-				s.log.Warn("ssh: accept error; retrying", "err", err, "delay", backoff)
-				t := time.NewTimer(backoff)
-				<-t.C
-				continue
+			return nil
+		},
+		Handle: func(c net.Conn) error {
+			switch s.trackConn(c) {
+			case errTooManyConns:
+				s.log.Warn("ssh: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
+				_ = c.Close()
+			case ErrServerClosed:
+				_ = c.Close()
+				return ErrServerClosed
 			}
-			return fmt.Errorf("ssh: accept: %w", err)
-		}
-		backoff = 0
-		switch s.trackConn(c) {
-		case errTooManyConns:
-			s.log.Warn("ssh: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
-			_ = c.Close()
-		case ErrServerClosed:
-			_ = c.Close()
-			return ErrServerClosed
-		}
+			return nil
+		},
+	}.Run(s.base, ln)
+	if errors.Is(err, ErrServerClosed) {
+		return err
 	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
+	return fmt.Errorf("ssh: accept: %w", err)
 }
 
 func (s *Server) isShutdown() bool {
@@ -404,6 +401,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.closeConns()
+	s.cancelBase()
 	s.wg.Wait()
 	return err
 }
@@ -418,6 +416,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.closeConns()
+	s.cancelBase()
 	s.wg.Wait()
 	return nil
 }
@@ -450,7 +449,7 @@ func (c *serverConn) serve() {
 	log := s.log.With("user", conn.User(), "key", identity, "remote", conn.RemoteAddr().String())
 	log.Info("ssh: connection authenticated")
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(s.base)
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
