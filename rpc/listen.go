@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"syscall"
 	"time"
+
+	"quintupleo/internal/acceptloop"
 )
 
 // Defaults of the limits on accepted connections (docs/limits.md).
@@ -29,30 +30,18 @@ const (
 	// to connect completes it in milliseconds, and one that stalls holds a
 	// descriptor and an unopened slot.
 	DefaultHandshakeTimeout = 10 * time.Second
-
-	// fdReserveMin is the fewest descriptors DefaultMaxClients leaves to
-	// the rest of the process.
-	fdReserveMin = 64
 )
 
 // DefaultMaxClients returns the connection cap to use when none is given
 // and the open-file limit it was derived from (0 if unknown): libvirtd's
 // 5000, lowered so that a quarter of RLIMIT_NOFILE, and at least 64
-// descriptors, stay free for what else the process holds (the SSH
-// endpoint's connections, HTTP connections to the cloud, listeners, logs).
-// Go raises the soft limit to the hard one at start-up, so the limit read
-// here is what the process really has.
-func DefaultMaxClients() (clients int, nofile uint64) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur >= 1<<31 { // unknown or unlimited
-		return LibvirtdMaxClients, 0
-	}
-	return max(1, min(LibvirtdMaxClients, fdBudget(rl.Cur))), rl.Cur
-}
+// descriptors, stay free for what else the process holds (acceptloop.FDCap,
+// which the SSH endpoint's cap comes from too).
+func DefaultMaxClients() (clients int, nofile uint64) { return acceptloop.FDCap(LibvirtdMaxClients) }
 
 // fdBudget is what an open-file limit of nofile leaves to libvirt
 // connections after the reserve.
-func fdBudget(nofile uint64) int { return int(nofile) - max(fdReserveMin, int(nofile)/4) }
+func fdBudget(nofile uint64) int { return acceptloop.FDBudget(nofile) }
 
 // ListenTCP listens on addr ("host:port"). Plain TCP has no authentication
 // or encryption, so unless allowNonLoopback is set the host must be a

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"quintupleo/internal/testtool"
 )
 
 // emfileListener fails every Accept with EMFILE, as a listener does when
@@ -75,4 +77,44 @@ func TestCloseEndsAcceptBackoff(t *testing.T) {
 			t.Errorf("Serve returned %v after Close, want at once", d)
 		}
 	})
+}
+
+// TestMaxStartupsEvictsOldest: with MaxStartups unauthenticated
+// connections open and idle, each new connection closes the oldest of
+// them, so a client that logs in is served; the newest idle ones stay.
+func TestMaxStartupsEvictsOldest(t *testing.T) {
+	testtool.CheckGoroutines(t, "quintupleo/ssh")
+	ts := newTestServer(t, func(c *Config) { c.MaxStartups = 3 })
+	var idle []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	c := ts.dial(t, "stack", ts.signer, nil)
+	if out, _, _ := run(t, c, "echo in", ""); out != "in\n" {
+		t.Errorf("the client logging in after the idle connections: %q", out)
+	}
+	for i, conn := range idle {
+		wantClosed := i < 3 // two pushed out by idle connections, one by the client
+		if closed := readsToEOF(conn, time.Second); closed != wantClosed {
+			t.Errorf("idle connection %d: closed by the server %v, want %v", i, closed, wantClosed)
+		}
+	}
+}
+
+// readsToEOF reports whether the peer closes c within d (what it sends
+// before, the server's version line, is discarded).
+func readsToEOF(c net.Conn, d time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 256)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			var ne net.Error
+			return !(errors.As(err, &ne) && ne.Timeout())
+		}
+	}
 }

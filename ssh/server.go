@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -48,14 +49,25 @@ type Config struct {
 	// Logger receives auth and session logs (default: discard).
 	Logger *slog.Logger
 
-	MaxAuthTries       int           // default 6
-	MaxConns           int           // open connections, authenticated or not; default 512
+	MaxAuthTries int // default 6
+	// MaxConns bounds the open connections, authenticated or not (default
+	// DefaultMaxConns, lowered at a small open-file limit as rpc's
+	// max clients are: acceptloop.FDCap).
+	MaxConns int
+	// MaxStartups bounds the connections that have not authenticated yet
+	// (sshd's MaxStartups; default DefaultMaxStartups, at most MaxConns).
+	// When it or MaxConns is full, or accept runs out of descriptors, the
+	// oldest of them is closed to admit the new one.
+	MaxStartups int
+
 	MaxSessions        int           // concurrent sessions, all conns; default 256
 	MaxSessionsPerConn int           // concurrent sessions on one conn; default 16
 	MaxCommandBytes    int           // exec command line length; default 64 KiB
 	MaxOutputBytes     int64         // stdout+stderr per command; default 64 MiB
 	CommandTimeout     time.Duration // per exec/shell line; default 30 min
-	HandshakeTimeout   time.Duration // default 30 s
+	// HandshakeTimeout is the time from accept to authenticated (sshd's
+	// LoginGraceTime; default 30 s): then the connection is closed.
+	HandshakeTimeout time.Duration
 	// SessionMemory is what one session's command lines may hold at once:
 	// its tools' buffers and values, its shell variables and expansions
 	// (default 64 MiB; docs/ssh.md gives the reasoning).
@@ -64,13 +76,27 @@ type Config struct {
 	MemoryTotal int64
 }
 
+// Defaults of the connection limits (docs/limits.md, section SSH).
+const (
+	// DefaultMaxConns is the connection cap at a generous open-file limit.
+	DefaultMaxConns = 512
+	// DefaultMaxStartups is sshd's MaxStartups "full" figure: the number of
+	// newer unauthenticated connections a flood must open to push out a
+	// client that is logging in.
+	DefaultMaxStartups = 100
+)
+
 func (c *Config) setDefaults() {
 	if c.MaxAuthTries == 0 {
 		c.MaxAuthTries = 6
 	}
 	if c.MaxConns == 0 {
-		c.MaxConns = 512
+		c.MaxConns, _ = acceptloop.FDCap(DefaultMaxConns)
 	}
+	if c.MaxStartups == 0 {
+		c.MaxStartups = DefaultMaxStartups
+	}
+	c.MaxStartups = min(c.MaxStartups, c.MaxConns)
 	if c.MaxSessions == 0 {
 		c.MaxSessions = 256
 	}
@@ -161,13 +187,20 @@ type Server struct {
 	config *gossh.ServerConfig
 	log    *slog.Logger
 
-	// mu guards: listeners, conns, shutdown, sessions.
+	// mu guards: listeners, conns, preAuth, evicted, lastEvictLog,
+	// shutdown, sessions.
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
-	shutdown  bool
-	sessions  int
-	idle      chan struct{} // closed and replaced when sessions drops to 0 during shutdown
+	// preAuth holds the conns not yet authenticated, oldest first (each
+	// conn's pending is its element).
+	preAuth list.List
+	// evicted counts the unauthenticated conns closed since lastEvictLog.
+	evicted      int
+	lastEvictLog time.Time
+	shutdown     bool
+	sessions     int
+	idle         chan struct{} // closed and replaced when sessions drops to 0 during shutdown
 
 	// base is the parent of every connection's context; Close and Shutdown
 	// cancel it once they close the connections.
@@ -209,6 +242,9 @@ func NewServer(cfg Config) (*Server, error) {
 		memory:    budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
+	_, nofile := acceptloop.FDCap(cfg.MaxConns)
+	s.log.Info("ssh: connection limits", "max_conns", cfg.MaxConns, "max_startups", cfg.MaxStartups,
+		"handshake_timeout", cfg.HandshakeTimeout, "open_file_limit", nofile)
 	sc := &gossh.ServerConfig{
 		Config: gossh.Config{
 			KeyExchanges: kexAlgorithms,
@@ -271,7 +307,8 @@ func (s *Server) publicKeyCallback(md gossh.ConnMetadata, key gossh.PublicKey) (
 
 // Serve accepts connections on ln until Shutdown or Close, then returns
 // ErrServerClosed. Temporary accept errors back off (5 ms doubling to 1 s,
-// cut short by Close; acceptloop).
+// cut short by Close); when accept runs out of descriptors, the oldest
+// unauthenticated connection is closed first (acceptloop).
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.shutdown {
@@ -297,6 +334,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return nil
 		},
+		FreeDescriptor: s.freeDescriptor,
 		Handle: func(c net.Conn) error {
 			switch s.trackConn(c) {
 			case errTooManyConns:
@@ -323,31 +361,117 @@ func (s *Server) isShutdown() bool {
 
 var errTooManyConns = errors.New("ssh: too many connections")
 
+// evictionLogEvery spaces the warnings about evicted connections: under a
+// flood there is one per accepted connection.
+const evictionLogEvery = 10 * time.Second
+
 // trackConn registers c and starts its goroutine, unless shutting down or
-// at the connection limit.
+// at the connection limit. A full MaxConns or MaxStartups first closes the
+// oldest unauthenticated connections (sshd's MaxStartups, oldest instead of
+// random: a client logs in within a second, so the oldest is the likeliest
+// idle, and a flood cannot lock out a client that logs in promptly). Only
+// when every slot holds an authenticated connection is c refused.
 func (s *Server) trackConn(c net.Conn) error {
 	sc := &serverConn{srv: s, nc: c}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.shutdown {
+		s.mu.Unlock()
 		return ErrServerClosed
 	}
-	if len(s.conns) >= s.cfg.MaxConns {
+	var victims []*serverConn
+	for len(s.conns) >= s.cfg.MaxConns || s.preAuth.Len() >= s.cfg.MaxStartups {
+		v := s.popOldestPreAuthLocked()
+		if v == nil {
+			break
+		}
+		victims = append(victims, v)
+	}
+	full := len(s.conns) >= s.cfg.MaxConns
+	if !full {
+		s.conns[sc] = struct{}{}
+		sc.pending = s.preAuth.PushBack(sc)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrackConn(sc)
+			sc.serve()
+		}()
+	}
+	s.mu.Unlock()
+	s.evict(victims, "too many connections that have not authenticated")
+	if full {
 		return errTooManyConns
 	}
-	s.conns[sc] = struct{}{}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.untrackConn(sc)
-		sc.serve()
-	}()
 	return nil
+}
+
+// freeDescriptor closes the oldest unauthenticated connection, for an
+// accept that failed for want of a descriptor; it reports whether there
+// was one.
+func (s *Server) freeDescriptor() bool {
+	s.mu.Lock()
+	v := s.popOldestPreAuthLocked()
+	s.mu.Unlock()
+	if v == nil {
+		return false
+	}
+	s.evict([]*serverConn{v}, "out of file descriptors")
+	return true
+}
+
+// popOldestPreAuthLocked takes the oldest unauthenticated connection out of
+// the books (nil if none); the caller closes it with evict.
+func (s *Server) popOldestPreAuthLocked() *serverConn {
+	e := s.preAuth.Front()
+	if e == nil {
+		return nil
+	}
+	v := s.preAuth.Remove(e).(*serverConn)
+	v.pending = nil
+	delete(s.conns, v)
+	s.evicted++
+	return v
+}
+
+// evict closes connections trackConn or freeDescriptor gave up (their
+// goroutines then end and are waited for as usual), and says so in the
+// log at most every evictionLogEvery.
+func (s *Server) evict(victims []*serverConn, why string) {
+	for _, v := range victims {
+		_ = v.nc.Close()
+	}
+	s.mu.Lock()
+	n, now := s.evicted, time.Now()
+	if n == 0 || now.Sub(s.lastEvictLog) < evictionLogEvery {
+		s.mu.Unlock()
+		return
+	}
+	s.evicted, s.lastEvictLog = 0, now
+	total, preAuth := len(s.conns), s.preAuth.Len()
+	s.mu.Unlock()
+	s.log.Warn("ssh: closed connections that had not authenticated, oldest first, to admit new ones",
+		"closed", n, "why", why, "connections", total, "not_authenticated", preAuth,
+		"max_conns", s.cfg.MaxConns, "max_startups", s.cfg.MaxStartups)
+}
+
+// authenticated takes sc out of the unauthenticated set: eviction no
+// longer applies to it.
+func (s *Server) authenticated(sc *serverConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc.pending != nil {
+		s.preAuth.Remove(sc.pending)
+		sc.pending = nil
+	}
 }
 
 func (s *Server) untrackConn(sc *serverConn) {
 	s.mu.Lock()
 	delete(s.conns, sc)
+	if sc.pending != nil {
+		s.preAuth.Remove(sc.pending)
+		sc.pending = nil
+	}
 	s.mu.Unlock()
 	_ = sc.nc.Close()
 }
@@ -433,6 +557,9 @@ func (s *Server) closeConns() {
 type serverConn struct {
 	srv *Server
 	nc  net.Conn
+	// pending is sc's element in srv.preAuth until it authenticates (nil
+	// after, or once evicted); guarded by srv.mu.
+	pending *list.Element
 }
 
 func (c *serverConn) serve() {
@@ -444,6 +571,7 @@ func (c *serverConn) serve() {
 		return
 	}
 	_ = c.nc.SetDeadline(time.Time{})
+	s.authenticated(c)
 	defer conn.Close()
 	identity := conn.Permissions.Extensions[extFingerprint]
 	log := s.log.With("user", conn.User(), "key", identity, "remote", conn.RemoteAddr().String())

@@ -97,31 +97,69 @@ func TestSSHDefineOversizeXMLAnswered(t *testing.T) {
 // flood took every descriptor: accept failed with EMFILE on both listeners
 // and both clients hung.
 func TestIdleFloodAtLowFDLimit(t *testing.T) {
+	p, client := startLowFDServe(t)
+	p.floodIdle(t, p.libvirtAddr, 250)
+	p.mustServeBoth(t, client)
+}
+
+// TestSSHIdleFloodAtLowFDLimit is the same flood on the SSH port: 250 TCP
+// connections that never send their version line. Without a cap on
+// unauthenticated connections below the descriptors left, the SSH endpoint
+// accepted until EMFILE and then only backed off, freeing nothing: the
+// process sat at 256 descriptors and neither client had an answer within
+// 10 s.
+func TestSSHIdleFloodAtLowFDLimit(t *testing.T) {
+	p, client := startLowFDServe(t)
+	p.floodIdle(t, p.sshAddr, 250)
+	p.mustServeBoth(t, client)
+	// The open-file limit made the defaults (docs/limits.md, SSH).
+	if !sshLimitsLog.MatchString(p.logText()) {
+		t.Errorf("serve did not log the SSH connection limits derived from 256 descriptors (%s)", sshLimitsLog)
+	}
+}
+
+var sshLimitsLog = regexp.MustCompile(`msg="ssh: connection limits".* max_conns=192 max_startups=100 handshake_timeout=30s open_file_limit=256`)
+
+// startLowFDServe starts the built binary with --demo and both listeners
+// under `prlimit --nofile=256`, and returns it with an OpenSSH client
+// whose key it accepts.
+func startLowFDServe(t *testing.T) (*serveProcess, *sshClient) {
+	t.Helper()
 	prlimit := testtool.Require(t, "prlimit")
-	virsh := testtool.Require(t, "virsh")
 	var client sshClient
 	var keys serveConfig
 	withSSH(t, &client)(nil, &keys)
-
 	p := startServeProcess(t, prlimit, "--nofile=256", "--", testtool.BuildQuintupleo(t), "serve", "--demo",
 		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
 		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey)
+	return p, &client
+}
 
-	flood := make([]net.Conn, 0, 250)
+// floodIdle opens n TCP connections to addr that never send a byte (closed
+// at cleanup) and waits until the process has taken what it will of them.
+func (p *serveProcess) floodIdle(t *testing.T, addr string, n int) {
+	t.Helper()
+	flood := make([]net.Conn, 0, n)
 	t.Cleanup(func() {
 		for _, c := range flood {
 			c.Close()
 		}
 	})
-	for range cap(flood) {
-		c, err := net.Dial("tcp", p.libvirtAddr)
+	for range n {
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatalf("idle connection %d: %v", len(flood), err)
 		}
 		flood = append(flood, c)
 	}
 	p.waitFDsSettle(t)
+}
 
+// mustServeBoth checks that a real virsh over TCP and a real OpenSSH login
+// running virsh each list the demo's nodes within promptly.
+func (p *serveProcess) mustServeBoth(t *testing.T, client *sshClient) {
+	t.Helper()
+	virsh := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithTimeout(t.Context(), promptly)
 	defer cancel()
 	start := time.Now()

@@ -130,3 +130,19 @@ func TestReadyAndHandleEndTheLoop(t *testing.T) {
 		t.Errorf("Run = %v, want Handle's error", err)
 	}
 }
+
+// TestFDBudget: a quarter of the limit, at least 64 descriptors, stays
+// free (docs/limits.md's figures for 256 and the usual limits).
+func TestFDBudget(t *testing.T) {
+	for _, tt := range []struct {
+		nofile uint64
+		want   int
+	}{{256, 192}, {100, 36}, {1024, 768}, {65536, 49152}} {
+		if got := FDBudget(tt.nofile); got != tt.want {
+			t.Errorf("FDBudget(%d) = %d, want %d", tt.nofile, got, tt.want)
+		}
+	}
+	if n, nofile := FDCap(512); nofile != 0 && n != min(512, FDBudget(nofile)) || n < 1 {
+		t.Errorf("FDCap(512) = %d at an open-file limit of %d", n, nofile)
+	}
+}
