@@ -47,6 +47,9 @@ func TestLayering(t *testing.T) {
 		"quintupleo/ssh":             {"github.com/gophercloud/", "quintupleo/nodes", "quintupleo/driver/", "quintupleo/cloudsim"},
 		"quintupleo/cloudsim":        {"quintupleo/rpc", "quintupleo/ssh", "quintupleo/driver/", "quintupleo/nodes", "quintupleo/virt"},
 		"quintupleo/internal/pubsub": {ours},
+
+		// The one accept loop, under rpc and ssh.
+		"quintupleo/internal/acceptloop": {ours},
 	}
 	allowed := map[string][]string{
 		"quintupleo/driver/domain": {"quintupleo/driver/domain/", "quintupleo/driver/network"},
