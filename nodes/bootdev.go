@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -30,8 +29,8 @@ const (
 const MetaPXEFirst = "libvirt:pxe-first"
 
 // BootStrategy decides how a boot device is kept and how power-on honours it.
-// Strategies are registered by name (BootStrategies) and chosen per
-// deployment.
+// Strategies are built by name (NewBootStrategy; BootStrategyNames lists
+// them) and chosen per deployment.
 type BootStrategy interface {
 	Name() string
 	// Get is the boot device the node's next power-on uses.
@@ -330,11 +329,7 @@ func (s *bootState) clear(id string) error {
 }
 
 func (s *bootState) saveLocked() error {
-	keys := make([]string, 0, len(s.pending))
-	for k := range s.pending {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	// MarshalIndent writes map keys sorted, so the file is stable.
 	data, err := json.MarshalIndent(s.pending, "", "  ")
 	if err != nil {
 		return err

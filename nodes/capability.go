@@ -214,6 +214,9 @@ type NetworkPort struct {
 // NetworksNamed lists the networks called name (Neutron allows several),
 // with their subnets.
 func (c *Cloud) NetworksNamed(ctx context.Context, name string) ([]Network, error) {
+	if err := c.needNetwork("list networks named " + name); err != nil {
+		return nil, err
+	}
 	page, err := networks.List(c.Network, networks.ListOpts{Name: name}).AllPages(ctx)
 	if err != nil {
 		return nil, classify("list networks named "+name, err)
@@ -252,6 +255,9 @@ func (c *Cloud) NetworksNamed(ctx context.Context, name string) ([]Network, erro
 
 // Ports lists the ports on a network.
 func (c *Cloud) Ports(ctx context.Context, networkID string) ([]NetworkPort, error) {
+	if err := c.needNetwork("list ports of " + networkID); err != nil {
+		return nil, err
+	}
 	page, err := ports.List(c.Network, ports.ListOpts{NetworkID: networkID}).AllPages(ctx)
 	if err != nil {
 		return nil, classify("list ports of "+networkID, err)
@@ -308,6 +314,9 @@ func (c *Cloud) ProbeMetadata(ctx context.Context, id string) error {
 // administered) on network networkID and deletes it: whether Neutron's
 // policy (create_port:mac_address) lets this user choose MACs there.
 func (c *Cloud) ProbePortMAC(ctx context.Context, networkID string) error {
+	if err := c.needNetwork("create a probe port"); err != nil {
+		return err
+	}
 	b := make([]byte, 5)
 	_, _ = rand.Read(b)
 	mac := fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4])

@@ -40,9 +40,15 @@ type CloudConfig struct {
 	RequestTimeout time.Duration
 }
 
-// Cloud holds the authenticated service clients.
+// Cloud holds the authenticated service clients. Nova is required; the
+// others are built when the catalog has them.
 type Cloud struct {
 	Compute *gophercloud.ServiceClient
+	// Network is Neutron, or nil when the catalog has none. Only the
+	// Provisioner (the ports of servers that define creates and undefine
+	// deletes) and quintupleo check's network facts use it, and they refuse
+	// without it, saying so (needNetwork): a node's ports are read from
+	// Nova's `addresses`, so a cloud without Neutron still serves the rest.
 	Network *gophercloud.ServiceClient
 	Image   *gophercloud.ServiceClient
 }
@@ -82,7 +88,11 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	}
 	compute.Microversion = novaMicroversion
 	network, err := openstack.NewNetworkV2(provider, endpointOpts)
-	if err != nil {
+	var noEndpoint *gophercloud.ErrEndpointNotFound
+	switch {
+	case errors.As(err, &noEndpoint):
+		network = nil // optional, see Cloud.Network
+	case err != nil:
 		return nil, fmt.Errorf("nodes: network endpoint: %w", err)
 	}
 	image, err := openstack.NewImageV2(provider, endpointOpts)
@@ -90,6 +100,16 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 		return nil, fmt.Errorf("nodes: image endpoint: %w", err)
 	}
 	return &Cloud{Compute: compute, Network: network, Image: image}, nil
+}
+
+// needNetwork refuses op on a cloud whose catalog has no network service
+// (Connect leaves Network nil then), naming what is missing.
+func (c *Cloud) needNetwork(op string) error {
+	if c.Network != nil {
+		return nil
+	}
+	return &Error{Op: op, Kind: ErrUnavailable,
+		Reason: "the cloud's catalog has no network service (Neutron), which this needs"}
 }
 
 func loadConfig(cfg CloudConfig) (gophercloud.AuthOptions, gophercloud.EndpointOpts, *tls.Config, error) {

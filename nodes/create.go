@@ -141,6 +141,9 @@ type made struct {
 // — the cloud's, a conflict, the caller's context ending — everything made is
 // deleted (with a context of its own), and the error says why.
 func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err error) {
+	if err := p.cloud.needNetwork("create server " + spec.Name); err != nil {
+		return Node{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	pl, err := p.plan(ctx, spec)
@@ -515,6 +518,9 @@ func (p *Provisioner) undo(ctx context.Context, name string, m made) {
 // Delete deletes server id and the ports quintupleo created for it, and
 // returns once Nova no longer has the server.
 func (p *Provisioner) Delete(ctx context.Context, id string) error {
+	if err := p.cloud.needNetwork("delete server " + id); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	ours, err := p.ourPorts(ctx, id)
