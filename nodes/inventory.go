@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"quintupleo/internal/pubsub"
 )
 
 // InventoryConfig tunes the shared cache and the waits of power actions.
@@ -43,8 +45,11 @@ type InventoryConfig struct {
 	PollInterval, MaxPollInterval time.Duration
 	// Boot is how boot devices are kept and honoured (NewBootStrategy);
 	// nil = the metadata strategy.
-	Boot   BootStrategy
-	Logger *slog.Logger
+	Boot BootStrategy
+	// ChangeBuffer is the queue length of each Subscribe channel. A
+	// subscriber further behind loses changes. Default 1024.
+	ChangeBuffer int
+	Logger       *slog.Logger
 }
 
 func (c *InventoryConfig) setDefaults() {
@@ -68,6 +73,9 @@ func (c *InventoryConfig) setDefaults() {
 	}
 	if c.MaxPollInterval <= 0 {
 		c.MaxPollInterval = 2 * time.Second
+	}
+	if c.ChangeBuffer <= 0 {
+		c.ChangeBuffer = 1024
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -93,6 +101,8 @@ type Inventory struct {
 	cfg   InventoryConfig
 	log   *slog.Logger
 	boot  BootStrategy
+	// changes fans every Change out to the subscribers.
+	changes *pubsub.Hub[Change]
 
 	// refreshing holds a token while a refresh runs: it serialises them and
 	// lets a caller waiting for one give up when its context ends.
@@ -103,13 +113,11 @@ type Inventory struct {
 
 	mu sync.Mutex
 	// mu guards:
-	nodes     map[string]Node // by server ID
-	lastOK    time.Time       // end of the last successful refresh
-	lastErr   error           // error of the last refresh, nil if it succeeded
-	since     time.Time       // newest `updated` seen: the next changes-since
-	refreshes int             // successful refreshes so far: the generation callers coalesce on
-	subs      map[int]chan Change
-	nextSub   int
+	nodes     map[string]Node   // by server ID
+	lastOK    time.Time         // end of the last successful refresh
+	lastErr   error             // error of the last refresh, nil if it succeeded
+	since     time.Time         // newest `updated` seen: the next changes-since
+	refreshes int               // successful refreshes so far: the generation callers coalesce on
 	gen       uint64            // bumped on every change to nodes
 	writes    uint64            // counts apply() calls: our own fresh reads
 	writtenAt map[string]uint64 // per node, the writes value of its last apply()
@@ -128,14 +136,17 @@ type Inventory struct {
 // read triggers a refresh.
 func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 	cfg.setDefaults()
+	log := cfg.Logger
 	return &Inventory{
-		cloud:      cloud,
-		cfg:        cfg,
-		log:        cfg.Logger,
-		boot:       cfg.Boot,
+		cloud: cloud,
+		cfg:   cfg,
+		log:   log,
+		boot:  cfg.Boot,
+		changes: pubsub.New(cfg.ChangeBuffer, func(sub int, c Change) {
+			log.Warn("inventory subscriber is behind; change dropped", "subscriber", sub)
+		}),
 		refreshing: make(chan struct{}, 1),
 		nodes:      map[string]Node{},
-		subs:       map[int]chan Change{},
 		writtenAt:  map[string]uint64{},
 		dirty:      map[string]bool{},
 	}
@@ -442,26 +453,11 @@ func (inv *Inventory) forget(id string) {
 	}
 }
 
-// Subscribe delivers every Change until unsubscribe is called. The channel
-// holds buf changes; a subscriber that falls further behind loses changes
+// Subscribe delivers every Change until unsubscribe is called, which closes
+// the channel and may be called more than once. The channel holds
+// ChangeBuffer changes; a subscriber that falls further behind loses changes
 // (logged) rather than stalling the inventory.
-func (inv *Inventory) Subscribe(buf int) (<-chan Change, func()) {
-	ch := make(chan Change, buf)
-	inv.mu.Lock()
-	id := inv.nextSub
-	inv.nextSub++
-	inv.subs[id] = ch
-	inv.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			inv.mu.Lock()
-			delete(inv.subs, id)
-			inv.mu.Unlock()
-			close(ch)
-		})
-	}
-}
+func (inv *Inventory) Subscribe() (<-chan Change, func()) { return inv.changes.Subscribe() }
 
 func (inv *Inventory) publishLocked(changes []Change) {
 	if len(changes) > 0 {
@@ -474,13 +470,9 @@ func (inv *Inventory) publishLocked(changes []Change) {
 			inv.dirty[c.After.ID] = true
 		}
 	}
+	// Published under inv.mu, so subscribers see changes in the order the
+	// cache took them.
 	for _, c := range changes {
-		for id, ch := range inv.subs {
-			select {
-			case ch <- c:
-			default:
-				inv.log.Warn("inventory subscriber is behind; change dropped", "subscriber", id)
-			}
-		}
+		inv.changes.Publish(c)
 	}
 }

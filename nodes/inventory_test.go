@@ -61,7 +61,7 @@ func TestInventorySeesOutOfBandChangesWithChangesSince(t *testing.T) {
 	if err := inv.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	changes, unsubscribe := inv.Subscribe(16)
+	changes, unsubscribe := inv.Subscribe()
 	defer unsubscribe()
 	ns, _, _ := inv.Nodes(t.Context())
 	id := ns[0].ID

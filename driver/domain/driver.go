@@ -38,13 +38,11 @@ type Driver struct {
 	offReason map[virt.UUID]int32
 	// departed holds the names of domains that left the view until their
 	// UNDEFINED event reports them: a de-duplicated name ("dup-1a2b3c4d")
-	// cannot be derived again once its twin is alone.
+	// cannot be derived again once its twin is alone. It holds at most the
+	// inventory's change queue (ChangeBuffer): a removal beyond that has
+	// lost its event anyway.
 	departed map[virt.UUID]string
 }
-
-// maxDeparted bounds departed: it is the queue length of the inventory
-// subscription (Run), so a removal beyond it has lost its event anyway.
-const maxDeparted = 1024
 
 // New builds a Driver over inv. Call Run to deliver events.
 func New(inv *nodes.Inventory, cfg Config) *Driver {

@@ -20,7 +20,7 @@ func (h *Driver) Subscribers() int { return h.events.Len() }
 // Run turns inventory changes into lifecycle events until ctx ends. The
 // caller owns the goroutine.
 func (h *Driver) Run(ctx context.Context) error {
-	changes, unsubscribe := h.inv.Subscribe(1024)
+	changes, unsubscribe := h.inv.Subscribe()
 	defer unsubscribe()
 	for {
 		select {

@@ -51,7 +51,7 @@ func (h *Driver) rememberDeparted(old, v *view) {
 		if _, ok := v.byUUID[d.UUID]; ok {
 			continue
 		}
-		if len(h.departed) >= maxDeparted {
+		if len(h.departed) >= h.inv.Config().ChangeBuffer {
 			for u := range h.departed { // drop any one: its event is long lost
 				delete(h.departed, u)
 				break
