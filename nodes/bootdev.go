@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-
-	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 )
 
 // BootDevice is where a node boots from at its next power-on.
@@ -30,16 +30,37 @@ const MetaPXEFirst = "libvirt:pxe-first"
 
 // BootStrategy decides how a boot device is kept and how power-on honours it.
 // Strategies are built by name (NewBootStrategy; BootStrategyNames lists
-// them) and chosen per deployment.
+// them) and chosen per deployment. The node they act on is given to them;
+// what they may do to it goes through an Actor.
 type BootStrategy interface {
 	Name() string
 	// Get is the boot device the node's next power-on uses.
 	Get(n Node) BootDevice
 	// Set records the boot device for the next power-on.
-	Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error
+	Set(ctx context.Context, a Actor, n Node, dev BootDevice) error
 	// PowerOn brings a SHUTOFF node up, booting from its boot device, and
 	// returns once Nova reports it running.
-	PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error)
+	PowerOn(ctx context.Context, a Actor, n Node) (Node, error)
+}
+
+// Actor is what a boot strategy may ask of the cloud: the actions it boots
+// with, the metadata it keeps the boot device in, and the images it boots.
+// The Executor is the Actor of its strategy; a test may give another.
+type Actor interface {
+	// Do performs an action and waits for its target state (Executor.Do).
+	Do(ctx context.Context, id string, a Action) (Node, error)
+	// Rescue and Rebuild are the actions that take an image.
+	Rescue(ctx context.Context, id, imageID string) (Node, error)
+	Rebuild(ctx context.Context, id, imageID string) (Node, error)
+	SetMetadata(ctx context.Context, id, key, value string) (Node, error)
+	// ImageByID reads one image; FindImage finds one by ID or unique name.
+	ImageByID(ctx context.Context, id string) (Image, error)
+	FindImage(ctx context.Context, nameOrID string) (Image, error)
+}
+
+// poweredOffHook is a strategy with work left once its node is stopped.
+type poweredOffHook interface {
+	poweredOff(ctx context.Context, a Actor, n Node) error
 }
 
 // BootOptions configure the strategies that need an iPXE image.
@@ -55,36 +76,55 @@ type BootOptions struct {
 	AllowRebuild bool
 }
 
-// BootStrategyNames lists the strategies, for flags and help.
-func BootStrategyNames() []string { return []string{"metadata", "rescue", "rebuild"} }
-
-// NewBootStrategy builds the strategy called name.
-func NewBootStrategy(name string, opts BootOptions) (BootStrategy, error) {
-	switch name {
-	case "metadata", "":
-		return metadataStrategy{}, nil
-	case "rescue":
-		if opts.IPXEImage == "" {
-			return nil, errors.New("nodes: the rescue boot strategy needs an iPXE image (--ipxe-image)")
-		}
-		if opts.StateDir == "" {
-			return nil, errors.New("nodes: the rescue boot strategy needs a state directory (--state-dir)")
-		}
-		st, err := openBootState(filepath.Join(opts.StateDir, "boot-devices.json"))
-		if err != nil {
-			return nil, err
-		}
-		return &rescueStrategy{images: newImageChooser(opts), state: st}, nil
-	case "rebuild":
-		if !opts.AllowRebuild {
-			return nil, errors.New("nodes: the rebuild boot strategy destroys the server's disk at every network boot; enable it explicitly (--allow-destructive-rebuild)")
-		}
-		if opts.IPXEImage == "" {
-			return nil, errors.New("nodes: the rebuild boot strategy needs an iPXE image (--ipxe-image)")
-		}
-		return &rebuildStrategy{images: newImageChooser(opts)}, nil
+// bootStrategies builds each strategy from its name: the one table behind
+// BootStrategyNames and NewBootStrategy.
+func bootStrategies() map[string]func(BootOptions) (BootStrategy, error) {
+	return map[string]func(BootOptions) (BootStrategy, error){
+		"metadata": func(BootOptions) (BootStrategy, error) { return metadataStrategy{}, nil },
+		"rescue":   newRescueStrategy,
+		"rebuild":  newRebuildStrategy,
 	}
-	return nil, fmt.Errorf("nodes: unknown boot strategy %q (have %s)", name, strings.Join(BootStrategyNames(), ", "))
+}
+
+// BootStrategyNames lists the strategies, sorted, for flags and help.
+func BootStrategyNames() []string {
+	return slices.Sorted(maps.Keys(bootStrategies()))
+}
+
+// NewBootStrategy builds the strategy called name ("" is metadata).
+func NewBootStrategy(name string, opts BootOptions) (BootStrategy, error) {
+	if name == "" {
+		name = "metadata"
+	}
+	build, ok := bootStrategies()[name]
+	if !ok {
+		return nil, fmt.Errorf("nodes: unknown boot strategy %q (have %s)", name, strings.Join(BootStrategyNames(), ", "))
+	}
+	return build(opts)
+}
+
+func newRescueStrategy(opts BootOptions) (BootStrategy, error) {
+	if opts.IPXEImage == "" {
+		return nil, errors.New("nodes: the rescue boot strategy needs an iPXE image (--ipxe-image)")
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("nodes: the rescue boot strategy needs a state directory (--state-dir)")
+	}
+	st, err := openBootState(filepath.Join(opts.StateDir, "boot-devices.json"))
+	if err != nil {
+		return nil, err
+	}
+	return &rescueStrategy{images: newImageChooser(opts), state: st}, nil
+}
+
+func newRebuildStrategy(opts BootOptions) (BootStrategy, error) {
+	if !opts.AllowRebuild {
+		return nil, errors.New("nodes: the rebuild boot strategy destroys the server's disk at every network boot; enable it explicitly (--allow-destructive-rebuild)")
+	}
+	if opts.IPXEImage == "" {
+		return nil, errors.New("nodes: the rebuild boot strategy needs an iPXE image (--ipxe-image)")
+	}
+	return &rebuildStrategy{images: newImageChooser(opts)}, nil
 }
 
 func metadataBootDevice(n Node) BootDevice {
@@ -109,16 +149,16 @@ type metadataStrategy struct{}
 func (metadataStrategy) Name() string          { return "metadata" }
 func (metadataStrategy) Get(n Node) BootDevice { return metadataBootDevice(n) }
 
-func (metadataStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
+func (metadataStrategy) Set(ctx context.Context, a Actor, n Node, dev BootDevice) error {
 	if metadataBootDevice(n) == dev {
 		return nil
 	}
-	_, err := inv.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev))
+	_, err := a.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev))
 	return err
 }
 
-func (metadataStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
-	return inv.Do(ctx, n.ID, ActionStart)
+func (metadataStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, error) {
+	return a.Do(ctx, n.ID, ActionStart)
 }
 
 // rescueStrategy works on an unmodified Nova: a network boot is a Nova
@@ -144,37 +184,37 @@ func (r *rescueStrategy) Get(n Node) BootDevice {
 	return metadataBootDevice(n)
 }
 
-func (r *rescueStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
+func (r *rescueStrategy) Set(ctx context.Context, a Actor, n Node, dev BootDevice) error {
 	if n.Status == "RESCUE" || n.VMState == "rescued" {
 		return r.state.set(n.ID, dev)
 	}
 	if metadataBootDevice(n) != dev {
-		if _, err := inv.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev)); err != nil {
+		if _, err := a.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev)); err != nil {
 			return err
 		}
 	}
 	return r.state.clear(n.ID)
 }
 
-func (r *rescueStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
+func (r *rescueStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, error) {
 	if r.Get(n) != BootNetwork {
-		return inv.Do(ctx, n.ID, ActionStart)
+		return a.Do(ctx, n.ID, ActionStart)
 	}
-	image, err := r.images.forServer(ctx, inv, n)
+	image, err := r.images.forServer(ctx, a, n)
 	if err != nil {
 		return Node{}, err
 	}
-	return inv.Rescue(ctx, n.ID, image)
+	return a.Rescue(ctx, n.ID, image)
 }
 
-// flush writes a boot device kept while the server was rescued to its
+// poweredOff writes a boot device kept while the server was rescued to its
 // metadata, now that Nova accepts writes again.
-func (r *rescueStrategy) flush(ctx context.Context, inv *Inventory, n Node) error {
+func (r *rescueStrategy) poweredOff(ctx context.Context, a Actor, n Node) error {
 	dev, ok := r.state.get(n.ID)
 	if !ok {
 		return nil
 	}
-	return r.Set(ctx, inv, n, dev)
+	return r.Set(ctx, a, n, dev)
 }
 
 // rebuildStrategy is OVB's fallback: a network boot rebuilds the server with
@@ -187,21 +227,21 @@ type rebuildStrategy struct {
 func (*rebuildStrategy) Name() string          { return "rebuild" }
 func (*rebuildStrategy) Get(n Node) BootDevice { return metadataBootDevice(n) }
 
-func (*rebuildStrategy) Set(ctx context.Context, inv *Inventory, n Node, dev BootDevice) error {
-	return metadataStrategy{}.Set(ctx, inv, n, dev)
+func (*rebuildStrategy) Set(ctx context.Context, a Actor, n Node, dev BootDevice) error {
+	return metadataStrategy{}.Set(ctx, a, n, dev)
 }
 
-func (b *rebuildStrategy) PowerOn(ctx context.Context, inv *Inventory, n Node) (Node, error) {
+func (b *rebuildStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, error) {
 	if b.Get(n) == BootNetwork {
-		image, err := b.images.forServer(ctx, inv, n)
+		image, err := b.images.forServer(ctx, a, n)
 		if err != nil {
 			return Node{}, err
 		}
-		if _, err := inv.Rebuild(ctx, n.ID, image); err != nil {
+		if _, err := a.Rebuild(ctx, n.ID, image); err != nil {
 			return Node{}, err
 		}
 	}
-	return inv.Do(ctx, n.ID, ActionStart)
+	return a.Do(ctx, n.ID, ActionStart)
 }
 
 // imageChooser resolves the iPXE image for a server: the UEFI one when the
@@ -224,17 +264,17 @@ func newImageChooser(opts BootOptions) *imageChooser {
 	return &imageChooser{bios: opts.IPXEImage, uefi: uefi, firmware: map[string]string{}, resolved: map[string]string{}}
 }
 
-func (c *imageChooser) forServer(ctx context.Context, inv *Inventory, n Node) (string, error) {
+func (c *imageChooser) forServer(ctx context.Context, a Actor, n Node) (string, error) {
 	want := c.bios
-	if fw, err := c.firmwareOf(ctx, inv, n.ImageID); err != nil {
+	if fw, err := c.firmwareOf(ctx, a, n.ImageID); err != nil {
 		return "", err
 	} else if fw == "uefi" {
 		want = c.uefi
 	}
-	return c.resolve(ctx, inv, want)
+	return c.resolve(ctx, a, want)
 }
 
-func (c *imageChooser) firmwareOf(ctx context.Context, inv *Inventory, imageID string) (string, error) {
+func (c *imageChooser) firmwareOf(ctx context.Context, a Actor, imageID string) (string, error) {
 	if imageID == "" {
 		return "bios", nil
 	}
@@ -244,7 +284,7 @@ func (c *imageChooser) firmwareOf(ctx context.Context, inv *Inventory, imageID s
 	if ok {
 		return fw, nil
 	}
-	img, err := inv.cloud.ImageByID(ctx, imageID)
+	img, err := a.ImageByID(ctx, imageID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "bios", nil // the server's image was deleted: assume BIOS
@@ -258,14 +298,14 @@ func (c *imageChooser) firmwareOf(ctx context.Context, inv *Inventory, imageID s
 	return fw, nil
 }
 
-func (c *imageChooser) resolve(ctx context.Context, inv *Inventory, nameOrID string) (string, error) {
+func (c *imageChooser) resolve(ctx context.Context, a Actor, nameOrID string) (string, error) {
 	c.mu.Lock()
 	id, ok := c.resolved[nameOrID]
 	c.mu.Unlock()
 	if ok {
 		return id, nil
 	}
-	img, err := inv.cloud.FindImage(ctx, nameOrID)
+	img, err := a.FindImage(ctx, nameOrID)
 	if err != nil {
 		return "", err
 	}
@@ -345,33 +385,4 @@ func (s *bootState) saveLocked() error {
 		return fmt.Errorf("nodes: boot state: %w", err)
 	}
 	return nil
-}
-
-// Rescue rescues server id with the given image and waits for RESCUE.
-func (inv *Inventory) Rescue(ctx context.Context, id, imageID string) (Node, error) {
-	return inv.act(ctx, id, "rescue", "RESCUE", func(ctx context.Context) error {
-		_, err := servers.Rescue(ctx, inv.cloud.Compute, id, servers.RescueOpts{RescueImageRef: imageID}).Extract()
-		return err
-	})
-}
-
-// Unrescue leaves rescue and waits for ACTIVE.
-func (inv *Inventory) Unrescue(ctx context.Context, id string) (Node, error) {
-	return inv.act(ctx, id, "unrescue", "ACTIVE", func(ctx context.Context) error {
-		return servers.Unrescue(ctx, inv.cloud.Compute, id).ExtractErr()
-	})
-}
-
-// Rebuild rebuilds server id with imageID (its disk is replaced) and waits
-// until the rebuild ends (Nova keeps a stopped server stopped).
-func (inv *Inventory) Rebuild(ctx context.Context, id, imageID string) (Node, error) {
-	n, err := inv.Node(ctx, id)
-	if err != nil {
-		return Node{}, err
-	}
-	target := n.Status
-	return inv.act(ctx, id, "rebuild", target, func(ctx context.Context) error {
-		_, err := servers.Rebuild(ctx, inv.cloud.Compute, id, servers.RebuildOpts{ImageRef: imageID}).Extract()
-		return err
-	})
 }

@@ -15,7 +15,7 @@ import (
 	"quintupleo/internal/pubsub"
 )
 
-// InventoryConfig tunes the shared cache and the waits of power actions.
+// InventoryConfig tunes the shared cache.
 type InventoryConfig struct {
 	// RefreshInterval is how often Run lists servers (changes-since after the
 	// first full list). Out-of-band changes appear within it. Default 2s.
@@ -37,15 +37,6 @@ type InventoryConfig struct {
 	// MetadataKey/MetadataValue, when the key is set, narrow the nodes to
 	// servers whose metadata has that key (with that value, if non-empty).
 	MetadataKey, MetadataValue string
-	// ActionTimeout bounds a power action from request to target state.
-	// Default 5m (Nova's graceful shutdown alone defaults to 60s).
-	ActionTimeout time.Duration
-	// PollInterval is the first wait between polls of a server during an
-	// action; it doubles up to MaxPollInterval. Defaults 100ms and 2s.
-	PollInterval, MaxPollInterval time.Duration
-	// Boot is how boot devices are kept and honoured (NewBootStrategy);
-	// nil = the metadata strategy.
-	Boot BootStrategy
 	// ChangeBuffer is the queue length of each Subscribe channel. A
 	// subscriber further behind loses changes. Default 1024.
 	ChangeBuffer int
@@ -53,36 +44,27 @@ type InventoryConfig struct {
 }
 
 func (c *InventoryConfig) setDefaults() {
-	if c.RefreshInterval <= 0 {
-		c.RefreshInterval = 2 * time.Second
+	orDefault(&c.RefreshInterval, 2*time.Second)
+	orDefault(&c.FullResyncEvery, 60)
+	orDefault(&c.RefreshTimeout, 5*time.Minute)
+	orDefault(&c.MaxStale, max(10*c.RefreshInterval, 30*time.Second))
+	orDefault(&c.ChangeBuffer, 1024)
+	c.Logger = loggerOrDiscard(c.Logger)
+}
+
+// orDefault sets an unset (zero or negative) setting to its default.
+func orDefault[T int | time.Duration](setting *T, def T) {
+	if *setting <= 0 {
+		*setting = def
 	}
-	if c.FullResyncEvery <= 0 {
-		c.FullResyncEvery = 60
+}
+
+// loggerOrDiscard is log, or a logger that discards when there is none.
+func loggerOrDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if c.RefreshTimeout <= 0 {
-		c.RefreshTimeout = 5 * time.Minute
-	}
-	if c.MaxStale <= 0 {
-		c.MaxStale = max(10*c.RefreshInterval, 30*time.Second)
-	}
-	if c.ActionTimeout <= 0 {
-		c.ActionTimeout = 5 * time.Minute
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 100 * time.Millisecond
-	}
-	if c.MaxPollInterval <= 0 {
-		c.MaxPollInterval = 2 * time.Second
-	}
-	if c.ChangeBuffer <= 0 {
-		c.ChangeBuffer = 1024
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if c.Boot == nil {
-		c.Boot = metadataStrategy{}
-	}
+	return log
 }
 
 // Change is one difference the inventory saw: a node appeared (Before is
@@ -93,14 +75,15 @@ type Change struct {
 	Removed       bool
 }
 
-// Inventory is the shared, cached view of the cloud's nodes. One Inventory
+// Inventory is the shared, cached view of the cloud's nodes, and only that:
+// it reads, it never changes a node (the Executor does). One Inventory
 // serves every client: reads come from memory; one paginated list call per
-// refresh keeps it current; our own actions update it at once.
+// refresh keeps it current; what the Executor reads while it acts updates it
+// at once (apply, forget).
 type Inventory struct {
 	cloud *Cloud
 	cfg   InventoryConfig
 	log   *slog.Logger
-	boot  BootStrategy
 	// changes fans every Change out to the subscribers.
 	changes *pubsub.Hub[Change]
 
@@ -141,7 +124,6 @@ func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 		cloud: cloud,
 		cfg:   cfg,
 		log:   log,
-		boot:  cfg.Boot,
 		changes: pubsub.New(cfg.ChangeBuffer, func(sub int, c Change) {
 			log.Warn("inventory subscriber is behind; change dropped", "subscriber", sub)
 		}),

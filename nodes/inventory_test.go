@@ -17,10 +17,18 @@ import (
 func newInventory(t *testing.T, simOpts cloudsim.Options, cfg nodes.InventoryConfig) (*cloudsim.Sim, *nodes.Inventory, *nodes.Cloud) {
 	t.Helper()
 	sim, cloud := stacktest.Connect(t, simOpts)
+	return sim, nodes.NewInventory(cloud, cfg), cloud
+}
+
+// newExecutor is an executor over a fresh inventory of a fresh cloud that
+// only refreshes when told to.
+func newExecutor(t *testing.T, simOpts cloudsim.Options, cfg nodes.ExecutorConfig) (*nodes.Inventory, *nodes.Executor, *nodes.Cloud) {
+	t.Helper()
+	_, inv, cloud := newInventory(t, simOpts, nodes.InventoryConfig{RefreshInterval: time.Hour})
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 5 * time.Millisecond
 	}
-	return sim, nodes.NewInventory(cloud, cfg), cloud
+	return inv, nodes.NewExecutor(inv, cfg), cloud
 }
 
 func TestInventoryReadsFromOneSharedList(t *testing.T) {
@@ -127,14 +135,14 @@ func containsChangesSince(q string) bool {
 }
 
 func TestDoWaitsForTargetStateAndRidesOutConflicts(t *testing.T) {
-	_, inv, cloud := newInventory(t, cloudsim.Options{Nodes: 2, TransitionDelay: 50 * time.Millisecond}, nodes.InventoryConfig{RefreshInterval: time.Hour})
+	inv, x, cloud := newExecutor(t, cloudsim.Options{Nodes: 2, TransitionDelay: 50 * time.Millisecond}, nodes.ExecutorConfig{})
 	ns, _, err := inv.Nodes(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := ns[0].ID
 
-	n, err := inv.Do(t.Context(), id, nodes.ActionStart)
+	n, err := x.Do(t.Context(), id, nodes.ActionStart)
 	if err != nil || n.Status != "ACTIVE" || n.TaskState != "" {
 		t.Fatalf("Do(start) = %s/%q, %v", n.Status, n.TaskState, err)
 	}
@@ -148,32 +156,32 @@ func TestDoWaitsForTargetStateAndRidesOutConflicts(t *testing.T) {
 	if err := servers.Stop(t.Context(), cloud.Compute, id).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	n, err = inv.Do(t.Context(), id, nodes.ActionStop)
+	n, err = x.Do(t.Context(), id, nodes.ActionStop)
 	if err != nil || n.Status != "SHUTOFF" {
 		t.Fatalf("Do(stop) racing another stop = %s, %v", n.Status, err)
 	}
 
 	// A conflict that waiting cannot fix is ErrConflict with Nova's message.
-	_, err = inv.Do(t.Context(), id, nodes.ActionRebootSoft)
+	_, err = x.Do(t.Context(), id, nodes.ActionRebootSoft)
 	var ne *nodes.Error
 	if !errors.Is(err, nodes.ErrConflict) || !errors.As(err, &ne) || ne.Reason == "" {
 		t.Errorf("reboot of SHUTOFF server: %v, want ErrConflict with Nova's message", err)
 	}
 
 	// Unknown server.
-	if _, err := inv.Do(t.Context(), "00000000-0000-0000-0000-000000000000", nodes.ActionStart); !errors.Is(err, nodes.ErrNotFound) {
+	if _, err := x.Do(t.Context(), "00000000-0000-0000-0000-000000000000", nodes.ActionStart); !errors.Is(err, nodes.ErrNotFound) {
 		t.Errorf("Do on unknown server: %v", err)
 	}
 }
 
 func TestDoTimesOut(t *testing.T) {
-	_, inv, _ := newInventory(t, cloudsim.Options{Nodes: 1, TransitionDelay: 10 * time.Second},
-		nodes.InventoryConfig{RefreshInterval: time.Hour, ActionTimeout: 100 * time.Millisecond})
+	inv, x, _ := newExecutor(t, cloudsim.Options{Nodes: 1, TransitionDelay: 10 * time.Second},
+		nodes.ExecutorConfig{ActionTimeout: 100 * time.Millisecond})
 	ns, _, err := inv.Nodes(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inv.Do(t.Context(), ns[0].ID, nodes.ActionStart); !errors.Is(err, nodes.ErrTimeout) {
+	if _, err := x.Do(t.Context(), ns[0].ID, nodes.ActionStart); !errors.Is(err, nodes.ErrTimeout) {
 		t.Errorf("Do past its timeout: %v, want ErrTimeout", err)
 	}
 }

@@ -11,20 +11,20 @@ import (
 // PowerOn brings a node up from wherever Nova has it: a stopped server boots
 // from its boot device (the boot strategy decides how); a paused, suspended
 // or shelved one is unpaused, resumed or unshelved.
-func (inv *Inventory) PowerOn(ctx context.Context, id string) (Node, error) {
-	n, err := inv.Node(ctx, id)
+func (x *Executor) PowerOn(ctx context.Context, id string) (Node, error) {
+	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return Node{}, err
 	}
 	switch n.Status {
 	case "SHUTOFF":
-		return inv.boot.PowerOn(ctx, inv, n)
+		return x.boot.PowerOn(ctx, x, n)
 	case "PAUSED":
-		return inv.Do(ctx, id, ActionUnpause)
+		return x.Do(ctx, id, ActionUnpause)
 	case "SUSPENDED":
-		return inv.Do(ctx, id, ActionResume)
+		return x.Do(ctx, id, ActionResume)
 	case "SHELVED", "SHELVED_OFFLOADED":
-		return inv.Do(ctx, id, ActionUnshelve)
+		return x.Do(ctx, id, ActionUnshelve)
 	case "ERROR":
 		reason := "the server is in ERROR state"
 		if n.Fault != "" {
@@ -37,27 +37,27 @@ func (inv *Inventory) PowerOn(ctx context.Context, id string) (Node, error) {
 }
 
 // PowerOff stops a node. A rescued server is unrescued first (Nova refuses
-// to stop a rescued server); a boot device chosen while it was rescued is
-// then written where Nova keeps it.
-func (inv *Inventory) PowerOff(ctx context.Context, id string) (Node, error) {
-	n, err := inv.Node(ctx, id)
+// to stop a rescued server); a strategy with work left for a stopped node
+// (the rescue strategy's boot device chosen while rescued) then does it.
+func (x *Executor) PowerOff(ctx context.Context, id string) (Node, error) {
+	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return Node{}, err
 	}
 	if n.Status == "RESCUE" {
-		if n, err = inv.Unrescue(ctx, id); err != nil {
+		if n, err = x.Unrescue(ctx, id); err != nil {
 			return n, err
 		}
 	}
-	n, err = inv.Do(ctx, id, ActionStop)
+	n, err = x.Do(ctx, id, ActionStop)
 	if err != nil {
 		return n, err
 	}
-	if r, ok := inv.boot.(*rescueStrategy); ok {
-		if err := r.flush(ctx, inv, n); err != nil {
+	if h, ok := x.boot.(poweredOffHook); ok {
+		if err := h.poweredOff(ctx, x, n); err != nil {
 			return n, err
 		}
-		return inv.Node(ctx, id)
+		return x.inv.Node(ctx, id)
 	}
 	return n, nil
 }
@@ -65,34 +65,34 @@ func (inv *Inventory) PowerOff(ctx context.Context, id string) (Node, error) {
 // Reboot restarts a running node (hard: a reset). A rescued server cannot be
 // rebooted in Nova; it is powered off and on again, which also honours a
 // boot device changed meanwhile.
-func (inv *Inventory) Reboot(ctx context.Context, id string, hard bool) (Node, error) {
-	n, err := inv.Node(ctx, id)
+func (x *Executor) Reboot(ctx context.Context, id string, hard bool) (Node, error) {
+	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return Node{}, err
 	}
 	if n.Status == "RESCUE" {
-		if _, err := inv.PowerOff(ctx, id); err != nil {
+		if _, err := x.PowerOff(ctx, id); err != nil {
 			return Node{}, err
 		}
-		return inv.PowerOn(ctx, id)
+		return x.PowerOn(ctx, id)
 	}
 	if hard {
-		return inv.Do(ctx, id, ActionRebootHard)
+		return x.Do(ctx, id, ActionRebootHard)
 	}
-	return inv.Do(ctx, id, ActionRebootSoft)
+	return x.Do(ctx, id, ActionRebootSoft)
 }
 
 // BootDevice is the boot device of the node's next power-on.
-func (inv *Inventory) BootDevice(n Node) BootDevice { return inv.boot.Get(n) }
+func (x *Executor) BootDevice(n Node) BootDevice { return x.boot.Get(n) }
 
 // SetBootDevice records the boot device for the node's next power-on.
-func (inv *Inventory) SetBootDevice(ctx context.Context, id string, dev BootDevice) error {
-	n, err := inv.Node(ctx, id)
+func (x *Executor) SetBootDevice(ctx context.Context, id string, dev BootDevice) error {
+	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return err
 	}
-	return inv.boot.Set(ctx, inv, n, dev)
+	return x.boot.Set(ctx, x, n, dev)
 }
 
 // BootStrategyName names the strategy in use.
-func (inv *Inventory) BootStrategyName() string { return inv.boot.Name() }
+func (x *Executor) BootStrategyName() string { return x.boot.Name() }

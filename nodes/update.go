@@ -18,9 +18,9 @@ import (
 // another client writes between the read and the PUT is lost, so edit
 // should only change keys its caller owns. Nova's refusal for the quota of
 // metadata items (403) is ErrConflict with Nova's message.
-func (inv *Inventory) EditMetadata(ctx context.Context, id string, edit func(map[string]string) map[string]string) (Node, error) {
+func (x *Executor) EditMetadata(ctx context.Context, id string, edit func(map[string]string) map[string]string) (Node, error) {
 	op := "replace metadata of " + id
-	cur, err := inv.fetch(ctx, id)
+	cur, err := x.inv.fetch(ctx, id)
 	if err != nil {
 		return Node{}, err
 	}
@@ -31,12 +31,12 @@ func (inv *Inventory) EditMetadata(ctx context.Context, id string, edit func(map
 	if next == nil {
 		next = map[string]string{}
 	}
-	_, err = servers.ResetMetadata(ctx, inv.cloud.Compute, id, servers.MetadataOpts(next)).Extract()
+	_, err = servers.ResetMetadata(ctx, x.inv.cloud.Compute, id, servers.MetadataOpts(next)).Extract()
 	if gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
 		return Node{}, &Error{Op: op, Kind: ErrConflict, Reason: novaMessage(err), Err: err}
 	}
 	if err != nil {
 		return Node{}, classify(op, err)
 	}
-	return inv.fetch(ctx, id)
+	return x.inv.fetch(ctx, id)
 }

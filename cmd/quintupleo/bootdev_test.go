@@ -233,7 +233,7 @@ func TestDefineRefusesWhatTheCloudCannotChange(t *testing.T) {
 func (e *env) restart(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	cfg := serveConfig{listenTCP: "127.0.0.1:0", refresh: e.st.inv.Config().RefreshInterval,
-		actionTimeout: e.st.inv.Config().ActionTimeout, pollInterval: e.st.inv.Config().PollInterval,
+		actionTimeout: e.st.act.Config().ActionTimeout, pollInterval: e.st.act.Config().PollInterval,
 		cloudFlags: cloudFlags{osCloud: e.cloud.Cloud, cloudsYAML: e.cloud.CloudsYAML}}
 	var simOpts cloudsim.Options
 	for _, o := range opts {

@@ -145,6 +145,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 type serveStack struct {
 	*stack.Stack
 	inv   *nodes.Inventory
+	act   *nodes.Executor
 	dom   *domain.Driver
 	tcp   *stack.Listener // nil without --listen-tcp
 	sshLn *stack.Listener // nil without --listen-ssh
@@ -166,15 +167,16 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			return st, err
 		}
 	}
-	invCfg, err := inventoryConfig(cfg, log)
+	invCfg, actCfg, err := nodesConfig(cfg, log)
 	if err != nil {
 		return st, err
 	}
 	if st.inv, err = stack.AddInventory(ctx, st.Stack, cloudCfg, invCfg); err != nil {
 		return st, slowCloudHint(err)
 	}
+	st.act = nodes.NewExecutor(st.inv, actCfg)
 	var drivers rpc.Drivers
-	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
+	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, st.act, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
 			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval}})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
@@ -227,19 +229,18 @@ func startDemo(st *stack.Stack, cfg cloudFlags, cloudCfg nodes.CloudConfig, log 
 	return cloudCfg, nil
 }
 
-// inventoryConfig is the inventory the flags describe.
-func inventoryConfig(cfg serveConfig, log *slog.Logger) (nodes.InventoryConfig, error) {
+// nodesConfig is the inventory and the executor the flags describe.
+func nodesConfig(cfg serveConfig, log *slog.Logger) (nodes.InventoryConfig, nodes.ExecutorConfig, error) {
 	invCfg := nodes.InventoryConfig{
 		RefreshInterval: cfg.refresh,
 		RefreshTimeout:  cfg.refreshTimeout,
-		ActionTimeout:   cfg.actionTimeout,
-		PollInterval:    cfg.pollInterval,
 		Logger:          log.With("component", "nodes"),
 	}
+	actCfg := nodes.ExecutorConfig{ActionTimeout: cfg.actionTimeout, PollInterval: cfg.pollInterval, Logger: invCfg.Logger}
 	cfg.filter(&invCfg)
 	var err error
-	invCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, cfg.bootFlags.options())
-	return invCfg, err
+	actCfg.Boot, err = nodes.NewBootStrategy(cfg.bootStrategy, cfg.bootFlags.options())
+	return invCfg, actCfg, err
 }
 
 // slowCloudHint tells the operator which knob to turn when the cloud did not

@@ -20,8 +20,8 @@ import (
 // index current when one node changes in a large inventory.
 func BenchmarkPowerCycle10000(b *testing.B) {
 	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000, TransitionDelay: -1})
-	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour, PollInterval: time.Millisecond})
-	hv := domain.New(inv, domain.Config{})
+	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour})
+	hv := domain.New(inv, nodes.NewExecutor(inv, nodes.ExecutorConfig{PollInterval: time.Millisecond}), domain.Config{})
 	d, err := hv.LookupByName(b.Context(), "node-4242")
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +49,8 @@ func BenchmarkPowerCycle10000(b *testing.B) {
 // rpc.Domains).
 func BenchmarkListAllDomains10000(b *testing.B) {
 	_, cloud := stacktest.Connect(b, cloudsim.Options{Nodes: 10000})
-	hv := domain.New(nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour}), domain.Config{})
+	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: time.Hour})
+	hv := domain.New(inv, nodes.NewExecutor(inv, nodes.ExecutorConfig{}), domain.Config{})
 	if _, err := hv.List(b.Context(), 0); err != nil { // load the inventory outside the timings
 		b.Fatal(err)
 	}

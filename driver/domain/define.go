@@ -13,7 +13,7 @@ import (
 
 // bootDevice is the libvirt boot device of the node's next start.
 func (h *Driver) bootDevice(n nodes.Node) string {
-	if h.inv.BootDevice(n) == nodes.BootNetwork {
+	if h.act.BootDevice(n) == nodes.BootNetwork {
 		return domxml.BootNetwork
 	}
 	return domxml.BootHD
@@ -123,7 +123,7 @@ func (h *Driver) setBootDevice(ctx context.Context, n nodes.Node, dev string) er
 	default:
 		return unsupportedBootDevice(dev)
 	}
-	return FromNodes(h.inv.SetBootDevice(ctx, n.ID, bd))
+	return FromNodes(h.act.SetBootDevice(ctx, n.ID, bd))
 }
 
 func unsupportedBootDevice(dev string) *virt.Error {

@@ -20,11 +20,13 @@ type Config struct {
 	Provisioner Provisioner
 }
 
-// Driver is libvirt's domain driver over a nodes.Inventory: lookups and
-// lists (view.go), power actions (lifecycle.go), define (define.go) and
-// lifecycle events (events.go). Its methods are safe for concurrent use.
+// Driver is libvirt's domain driver over the node model: lookups and lists
+// (view.go) and lifecycle events (events.go) read the nodes.Inventory;
+// power actions (lifecycle.go) and define (define.go) change nodes through
+// the nodes.Executor. Its methods are safe for concurrent use.
 type Driver struct {
 	inv    *nodes.Inventory
+	act    *nodes.Executor
 	prov   Provisioner
 	log    *slog.Logger
 	events *pubsub.Hub[Event]
@@ -44,8 +46,9 @@ type Driver struct {
 	departed map[virt.UUID]string
 }
 
-// New builds a Driver over inv. Call Run to deliver events.
-func New(inv *nodes.Inventory, cfg Config) *Driver {
+// New builds a Driver that reads inv and acts through act (an executor over
+// the same inventory). Call Run to deliver events.
+func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -55,6 +58,7 @@ func New(inv *nodes.Inventory, cfg Config) *Driver {
 	log := cfg.Logger
 	return &Driver{
 		inv:  inv,
+		act:  act,
 		prov: cfg.Provisioner,
 		log:  log,
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {

@@ -26,8 +26,8 @@ func TestRemovedEventKeepsTheViewsName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: 20 * time.Millisecond, PollInterval: time.Millisecond})
-	d := domain.New(inv, domain.Config{})
+	inv := nodes.NewInventory(cloud, nodes.InventoryConfig{RefreshInterval: 20 * time.Millisecond})
+	d := domain.New(inv, nodes.NewExecutor(inv, nodes.ExecutorConfig{PollInterval: time.Millisecond}), domain.Config{})
 	ctx := t.Context()
 	done := make(chan struct{}, 2)
 	go func() { inv.Run(ctx); done <- struct{}{} }()

@@ -116,7 +116,7 @@ func (h *Driver) keep(ctx context.Context, n nodes.Node, name string, k kept) er
 		return virt.ConfigUnsupported(from, fmt.Sprintf("<title>, <description> and <metadata> of domain '%s' take %d cloud metadata items; the cloud keeps at most %d (%d bytes)",
 			name, len(items), maxKeptItems, maxKeptItems*chunkBytes))
 	}
-	_, err := h.inv.EditMetadata(ctx, n.ID, func(md map[string]string) map[string]string {
+	_, err := h.act.EditMetadata(ctx, n.ID, func(md map[string]string) map[string]string {
 		maps.DeleteFunc(md, func(key, _ string) bool { return isKeptKey(key) })
 		maps.Copy(md, items)
 		return md

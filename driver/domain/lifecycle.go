@@ -16,7 +16,7 @@ func (h *Driver) Start(ctx context.Context, u virt.UUID) (Domain, error) {
 	if d.State.Active() {
 		return Domain{}, AlreadyRunning()
 	}
-	if _, err := h.inv.PowerOn(ctx, n.ID); err != nil {
+	if _, err := h.act.PowerOn(ctx, n.ID); err != nil {
 		return Domain{}, FromNodes(err)
 	}
 	_, d, err = h.find(ctx, u)
@@ -50,7 +50,7 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) er
 	h.stopCause[u] = detail
 	h.offReason[u] = reason
 	h.mu.Unlock()
-	if _, err := h.inv.PowerOff(ctx, n.ID); err != nil {
+	if _, err := h.act.PowerOff(ctx, n.ID); err != nil {
 		h.mu.Lock()
 		delete(h.stopCause, u)
 		delete(h.offReason, u)
@@ -78,7 +78,7 @@ func (h *Driver) reboot(ctx context.Context, u virt.UUID, hard bool) error {
 	if !d.State.Active() {
 		return NotRunning()
 	}
-	if _, err := h.inv.Reboot(ctx, n.ID, hard); err != nil {
+	if _, err := h.act.Reboot(ctx, n.ID, hard); err != nil {
 		return FromNodes(err)
 	}
 	return nil
@@ -98,7 +98,7 @@ func (h *Driver) SetAutostart(ctx context.Context, u virt.UUID, autostart bool) 
 	if autostart {
 		value = "1"
 	}
-	if _, err := h.inv.SetMetadata(ctx, n.ID, MetaAutostart, value); err != nil {
+	if _, err := h.act.SetMetadata(ctx, n.ID, MetaAutostart, value); err != nil {
 		return FromNodes(err)
 	}
 	return nil

@@ -19,18 +19,19 @@ type DriverConfig struct {
 	Provision *nodes.ProvisionConfig
 }
 
-// AddDrivers builds the libvirt drivers over inv, one per object family, as
+// AddDrivers builds the libvirt drivers over the node model (inv, and act
+// acting on its nodes), one per object family, as
 // the RPC server serves them. Networks and storage are not wired yet, so rpc
 // answers their procedures VIR_ERR_NO_SUPPORT, as libvirtd does for a
 // missing sub-driver. The domain driver's event loop runs with the stack.
-func AddDrivers(st *Stack, inv *nodes.Inventory, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
+func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
 	dcfg := domain.Config{Logger: cfg.Logger}
 	if cfg.Provision != nil {
 		pc := *cfg.Provision
 		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)
-		dcfg.Provisioner = inv.Provisioner(pc)
+		dcfg.Provisioner = act.Provisioner(pc)
 	}
-	dom := domain.New(inv, dcfg)
+	dom := domain.New(inv, act, dcfg)
 	st.Go("events", dom.Run)
 	return rpc.Drivers{
 		Host:    host.New(host.Config{Hostname: cfg.Hostname, Capacity: dom}),

@@ -39,21 +39,23 @@ type Stack struct {
 func New(t testing.TB, n int) *Stack {
 	t.Helper()
 	cloudCfg, sim := cloudFor(t, n)
-	invCfg := nodes.InventoryConfig{RefreshInterval: 100 * time.Millisecond, PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second}
+	invCfg := nodes.InventoryConfig{RefreshInterval: 100 * time.Millisecond}
+	actCfg := nodes.ExecutorConfig{PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second}
 	if sim == nil {
 		// Real Nova is slower: the same waits with wider bounds.
-		invCfg = nodes.InventoryConfig{RefreshInterval: time.Second, PollInterval: 50 * time.Millisecond, ActionTimeout: 5 * time.Minute}
+		invCfg = nodes.InventoryConfig{RefreshInterval: time.Second}
+		actCfg = nodes.ExecutorConfig{PollInterval: 50 * time.Millisecond, ActionTimeout: 5 * time.Minute}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	invCfg.Logger = log
+	invCfg.Logger, actCfg.Logger = log, log
 	b := stack.New(log)
 	inv, err := stack.AddInventory(t.Context(), b, cloudCfg, invCfg)
 	if err != nil {
 		b.Close()
 		t.Fatal(err)
 	}
-	drivers, _ := stack.AddDrivers(b, inv, stack.DriverConfig{Hostname: "virthost", Logger: log,
-		Provision: &nodes.ProvisionConfig{DefaultNetwork: "provision", Timeout: invCfg.ActionTimeout, PollInterval: invCfg.PollInterval}})
+	drivers, _ := stack.AddDrivers(b, inv, nodes.NewExecutor(inv, actCfg), stack.DriverConfig{Hostname: "virthost", Logger: log,
+		Provision: &nodes.ProvisionConfig{DefaultNetwork: "provision", Timeout: actCfg.ActionTimeout, PollInterval: actCfg.PollInterval}})
 	lv := stack.AddLibvirt(b, drivers, stack.LibvirtConfig{TCP: "127.0.0.1:0", Options: []rpc.Option{rpc.WithLogger(log)}})
 	if err := b.Bind(); err != nil {
 		b.Close()
