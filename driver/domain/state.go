@@ -3,11 +3,15 @@ package domain
 import (
 	"slices"
 
+	"quintupleo/nodes"
 	"quintupleo/virt"
 )
 
 // State mapping: Nova's view of a server (status, vm_state, task_state,
-// power_state) → libvirt's (virDomainState, reason).
+// power_state) → libvirt's (virDomainState, reason). It refines the power
+// state every front end reports (nodes.PowerStateOf: on, off, powering on or
+// off) into libvirt's states and reasons, and must agree with it:
+// power_test.go checks every row and every recorded sequence against it.
 //
 // The mapping is the data table stateRules below, evaluated top to bottom,
 // first match wins. The same table, with the reasoning for each choice, is in
@@ -26,14 +30,15 @@ import (
 //     (SUSPENDED and SHELVED* are "shut off (saved)": libvirt's managed save,
 //     which `virsh start` resumes, as our start resumes/unshelves).
 
-// Nova power_state values (nova/compute/power_state.py).
+// Nova power_state values (nova/compute/power_state.py), as nodes names
+// them.
 const (
-	PowerNoState  = 0
-	PowerRunning  = 1
-	PowerPaused   = 3
-	PowerShutdown = 4
-	PowerCrashed  = 6
-	PowerSuspend  = 7
+	PowerNoState  = nodes.NovaPowerNoState
+	PowerRunning  = nodes.NovaPowerRunning
+	PowerPaused   = nodes.NovaPowerPaused
+	PowerShutdown = nodes.NovaPowerShutdown
+	PowerCrashed  = nodes.NovaPowerCrashed
+	PowerSuspend  = nodes.NovaPowerSuspend
 )
 
 // NovaState is what Nova reports for a server (OS-EXT-STS:* and status).

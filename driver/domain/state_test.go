@@ -116,6 +116,7 @@ func TestMapStateRows(t *testing.T) {
 			if got := stateText(s, r); got != tc.want {
 				t.Errorf("MapState(%+v) = %s, want %s", n, got, tc.want)
 			}
+			domain.CheckPowerAgrees(t, n)
 		})
 	}
 }
@@ -251,6 +252,7 @@ func TestMapStateRealSequences(t *testing.T) {
 					t.Errorf("step %d %+v: %s, want %s", i, n, got, exp[i])
 				}
 				checkInvariants(t, n, s)
+				domain.CheckPowerAgrees(t, n)
 			}
 		})
 	}
