@@ -255,11 +255,7 @@ func NewServer(cfg Config) (*Server, error) {
 		MaxAuthTries:            cfg.MaxAuthTries,
 		ServerVersion:           "SSH-2.0-quintupleo",
 		PublicKeyCallback:       s.publicKeyCallback,
-		AuthLogCallback: func(md gossh.ConnMetadata, method string, err error) {
-			if err != nil && method != "none" {
-				s.log.Info("ssh auth failed", "user", md.User(), "remote", md.RemoteAddr().String(), "method", method, "err", err)
-			}
-		},
+		AuthLogCallback:         s.logAuth,
 	}
 	if cfg.PasswordCallback != nil {
 		pw := cfg.PasswordCallback
@@ -562,10 +558,30 @@ type serverConn struct {
 	pending *list.Element
 }
 
+// logAuth logs a failed authentication attempt ("none" is every client's
+// first probe, not worth a line).
+func (s *Server) logAuth(md gossh.ConnMetadata, method string, err error) {
+	if err != nil && method != "none" {
+		s.log.Info("ssh auth failed", "user", md.User(), "remote", md.RemoteAddr().String(), "method", method, "err", err)
+	}
+}
+
 func (c *serverConn) serve() {
 	s := c.srv
 	_ = c.nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	conn, chans, reqs, err := gossh.NewServerConn(c.nc, s.config)
+	// A connection stops being evictable the moment its authentication
+	// succeeds (after the signature is verified), not when NewServerConn
+	// returns: the client may already be opening a session by then, and a
+	// newcomer at the cap must not push out a connection that is in. The
+	// config is copied per connection for that callback only.
+	cfg := *s.config
+	cfg.AuthLogCallback = func(md gossh.ConnMetadata, method string, err error) {
+		s.logAuth(md, method, err)
+		if err == nil {
+			s.authenticated(c)
+		}
+	}
+	conn, chans, reqs, err := gossh.NewServerConn(c.nc, &cfg)
 	if err != nil {
 		s.log.Debug("ssh: handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 		return
