@@ -2,64 +2,25 @@ package domain
 
 import (
 	"hash/fnv"
-	"strings"
 
 	"quintupleo/nodes"
 	"quintupleo/virt"
 )
 
-// Domain names must be unique (libvirt looks domains up by name) and
-// shell-safe (clients paste them unquoted into command lines). The rule,
-// deterministic and the same on every replica:
-//
-//   - a server name made only of [A-Za-z0-9_.+-] that does not start with '-'
-//     or '.' and no other server shares is used as it is;
-//   - otherwise every other character becomes '_' (an empty result becomes
-//     "server"), and when two or more servers would then share a name, each of
-//     them gets "-" and the first 8 hex digits of its UUID appended — all of
-//     them, so the result does not depend on listing order.
-//
-// Every domain can also be reached by its UUID, which never changes.
+// Domain names follow the one naming rule of every family (virt.UniqueNames:
+// shell-safe, unique, suffixed with the UUID's first 8 hex digits when
+// shared), with "server" for an empty name. Every domain can also be reached
+// by its UUID, which never changes.
 
-func shellSafeRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-		r == '_' || r == '.' || r == '+' || r == '-'
-}
-
-func sanitizeName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if shellSafeRune(r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	s := b.String()
-	for len(s) > 0 && (s[0] == '-' || s[0] == '.') {
-		s = "_" + s[1:]
-	}
-	if s == "" {
-		return "server"
-	}
-	return s
-}
+func sanitizeName(name string) string { return virt.SanitizeName(name, "server") }
 
 // assignNames returns the domain name of each node, index for index.
 func assignNames(ns []nodes.Node) []string {
-	names := make([]string, len(ns))
-	count := make(map[string]int, len(ns))
+	names, ids := make([]string, len(ns)), make([]string, len(ns))
 	for i, n := range ns {
-		names[i] = sanitizeName(n.Name)
-		count[names[i]]++
+		names[i], ids[i] = n.Name, n.ID
 	}
-	for i, n := range ns {
-		if count[names[i]] > 1 {
-			suffix := strings.ReplaceAll(n.ID, "-", "")
-			names[i] += "-" + suffix[:min(8, len(suffix))]
-		}
-	}
-	return names
+	return virt.UniqueNames(names, ids, "server")
 }
 
 // runningID is the libvirt id of an active domain: the number in Nova's
