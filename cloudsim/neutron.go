@@ -53,8 +53,8 @@ func (s *Sim) networkView(n *network) map[string]any {
 		owner = s.st.projectID
 	}
 	return map[string]any{
-		"admin_state_up": true, "availability_zone_hints": []any{}, "availability_zones": []any{},
-		"created_at": n.Created.Format(neutronTime), "description": "", "id": n.ID, "ipv4_address_scope": nil,
+		"admin_state_up": !n.AdminDown, "availability_zone_hints": []any{}, "availability_zones": []any{},
+		"created_at": n.Created.Format(neutronTime), "description": n.Description, "id": n.ID, "ipv4_address_scope": nil,
 		"ipv6_address_scope": nil, "mtu": 1500, "name": n.Name,
 		"port_security_enabled": !n.NoPortSecurity, "project_id": owner, "provider:network_type": "local",
 		"provider:physical_network": nil, "provider:segmentation_id": nil, "revision_number": n.Revision,
@@ -74,8 +74,15 @@ func (s *Sim) subnetView(sn *subnet) map[string]any {
 	if sn.Gateway != "" {
 		start = sn.Prefix.Addr().Next().Next().String()
 	}
+	pools := []any{map[string]any{"start": start, "end": end}}
+	if sn.Pools != nil {
+		pools = []any{}
+		for _, p := range sn.Pools {
+			pools = append(pools, map[string]any{"start": p[0], "end": p[1]})
+		}
+	}
 	return map[string]any{
-		"allocation_pools": []any{map[string]any{"start": start, "end": end}},
+		"allocation_pools": pools,
 		"cidr":             sn.Prefix.String(), "created_at": sn.Created.Format(neutronTime), "description": "",
 		"dns_nameservers": []any{}, "dns_publish_fixed_ip": nil, "enable_dhcp": sn.EnableDHCP,
 		"gateway_ip": nullStr(sn.Gateway), "host_routes": []any{}, "id": sn.ID, "ip_version": 4,
@@ -189,17 +196,86 @@ func (s *Sim) handleNetworkShow(c *call) *apiError {
 
 func (s *Sim) handleNetworkCreate(c *call) *apiError {
 	var req struct {
-		Network *struct {
-			Name string `json:"name"`
-		} `json:"network"`
+		Network *networkFields `json:"network"`
 	}
 	if !readJSON(c, &req) || req.Network == nil {
 		return malformedNeutron()
 	}
+	if err := req.Network.check(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.st.addNetwork(req.Network.Name, s.now())
+	n := s.st.addNetwork(deref(req.Network.Name), s.now())
+	req.Network.apply(n)
 	writeJSON(c.w, 201, map[string]any{"network": s.networkView(n)})
+	return nil
+}
+
+// networkFields are the network attributes a create or update may set.
+type networkFields struct {
+	Name         *string `json:"name"`
+	Description  *string `json:"description"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+}
+
+// check refuses what Neutron's API validation refuses (names and
+// descriptions are at most 255 characters).
+func (f *networkFields) check() *apiError {
+	for _, v := range []*string{f.Name, f.Description} {
+		if v != nil && len([]rune(*v)) > 255 {
+			return neutronErr(400, "HTTPBadRequest", fmt.Sprintf(
+				"Invalid input for name. Reason: '%s' exceeds maximum length of 255.", *v))
+		}
+	}
+	return nil
+}
+
+func (f *networkFields) apply(n *network) {
+	if f.Name != nil {
+		n.Name = *f.Name
+	}
+	if f.Description != nil {
+		n.Description = *f.Description
+	}
+	if f.AdminStateUp != nil {
+		n.AdminDown = !*f.AdminStateUp
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// handleNetworkUpdate is PUT /networks/{id}: name, description and
+// admin_state_up, by the network's owner (or an admin).
+func (s *Sim) handleNetworkUpdate(c *call) *apiError {
+	var req struct {
+		Network *networkFields `json:"network"`
+	}
+	if !readJSON(c, &req) || req.Network == nil {
+		return malformedNeutron()
+	}
+	if err := req.Network.check(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := c.r.PathValue("id")
+	n := s.st.networkByID(id)
+	if n == nil || !s.networkVisible(n) {
+		return neutronNotFound("Network", id)
+	}
+	if s.opts.Role != RoleAdmin && n.ProjectID != "" && n.ProjectID != s.st.projectID {
+		return neutronErr(403, "HTTPForbidden", "(rule:update_network) is disallowed by policy")
+	}
+	req.Network.apply(n)
+	n.Updated = s.now().UTC().Truncate(time.Second)
+	n.Revision++
+	writeJSON(c.w, 200, map[string]any{"network": s.networkView(n)})
 	return nil
 }
 
@@ -254,6 +330,10 @@ func (s *Sim) handleSubnetCreate(c *call) *apiError {
 			IPVersion  int             `json:"ip_version"`
 			GatewayIP  json.RawMessage `json:"gateway_ip"`
 			EnableDHCP *bool           `json:"enable_dhcp"`
+			Pools      []struct {
+				Start string `json:"start"`
+				End   string `json:"end"`
+			} `json:"allocation_pools"`
 		} `json:"subnet"`
 	}
 	if !readJSON(c, &req) || req.Subnet == nil {
@@ -286,6 +366,9 @@ func (s *Sim) handleSubnetCreate(c *call) *apiError {
 	if gw == "" && len(r.GatewayIP) == 0 {
 		sn.Gateway = sn.Prefix.Addr().Next().String()
 		sn.next = sn.next.Next()
+	}
+	for _, p := range r.Pools {
+		sn.Pools = append(sn.Pools, [2]string{p.Start, p.End})
 	}
 	writeJSON(c.w, 201, map[string]any{"subnet": s.subnetView(sn)})
 	return nil

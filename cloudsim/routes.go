@@ -57,6 +57,7 @@ func (s *Sim) routeTable() []route {
 		{pattern: "GET " + N + "/networks", h: s.handleNetworksList, auth: true},
 		{pattern: "POST " + N + "/networks", h: s.handleNetworkCreate, auth: true},
 		{pattern: "GET " + N + "/networks/{id}", h: s.handleNetworkShow, auth: true},
+		{pattern: "PUT " + N + "/networks/{id}", h: s.handleNetworkUpdate, auth: true},
 		{pattern: "DELETE " + N + "/networks/{id}", h: s.handleNetworkDelete, auth: true},
 		{pattern: "GET " + N + "/subnets", h: s.handleSubnetsList, auth: true},
 		{pattern: "POST " + N + "/subnets", h: s.handleSubnetCreate, auth: true},

@@ -52,6 +52,8 @@ type network struct {
 	ProjectID        string // "" = the sim's project
 	Shared           bool
 	NoPortSecurity   bool // port_security_enabled false, for the network and its ports
+	Description      string
+	AdminDown        bool // admin_state_up false
 	Subnets          []string
 	Created, Updated time.Time
 	Revision         int
@@ -62,6 +64,7 @@ type subnet struct {
 	Prefix              netip.Prefix
 	Gateway             string // "" = null
 	EnableDHCP          bool
+	Pools               [][2]string // allocation pools given at create; nil = the whole prefix
 	Created, Updated    time.Time
 	Revision            int
 	next                netip.Addr // next address to hand out
