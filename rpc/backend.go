@@ -7,6 +7,7 @@ import (
 
 	"quintupleo/driver/domain"
 	"quintupleo/driver/host"
+	"quintupleo/driver/network"
 	"quintupleo/virt"
 )
 
@@ -59,12 +60,23 @@ type Domains interface {
 	Subscribe() (events <-chan domain.Event, unsubscribe func())
 }
 
-// Networks is the network driver (virNetworkDriver; driver/network). No
-// network procedure is served yet, so it has no methods: they arrive with
-// the first network rows of the table. Until then it is nil and every
-// network procedure answers VIR_ERR_NO_SUPPORT, as libvirtd does for a
-// connection without a network driver.
-type Networks interface{}
+// Networks is the network driver (virNetworkDriver; driver/network).
+// Networks are addressed by UUID after lookup, as domains are.
+type Networks interface {
+	List(ctx context.Context, flags virt.NetworkListFlags) ([]network.Network, error)
+	LookupByName(ctx context.Context, name string) (network.Network, error)
+	LookupByUUID(ctx context.Context, uuid virt.UUID) (network.Network, error)
+	XMLDesc(ctx context.Context, uuid virt.UUID, flags uint32) (string, error)
+	BridgeName(ctx context.Context, uuid virt.UUID) (string, error)
+	DefineXML(ctx context.Context, xml string) (network.Network, error)
+	CreateXML(ctx context.Context, xml string) (network.Network, error)
+	Start(ctx context.Context, uuid virt.UUID) error
+	Destroy(ctx context.Context, uuid virt.UUID) error
+	Undefine(ctx context.Context, uuid virt.UUID) error
+	SetAutostart(ctx context.Context, uuid virt.UUID, autostart bool) error
+	// Subscribe delivers network lifecycle events as Domains.Subscribe does.
+	Subscribe() (events <-chan network.Event, unsubscribe func())
+}
 
 // Storage is the storage driver (virStorageDriver; driver/storage), pools
 // and volumes. Like Networks it has no methods yet and is nil.

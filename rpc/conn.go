@@ -51,6 +51,7 @@ type conn struct {
 	callbacks map[int32]eventCallback
 	legacy    map[int32]bool // legacy REGISTER_ANY registrations, by event ID
 	sub       *subscription
+	netEvents netEvents // network event callbacks (h_network.go)
 
 	// wg counts the goroutines this connection started (calls, keepalive,
 	// event pump); serve waits for them.

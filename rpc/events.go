@@ -113,6 +113,7 @@ func (c *conn) stopEvents() {
 	c.sub = nil
 	c.mu.Unlock()
 	sub.end()
+	c.netEvents.end()
 }
 
 func (s *subscription) end() {
@@ -125,6 +126,12 @@ func (s *subscription) end() {
 
 // pumpEvents turns Domains driver events into MESSAGE packets until stopped.
 func (c *conn) pumpEvents(events <-chan domain.Event, stop <-chan struct{}) {
+	pump(c, events, stop, c.deliver)
+}
+
+// pump hands each event of a driver subscription to deliver until stop
+// closes, the connection ends or the driver closes the channel.
+func pump[T any](c *conn, events <-chan T, stop <-chan struct{}, deliver func(T)) {
 	for {
 		select {
 		case <-stop:
@@ -135,7 +142,7 @@ func (c *conn) pumpEvents(events <-chan domain.Event, stop <-chan struct{}) {
 			if !ok {
 				return
 			}
-			c.deliver(ev)
+			deliver(ev)
 		}
 	}
 }
