@@ -28,6 +28,7 @@ type serveConfig struct {
 	cloudFlags
 	nodeFlags
 	bootFlags
+	networkFlags
 	listenTCP      string
 	listenUnix     string
 	readOnlyUnix   string
@@ -58,6 +59,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	c.cloudFlags.register(fs, "serve")
 	c.nodeFlags.register(fs)
 	c.bootFlags.register(fs)
+	c.networkFlags.register(fs)
 	fs.StringVar(&c.listenTCP, "listen-tcp", "127.0.0.1:16509", "libvirt plain-TCP listener (qemu+tcp://); empty to disable")
 	fs.StringVar(&c.listenUnix, "listen-unix", "", "libvirt read-write unix socket path (qemu+unix:// with ?socket=)")
 	fs.StringVar(&c.readOnlyUnix, "read-only-unix", "", "libvirt read-only unix socket path")
@@ -88,6 +90,9 @@ func (c *serveConfig) Validate() error {
 		return err
 	}
 	if err := c.nodeFlags.validate(); err != nil {
+		return err
+	}
+	if err := c.networkFlags.validate(); err != nil {
 		return err
 	}
 	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" && c.tls.listen == "" {
@@ -178,7 +183,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	var drivers rpc.Drivers
 	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, st.act, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
-			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval}})
+			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval},
+		Networks: cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network"))})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
 		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),

@@ -40,7 +40,7 @@ func (h *Driver) specOf(n nodes.Node, d Domain) domxml.DomainSpec {
 		spec.Description = "Nova reports ERROR: " + n.Fault
 	}
 	for _, p := range n.Ports {
-		spec.Interfaces = append(spec.Interfaces, domxml.Interface{MAC: p.MAC, Network: p.Network, Model: "virtio"})
+		spec.Interfaces = append(spec.Interfaces, domxml.Interface{MAC: p.MAC, Network: h.networkName(p.Network), Model: "virtio"})
 	}
 	return spec
 }
@@ -141,4 +141,12 @@ func joinList(items []string) string {
 // Undefine answers virDomainUndefine(Flags): provision.go.
 func (h *Driver) Undefine(ctx context.Context, u virt.UUID, flags uint32) error {
 	return h.undefine(ctx, u, flags)
+}
+
+// networkName is the libvirt name of the cloud network a port is on.
+func (h *Driver) networkName(cloudName string) string {
+	if h.cfg.NetworkName == nil {
+		return cloudName
+	}
+	return h.cfg.NetworkName(cloudName)
 }

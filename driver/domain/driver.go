@@ -18,6 +18,11 @@ type Config struct {
 	// Provisioner creates and deletes servers for define and undefine
 	// (provision.go); nil = both answer VIR_ERR_NO_SUPPORT.
 	Provisioner Provisioner
+	// NetworkName maps the cloud network name of a server's port (Nova's
+	// `addresses` key) to the libvirt network name the network driver
+	// gives it, so that <source network='…'/> names a network virsh
+	// net-info finds; nil = the name as the cloud has it.
+	NetworkName func(cloudName string) string
 }
 
 // Driver is libvirt's domain driver over the node model: lookups and lists
@@ -28,6 +33,7 @@ type Driver struct {
 	inv    *nodes.Inventory
 	act    *nodes.Executor
 	prov   Provisioner
+	cfg    Config
 	log    *slog.Logger
 	events *pubsub.Hub[Event]
 
@@ -60,6 +66,7 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 		inv:  inv,
 		act:  act,
 		prov: cfg.Provisioner,
+		cfg:  cfg,
 		log:  log,
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)

@@ -6,6 +6,7 @@ import (
 
 	"quintupleo/driver/domain"
 	"quintupleo/driver/host"
+	"quintupleo/driver/network"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
 )
@@ -17,13 +18,18 @@ type DriverConfig struct {
 	// Provision, when set, lets define and undefine create and delete cloud
 	// servers; nil = they answer VIR_ERR_NO_SUPPORT for new domains.
 	Provision *nodes.ProvisionConfig
+	// Networks, when set, serves the cloud's Neutron networks as libvirt
+	// networks (driver/network); nil, or a cloud without Neutron, leaves
+	// rpc answering network procedures VIR_ERR_NO_SUPPORT.
+	Networks *network.Config
 }
 
 // AddDrivers builds the libvirt drivers over the node model (inv, and act
-// acting on its nodes), one per object family, as
-// the RPC server serves them. Networks and storage are not wired yet, so rpc
-// answers their procedures VIR_ERR_NO_SUPPORT, as libvirtd does for a
-// missing sub-driver. The domain driver's event loop runs with the stack.
+// acting on its nodes), one per object family, as the RPC server serves
+// them. Networks are served when cfg.Networks is set and the cloud has
+// Neutron; storage is not wired yet, so rpc answers its procedures
+// VIR_ERR_NO_SUPPORT, as libvirtd does for a missing sub-driver. The
+// drivers' event loops run with the stack.
 func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
 	dcfg := domain.Config{Logger: cfg.Logger}
 	if cfg.Provision != nil {
@@ -31,10 +37,24 @@ func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Driver
 		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)
 		dcfg.Provisioner = act.Provisioner(pc)
 	}
+	var nets *network.Driver
+	if cfg.Networks != nil {
+		if nc := inv.Neutron(); nc != nil {
+			ncfg := *cfg.Networks
+			ncfg.Logger = cmp.Or(ncfg.Logger, cfg.Logger)
+			nets = network.New(nc, ncfg)
+			dcfg.NetworkName = nets.NetworkName
+			st.Go("network events", nets.Run)
+		}
+	}
 	dom := domain.New(inv, act, dcfg)
 	st.Go("events", dom.Run)
-	return rpc.Drivers{
+	drivers := rpc.Drivers{
 		Host:    host.New(host.Config{Hostname: cfg.Hostname, Capacity: dom}),
 		Domains: dom,
-	}, dom
+	}
+	if nets != nil {
+		drivers.Networks = nets
+	}
+	return drivers, dom
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"quintupleo/cloudsim"
+	"quintupleo/driver/network"
 	"quintupleo/internal/stack"
 	"quintupleo/nodes"
 	"quintupleo/rpc"
@@ -55,7 +56,8 @@ func New(t testing.TB, n int) *Stack {
 		t.Fatal(err)
 	}
 	drivers, _ := stack.AddDrivers(b, inv, nodes.NewExecutor(inv, actCfg), stack.DriverConfig{Hostname: "virthost", Logger: log,
-		Provision: &nodes.ProvisionConfig{DefaultNetwork: "provision", Timeout: actCfg.ActionTimeout, PollInterval: actCfg.PollInterval}})
+		Provision: &nodes.ProvisionConfig{DefaultNetwork: "provision", Timeout: actCfg.ActionTimeout, PollInterval: actCfg.PollInterval},
+		Networks:  &network.Config{Logger: log, TTL: invCfg.RefreshInterval, PollInterval: invCfg.RefreshInterval}})
 	lv := stack.AddLibvirt(b, drivers, stack.LibvirtConfig{TCP: "127.0.0.1:0", Options: []rpc.Option{rpc.WithLogger(log)}})
 	if err := b.Bind(); err != nil {
 		b.Close()
