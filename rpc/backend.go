@@ -74,6 +74,7 @@ type Networks interface {
 	Destroy(ctx context.Context, uuid virt.UUID) error
 	Undefine(ctx context.Context, uuid virt.UUID) error
 	SetAutostart(ctx context.Context, uuid virt.UUID, autostart bool) error
+	DHCPLeases(ctx context.Context, uuid virt.UUID, mac string) ([]network.Lease, error)
 	// Subscribe delivers network lifecycle events as Domains.Subscribe does.
 	Subscribe() (events <-chan network.Event, unsubscribe func())
 }

@@ -145,6 +145,30 @@ func networkGetBridgeName(ctx context.Context, c *conn, a *libvirt.NetworkGetBri
 	return &libvirt.NetworkGetBridgeNameRet{Name: name}, nil
 }
 
+func networkGetDhcpLeases(ctx context.Context, c *conn, a *libvirt.NetworkGetDhcpLeasesArgs) (*libvirt.NetworkGetDhcpLeasesRet, error) {
+	if a.Flags != 0 {
+		return nil, virt.InvalidArg(virt.FromNetwork, fmt.Sprintf("unsupported flags (0x%x) in function networkGetDHCPLeases", a.Flags))
+	}
+	mac := ""
+	if len(a.Mac) > 0 {
+		mac = a.Mac[0]
+	}
+	leases, err := c.srv.drivers.Networks.DHCPLeases(ctx, virt.UUID(a.Net.UUID), mac)
+	if err != nil {
+		return nil, err
+	}
+	ret := &libvirt.NetworkGetDhcpLeasesRet{Ret: uint32(len(leases))}
+	if a.NeedResults != 0 {
+		ret.Leases = []libvirt.NetworkDhcpLease{}
+		for _, l := range leases {
+			// type 0 = VIR_IP_ADDR_TYPE_IPV4; expiry 0: the allocation lasts
+			// as long as the port.
+			ret.Leases = append(ret.Leases, libvirt.NetworkDhcpLease{Mac: []string{l.MAC}, Ipaddr: l.IP, Prefix: uint32(l.Prefix)})
+		}
+	}
+	return ret, nil
+}
+
 // noNetworkFlags refuses flags on the *Flags variants: libvirt 9.0 knows
 // only VIR_NETWORK_DEFINE_VALIDATE / VIR_NETWORK_CREATE_VALIDATE (1),
 // schema validation, which the driver's own checks stand in for.

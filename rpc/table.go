@@ -138,6 +138,7 @@ var procedures = map[uint32]procedure{
 	ProcNetworkGetAutostart:              {name: "NETWORK_GET_AUTOSTART", family: familyNetwork, readOnly: true, call: typed(networkGetAutostart)},
 	ProcNetworkGetXMLDesc:                {name: "NETWORK_GET_XML_DESC", family: familyNetwork, readOnly: true, call: typed(networkGetXMLDesc)},
 	ProcNetworkGetBridgeName:             {name: "NETWORK_GET_BRIDGE_NAME", family: familyNetwork, readOnly: true, call: typed(networkGetBridgeName)},
+	ProcNetworkGetDhcpLeases:             {name: "NETWORK_GET_DHCP_LEASES", family: familyNetwork, readOnly: true, call: typed(networkGetDhcpLeases)},
 	ProcNetworkDefineXML:                 {name: "NETWORK_DEFINE_XML", family: familyNetwork, call: typed(networkDefineXML)},
 	ProcNetworkDefineXMLFlags:            {name: "NETWORK_DEFINE_XML_FLAGS", family: familyNetwork, call: typed(networkDefineXMLFlags)},
 	ProcNetworkCreateXML:                 {name: "NETWORK_CREATE_XML", family: familyNetwork, call: typed(networkCreateXML)},

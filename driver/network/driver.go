@@ -21,6 +21,7 @@ type Cloud interface {
 	CreateSubnet(ctx context.Context, spec neutron.SubnetSpec) (string, error)
 	SetAdminUp(ctx context.Context, id string, up bool) error
 	DeleteNetwork(ctx context.Context, id string) error
+	Ports(ctx context.Context, networkID string) ([]neutron.Port, error)
 }
 
 // Config tunes the driver.
@@ -260,14 +261,14 @@ func (d *Driver) XMLDesc(ctx context.Context, u virt.UUID, flags uint32) (string
 }
 
 // BridgeName is virNetworkGetBridgeName: a cloud network has no bridge on
-// this host, so it fails as libvirt does for a network without one (virsh
-// net-info then leaves the Bridge: line out).
+// this host, so the name is empty. (libvirt fails for a network without a
+// bridge, but clients such as Ansible's virt_net then fail to report the
+// network at all; an empty name says the same without breaking them.)
 func (d *Driver) BridgeName(ctx context.Context, u virt.UUID) (string, error) {
-	n, err := d.LookupByUUID(ctx, u)
-	if err != nil {
+	if _, err := d.LookupByUUID(ctx, u); err != nil {
 		return "", err
 	}
-	return "", virt.Internal(virt.FromNetwork, "network '"+n.Name+"' does not have a bridge name.", nil)
+	return "", nil
 }
 
 // NetworkName is the libvirt name of the network a Nova server's address

@@ -15,8 +15,7 @@ import (
 //   - no <forward>: a Neutron network is not NATed or routed by this host,
 //     which is what libvirt's isolated network (no <forward>) says; a
 //     router the cloud may attach is the cloud's, not the host's;
-//   - no <bridge>: there is no bridge on this host (BridgeName fails, as
-//     libvirt's does for a network without one);
+//   - no <bridge>: there is no bridge on this host (BridgeName is empty);
 //   - <mtu> when Neutron's MTU is not the Ethernet default 1500 (overlay
 //     networks have 1450 or so, which guests must use);
 //   - one <ip> per subnet: the gateway as the address (a subnet without

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 )
 
@@ -234,4 +235,34 @@ func classify(op string, err error) error {
 		}
 	}
 	return e
+}
+
+// Port is the part of a Neutron port a DHCP lease view needs.
+type Port struct {
+	ID, MAC, Name string
+	FixedIPs      []FixedIP
+}
+
+// FixedIP is one address a port holds on a subnet.
+type FixedIP struct{ SubnetID, IP string }
+
+// Ports lists the ports on a network.
+func (c *Client) Ports(ctx context.Context, networkID string) ([]Port, error) {
+	pages, err := ports.List(c.sc, ports.ListOpts{NetworkID: networkID}).AllPages(ctx)
+	if err != nil {
+		return nil, classify("list ports of "+networkID, err)
+	}
+	all, err := ports.ExtractPorts(pages)
+	if err != nil {
+		return nil, classify("list ports of "+networkID, err)
+	}
+	out := make([]Port, 0, len(all))
+	for _, p := range all {
+		q := Port{ID: p.ID, MAC: p.MACAddress, Name: p.Name}
+		for _, ip := range p.FixedIPs {
+			q.FixedIPs = append(q.FixedIPs, FixedIP{SubnetID: ip.SubnetID, IP: ip.IPAddress})
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
