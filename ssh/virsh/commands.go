@@ -50,6 +50,18 @@ var commandTable = map[string]*command{
 		{name: "remove-all-storage"}, {name: "delete-storage-volume-snapshots"}, {name: "wipe-storage"},
 		{name: "snapshots-metadata"}, {name: "checkpoints-metadata"}, {name: "nvram"}, {name: "keep-nvram"},
 		{name: "tpm"}, {name: "keep-tpm"}}, run: cmdUndefine},
+	// Networks (network.go).
+	"net-list":      cmdNetListDef,
+	"net-info":      cmdNetInfoDef,
+	"net-dumpxml":   cmdNetDumpxmlDef,
+	"net-uuid":      cmdNetUuidDef,
+	"net-name":      cmdNetNameDef,
+	"net-define":    cmdNetDefineDef,
+	"net-create":    cmdNetCreateDef,
+	"net-start":     cmdNetStartDef,
+	"net-destroy":   cmdNetDestroyDef,
+	"net-undefine":  cmdNetUndefineDef,
+	"net-autostart": cmdNetAutostartDef,
 }
 
 // Lookup flags of virshLookupDomainBy.

@@ -79,8 +79,9 @@ func (v *vsh) readScratch(name string) ([]byte, error) {
 	return v.env.Scratch.ReadFile(path.Clean(name))
 }
 
-func cmdDefine(v *vsh, c *cmdArgs) error {
-	file, _ := c.str("file")
+// readFileArg reads the XML file a define names, printing virsh's line
+// when it cannot.
+func (v *vsh) readFileArg(file string) ([]byte, error) {
 	data, err := v.readScratch(file)
 	if err != nil {
 		msg := "No such file or directory"
@@ -88,7 +89,16 @@ func cmdDefine(v *vsh, c *cmdArgs) error {
 			msg = "Permission denied"
 		}
 		v.errorf("Failed to open file '%s': %s", file, msg)
-		return errFailed
+		return nil, errFailed
+	}
+	return data, nil
+}
+
+func cmdDefine(v *vsh, c *cmdArgs) error {
+	file, _ := c.str("file")
+	data, err := v.readFileArg(file)
+	if err != nil {
+		return err
 	}
 	var flags libvirt.DomainDefineFlags
 	if c.has("validate") {

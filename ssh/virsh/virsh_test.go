@@ -3,6 +3,7 @@ package virsh_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -41,6 +42,12 @@ func ourVirsh(t *testing.T, st *stacktest.Stack, env map[string]string, args ...
 // real runs the system virsh against the same server over TCP.
 func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 	t.Helper()
+	return realVirshIn(t, st, nil, args...)
+}
+
+// realVirshIn is realVirsh with stdin (nil: none).
+func realVirshIn(t *testing.T, st *stacktest.Stack, stdin io.Reader, args ...string) result {
+	t.Helper()
 	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -50,6 +57,7 @@ func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 	}
 	full := append(append(global, "-c", "qemu+tcp://127.0.0.1:"+st.Port+"/system"), args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Stdin = stdin
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "VIRSH_DEFAULT_CONNECT_URI=", "LIBVIRT_DEFAULT_URI=")
 	out, errOut, code := testtool.Run(t, cmd)
 	return result{out, errOut, code}
