@@ -21,3 +21,23 @@ func (s *Sim) Ports() []PortInfo {
 	}
 	return out
 }
+
+// NetworkInfo is a network as the sim holds it, with its subnets' ids.
+type NetworkInfo struct {
+	ID, Name, Description string
+	AdminUp               bool
+	Subnets               []string
+}
+
+// Networks lists every network, in creation order, for tests that check a
+// call left the cloud's networks as they were.
+func (s *Sim) Networks() []NetworkInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]NetworkInfo, 0, len(s.st.networks))
+	for _, n := range s.st.networks {
+		out = append(out, NetworkInfo{ID: n.ID, Name: n.Name, Description: n.Description, AdminUp: !n.AdminDown,
+			Subnets: append([]string(nil), n.Subnets...)})
+	}
+	return out
+}
