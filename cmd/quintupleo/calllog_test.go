@@ -16,7 +16,7 @@ import (
 
 // TestServeLogsFailedCalls runs `quintupleo serve` as an operator does and
 // checks its log shows failed calls: a refusal the client caused (virsh
-// net-list: no network driver) at debug, and a cloud fault (Nova 500 on
+// secret-list: no secret driver) at debug, and a cloud fault (Nova 500 on
 // os-start) at warn — above the default level — each with the procedure,
 // libvirt's error code, the domain, the client's address and the duration.
 func TestServeLogsFailedCalls(t *testing.T) {
@@ -48,8 +48,8 @@ func TestServeLogsFailedCalls(t *testing.T) {
 	}
 	e := &env{uri: uri}
 
-	if _, _, code := e.virsh(t, "net-list"); code != 1 {
-		t.Errorf("virsh net-list: exit %d, want 1", code)
+	if _, _, code := e.virsh(t, "secret-list"); code != 1 {
+		t.Errorf("virsh secret-list: exit %d, want 1", code)
 	}
 	if _, err := sim.SetFault(cloudsim.Fault{Endpoint: "os-start", ErrorRate: 1, Status: 500, Count: 1}); err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestServeLogsFailedCalls(t *testing.T) {
 		proc string
 		want []string
 	}{
-		{"CONNECT_NUM_OF_NETWORKS", []string{"level=DEBUG", "code=ErrNoSupport", "remote=127.0.0.1:", "duration="}},
+		{"CONNECT_NUM_OF_SECRETS", []string{"level=DEBUG", "code=ErrNoSupport", "remote=127.0.0.1:", "duration="}},
 		{"DOMAIN_CREATE", []string{"level=WARN", "code=ErrOperationFailed", "domain=node-0", "uuid=", "remote=127.0.0.1:", "duration="}},
 	} {
 		line := failed(c.proc)
