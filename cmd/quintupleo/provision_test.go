@@ -175,3 +175,43 @@ func TestVirshDefineAndUndefineNewDomain(t *testing.T) {
 		t.Errorf("domstate after undefine: exit %d, %s", code, errOut)
 	}
 }
+
+// TestDefineNewDomainKeepsTitleDescriptionMetadata: a new domain's <title>,
+// <description> and <metadata> are kept as an edit keeps them, written with
+// the server itself (no metadata write after the create), and a second
+// quintupleo over the same cloud shows them.
+func TestDefineNewDomainKeepsTitleDescriptionMetadata(t *testing.T) {
+	e := startEnv(t)
+	// More than one chunk of description, to cover the chunking.
+	long := strings.Repeat("0123456789", 40)
+	xml := strings.Replace(tripleoDomainXML("kept_0", "", "00:7d:ab:00:30:01"), "  <memory ",
+		"  <title>rack 4 &amp; slot 2</title>\n  <description>"+long+"</description>\n"+
+			"  <metadata><q:node xmlns:q=\"http://example.org/q\" role=\"ctl\"/></metadata>\n  <memory ", 1)
+	since := e.lastSeq()
+	e.mustVirsh(t, "define", writeXML(t, xml))
+	for _, w := range e.cloudWrites(t, since) {
+		if strings.Contains(w, "/metadata") {
+			t.Errorf("metadata written after the create: %s", w)
+		}
+	}
+	want := "  <title>rack 4 &amp; slot 2</title>\n  <description>" + long + "</description>\n" +
+		"  <metadata>\n    <q:node xmlns:q=\"http://example.org/q\" role=\"ctl\"/>\n  </metadata>\n"
+	if got := keptLines(e.restart(t).mustVirsh(t, "dumpxml", "kept_0")); got != want {
+		t.Errorf("dumpxml from a second quintupleo:\n%s\nwant:\n%s", got, want)
+	}
+	srv, _ := e.sim.Server("kept_0")
+	if srv.Metadata["libvirt:description.1"] == "" {
+		t.Errorf("description not chunked: %v", srv.Metadata)
+	}
+	// Past the limit nothing is created.
+	before := stateOf(e.sim)
+	huge := strings.Replace(tripleoDomainXML("kept_1", "", "00:7d:ab:00:30:02"), "  <memory ",
+		"  <description>"+strings.Repeat("x", 65*255)+"</description>\n  <memory ", 1)
+	if _, errOut, code := e.virsh(t, "define", writeXML(t, huge)); code == 0 ||
+		!strings.Contains(errOut, "unsupported configuration: <title>, <description> and <metadata> of domain 'kept_1' take 65 cloud metadata items; the cloud keeps at most 64") {
+		t.Errorf("define past the limit: exit %d, %s", code, errOut)
+	}
+	if !stateOf(e.sim).equal(before) {
+		t.Errorf("a refused define changed the cloud")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"quintupleo/driver/domain/domxml"
 	"quintupleo/nodes"
@@ -66,6 +67,13 @@ func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, er
 	for _, ifc := range nd.Interfaces {
 		cs.Ports = append(cs.Ports, nodes.PortSpec{Network: ifc.Source, MAC: ifc.MAC})
 	}
+	// <title>, <description> and <metadata> are kept as a define of an
+	// existing domain keeps them (keep.go), written with the server itself.
+	items, err := kept{Title: spec.Title, Description: spec.Description, Metadata: spec.Metadata}.checkedItems(spec.Name)
+	if err != nil {
+		return Domain{}, err
+	}
+	maps.Copy(cs.Metadata, items)
 	if len(nd.Ignored) > 0 {
 		h.log.Info("new domain: elements with no meaning in the cloud ignored", "domain", spec.Name, "ignored", nd.IgnoredList())
 	}
