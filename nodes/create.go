@@ -465,6 +465,7 @@ func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error
 	if err != nil || n.Status == "SHUTOFF" {
 		return n, err
 	}
+	built := time.Now()
 	for {
 		err := servers.Stop(ctx, p.cloud.Compute, id).ExtractErr()
 		if err == nil {
@@ -481,12 +482,18 @@ func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error
 			return n, nil
 		}
 	}
-	return p.poll(ctx, id, func(n Node) (bool, error) {
+	n, err = p.poll(ctx, id, func(n Node) (bool, error) {
 		if n.TaskState == "" && n.Status == "ERROR" {
 			return false, &Error{Op: "stop server " + id, Kind: ErrFailed, Reason: cmp.Or(n.Fault, "the server went to ERROR")}
 		}
 		return n.TaskState == "" && n.Status == "SHUTOFF", nil
 	})
+	if err == nil {
+		// The window in which the boot image ran, as polling sees it (each
+		// end is seen up to one poll interval late): docs/semantics.md.
+		p.log.Info("new server stopped after its build", "server", id, "guest_ran", time.Since(built).Round(time.Millisecond))
+	}
+	return n, err
 }
 
 // poll reads the server with exponential back-off until done says so.
