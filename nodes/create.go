@@ -57,6 +57,9 @@ type CreateSpec struct {
 	Image         string // name or ID; "" = ProvisionConfig.Image
 	Ports         []PortSpec
 	Metadata      map[string]string
+	// Run leaves the server running (libvirt's create of a transient
+	// domain): Create returns once it is ACTIVE instead of stopping it.
+	Run bool
 }
 
 // PortSpec is one NIC: a port on Network (a name as the domain XML has it,
@@ -171,7 +174,11 @@ func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err 
 	if err := p.claim(ctx, spec.Name, m.server); err != nil {
 		return Node{}, err
 	}
-	if n, err = p.stopWhenBuilt(ctx, m.server); err != nil {
+	finish := p.stopWhenBuilt
+	if spec.Run {
+		finish = p.waitBuilt
+	}
+	if n, err = finish(ctx, m.server); err != nil {
 		return Node{}, err
 	}
 	p.cache.Store(n)
@@ -433,21 +440,32 @@ func (p *Provisioner) claim(ctx context.Context, name, ours string) error {
 	return nil
 }
 
-// stopWhenBuilt waits for the build to end and stops the server at once,
-// then waits for SHUTOFF. Nova refuses os-stop while the server builds.
-func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error) {
+// waitBuilt waits for the build to end: the server is then ACTIVE (or
+// SHUTOFF, if its guest has already powered off).
+func (p *Provisioner) waitBuilt(ctx context.Context, id string) (Node, error) {
 	n, err := p.poll(ctx, id, func(n Node) (bool, error) {
 		return n.TaskState == "" && n.Status != "BUILD", nil
 	})
-	if err != nil {
+	if err == nil && n.Status == "ERROR" {
+		return n, &Error{Op: "build server " + id, Kind: ErrFailed, Reason: cmp.Or(n.Fault, "the server went to ERROR")}
+	}
+	return n, err
+}
+
+// FlavorFor is the name of the flavor Create would give spec.
+func (p *Provisioner) FlavorFor(ctx context.Context, spec CreateSpec) (string, error) {
+	f, _, err := p.chooseFlavor(ctx, spec)
+	return f.Name, err
+}
+
+// stopWhenBuilt waits for the build to end and stops the server at once,
+// then waits for SHUTOFF. Nova refuses os-stop while the server builds.
+func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error) {
+	n, err := p.waitBuilt(ctx, id)
+	if err != nil || n.Status == "SHUTOFF" {
 		return n, err
 	}
-	switch n.Status {
-	case "ERROR":
-		return n, &Error{Op: "build server " + id, Kind: ErrFailed, Reason: cmp.Or(n.Fault, "the server went to ERROR")}
-	case "SHUTOFF":
-		return n, nil
-	}
+	built := time.Now()
 	for {
 		err := servers.Stop(ctx, p.cloud.Compute, id).ExtractErr()
 		if err == nil {
@@ -464,12 +482,18 @@ func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error
 			return n, nil
 		}
 	}
-	return p.poll(ctx, id, func(n Node) (bool, error) {
+	n, err = p.poll(ctx, id, func(n Node) (bool, error) {
 		if n.TaskState == "" && n.Status == "ERROR" {
 			return false, &Error{Op: "stop server " + id, Kind: ErrFailed, Reason: cmp.Or(n.Fault, "the server went to ERROR")}
 		}
 		return n.TaskState == "" && n.Status == "SHUTOFF", nil
 	})
+	if err == nil {
+		// The window in which the boot image ran, as polling sees it (each
+		// end is seen up to one poll interval late): docs/semantics.md.
+		p.log.Info("new server stopped after its build", "server", id, "guest_ran", time.Since(built).Round(time.Millisecond))
+	}
+	return n, err
 }
 
 // poll reads the server with exponential back-off until done says so.

@@ -51,6 +51,8 @@ type Domains interface {
 	Reset(ctx context.Context, uuid virt.UUID) error
 	SetAutostart(ctx context.Context, uuid virt.UUID, autostart bool) error
 	DefineXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error)
+	// CreateXML starts a new transient domain (virDomainCreateXML).
+	CreateXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error)
 	Undefine(ctx context.Context, uuid virt.UUID, flags uint32) error
 
 	// Subscribe delivers lifecycle events of every domain, whatever caused

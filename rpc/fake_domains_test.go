@@ -206,6 +206,9 @@ func (b *fakeDomains) SetAutostart(ctx context.Context, u virt.UUID, on bool) er
 func (b *fakeDomains) DefineXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error) {
 	return domain.Domain{}, virt.NoSupport(virt.FromQEMU, "defining new domains (creating cloud servers) is not supported yet")
 }
+func (b *fakeDomains) CreateXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error) {
+	return domain.Domain{}, virt.NoSupport(virt.FromQEMU, "creating domains (cloud servers) is not supported")
+}
 
 // Undefine refuses, as driver/domain does (it would delete a cloud server).
 func (b *fakeDomains) Undefine(ctx context.Context, u virt.UUID, flags uint32) error {

@@ -262,6 +262,14 @@ func domainSetAutostart(ctx context.Context, c *conn, a *libvirt.DomainSetAutost
 	return nil, c.srv.drivers.Domains.SetAutostart(ctx, virt.UUID(a.Dom.UUID), a.Autostart != 0)
 }
 
+func domainCreateXML(ctx context.Context, c *conn, a *libvirt.DomainCreateXMLArgs) (*libvirt.DomainCreateXMLRet, error) {
+	d, err := c.srv.drivers.Domains.CreateXML(ctx, a.XMLDesc, uint32(a.Flags))
+	if err != nil {
+		return nil, err
+	}
+	return &libvirt.DomainCreateXMLRet{Dom: wireDomain(d)}, nil
+}
+
 func domainDefineXML(ctx context.Context, c *conn, a *libvirt.DomainDefineXMLArgs) (*libvirt.DomainDefineXMLRet, error) {
 	d, err := c.srv.drivers.Domains.DefineXML(ctx, a.XML, 0)
 	if err != nil {

@@ -120,6 +120,7 @@ var procedures = map[uint32]procedure{
 	ProcDomainReboot:          {name: "DOMAIN_REBOOT", family: familyDomain, call: typed(domainReboot)},
 	ProcDomainReset:           {name: "DOMAIN_RESET", family: familyDomain, call: typed(domainReset)},
 	ProcDomainSetAutostart:    {name: "DOMAIN_SET_AUTOSTART", family: familyDomain, call: typed(domainSetAutostart)},
+	ProcDomainCreateXML:       {name: "DOMAIN_CREATE_XML", family: familyDomain, call: typed(domainCreateXML)},
 	ProcDomainDefineXML:       {name: "DOMAIN_DEFINE_XML", family: familyDomain, call: typed(domainDefineXML)},
 	ProcDomainDefineXMLFlags:  {name: "DOMAIN_DEFINE_XML_FLAGS", family: familyDomain, call: typed(domainDefineXMLFlags)},
 	ProcDomainUndefine:        {name: "DOMAIN_UNDEFINE", family: familyDomain, call: typed(domainUndefine)},

@@ -19,6 +19,13 @@ command -v openstack >/dev/null 2>&1 || need_pkgs+=(python3-openstackclient)
 # libvirt-python on Debian's python3 (devtest's configure-vm defineXML) in
 # cmd/quintupleo/provision_clients_test.go.
 /usr/bin/python3 -c 'import libvirt' >/dev/null 2>&1 || need_pkgs+=(python3-libvirt)
+# Debian's virt-install (createXML then defineXML) in
+# cmd/quintupleo/provision_clients_test.go; about 30 s to install.
+command -v virt-install >/dev/null 2>&1 || need_pkgs+=(virtinst)
+# Debian's ansible (its community.libvirt.virt module, over python3-libvirt and
+# python3-lxml) in the same file; about 60 s and 270 MB to install.
+command -v ansible-playbook >/dev/null 2>&1 || need_pkgs+=(ansible)
+/usr/bin/python3 -c 'import lxml' >/dev/null 2>&1 || need_pkgs+=(python3-lxml)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	sudo=""

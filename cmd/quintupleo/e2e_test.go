@@ -59,6 +59,7 @@ var portableE2E = []string{
 	"TestGoLibvirtClient",
 	"TestServeSSHEndpoint",
 	"TestUnixSocketsReadWriteAndReadOnly",
+	"TestVirshDefineAndUndefineNewDomain",
 	"TestVirshDominfoAndXML",
 	"TestVirshErrors",
 	"TestVirshEventsFromUsAndFromTheCloud",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -76,5 +77,108 @@ func TestSSHDefinedNodeMACs(t *testing.T) {
 	}
 	if out, _, _ := e.ssh(t, &client, base+"list --name"); strings.Contains(out, "baremetal_1") {
 		t.Errorf("a defined node runs: %q", out)
+	}
+}
+
+// virtInstall runs Debian's virt-install against the env; it writes its log
+// under HOME.
+func (e *env) virtInstall(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	bin := testtool.Require(t, "virt-install")
+	ctx, cancel := context.WithTimeout(t.Context(), e.clientMax)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--connect", e.uri, "--noautoconsole", "--os-variant", "generic"}, args...)...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
+	return testtool.Run(t, cmd)
+}
+
+// TestVirtInstallPXENode: virt-install --pxe (createXML of its install XML,
+// then defineXML of the final one) makes a running, persistent node with the
+// MAC asked for; --import --noreboot defines one shut off; virsh undefine
+// (after destroy) leaves the cloud as it was.
+func TestVirtInstallPXENode(t *testing.T) {
+	e := startEnv(t)
+	before := stateOf(e.sim)
+	const mac = "52:54:00:aa:bb:01"
+	if out, errOut, code := e.virtInstall(t, "--name", "n1", "--memory", "1024", "--vcpus", "1", "--pxe",
+		"--network", "network=provision,mac="+mac, "--disk", "none"); code != 0 {
+		t.Fatalf("virt-install --pxe: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["n1"][1] != "running" {
+		t.Errorf("list --all: n1 is %v", rows["n1"])
+	}
+	if xml := e.mustVirsh(t, "dumpxml", "n1"); !strings.Contains(xml, "<mac address='"+mac+"'/>") || !strings.Contains(xml, "<boot dev='network'/>") {
+		t.Errorf("dumpxml n1:\n%s", xml)
+	}
+	if p := e.persistent(t, "n1"); p != "yes" {
+		t.Errorf("n1 Persistent: %s", p)
+	}
+	srv, _ := e.sim.Server("n1")
+	if _, transient := srv.Metadata["libvirt:transient"]; transient || !slices.Equal(srv.MACs, []string{mac}) || srv.Status != "ACTIVE" {
+		t.Errorf("server n1: %s %v %v", srv.Status, srv.MACs, srv.Metadata)
+	}
+	e.mustVirsh(t, "destroy", "n1")
+	e.mustVirsh(t, "undefine", "n1")
+	if after := stateOf(e.sim); !after.equal(before) {
+		t.Errorf("undefine left:\nbefore %v\nafter  %v", before, after)
+	}
+
+	if out, errOut, code := e.virtInstall(t, "--name", "n2", "--memory", "1024", "--vcpus", "1", "--import", "--noreboot",
+		"--network", "network=provision,mac=52:54:00:aa:bb:02", "--disk", "none"); code != 0 {
+		t.Fatalf("virt-install --import --noreboot: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["n2"] != [2]string{"-", "shut off"} {
+		t.Errorf("list --all: n2 is %v", rows["n2"])
+	}
+	e.mustVirsh(t, "undefine", "n2")
+	if after := stateOf(e.sim); !after.equal(before) {
+		t.Errorf("undefine left:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// ansibleVirt runs one community.libvirt.virt task (Debian's ansible
+// package) against the env, on Debian's python3 where python3-libvirt is.
+func (e *env) ansibleVirt(t *testing.T, args string) string {
+	t.Helper()
+	bin := testtool.Require(t, "ansible-playbook")
+	debianPython(t)
+	home := t.TempDir()
+	play := filepath.Join(home, "play.yml")
+	body := "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n" +
+		"    - community.libvirt.virt:\n        uri: " + e.uri + "\n" + args +
+		"      register: r\n    - debug: var=r\n"
+	if err := os.WriteFile(play, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), e.clientMax)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-i", "localhost,", "-e", "ansible_python_interpreter=/usr/bin/python3", play)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "HOME="+home, "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_NOCOLOR=1")
+	out, errOut, code := testtool.Run(t, cmd)
+	if code != 0 {
+		t.Fatalf("ansible-playbook (%s): exit %d\n%s\n%s", strings.TrimSpace(args), code, out, errOut)
+	}
+	return out
+}
+
+// TestAnsibleVirtDefineUndefine: Ansible's community.libvirt.virt
+// command=define creates the SHUTOFF server with the XML's MACs;
+// command=undefine removes server and ports.
+func TestAnsibleVirtDefineUndefine(t *testing.T) {
+	e := startEnv(t)
+	before := stateOf(e.sim)
+	macs := []string{"00:7d:ab:00:50:01", "00:7d:ab:00:50:02"}
+	xml := writeXML(t, tripleoDomainXML("ans_0", "", macs...))
+	e.ansibleVirt(t, "        command: define\n        xml: \"{{ lookup('file', '"+xml+"') }}\"\n")
+	srv, ok := e.sim.Server("ans_0")
+	if !ok || srv.Status != "SHUTOFF" || !slices.Equal(srv.MACs, macs) {
+		t.Fatalf("server after define: %+v (found %v)", srv, ok)
+	}
+	if out := e.ansibleVirt(t, "        name: ans_0\n        command: status\n"); !strings.Contains(out, `"status": "shutdown"`) {
+		t.Errorf("status:\n%s", out)
+	}
+	e.ansibleVirt(t, "        name: ans_0\n        command: undefine\n")
+	if after := stateOf(e.sim); !after.equal(before) {
+		t.Errorf("undefine left:\nbefore %v\nafter  %v", before, after)
 	}
 }

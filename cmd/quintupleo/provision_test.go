@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+
 	"quintupleo/cloudsim"
+	"quintupleo/internal/testtool"
+	"quintupleo/nodes"
 )
 
 // tripleoDomainXML is tripleo-incubator's templates/domain.xml as devtest's
@@ -100,34 +107,125 @@ func (a cloudState) equal(b cloudState) bool {
 	return slices.Equal(a.servers, b.servers) && slices.Equal(a.ports, b.ports)
 }
 
+// cloudState reads what a define could leave behind straight from the
+// env's cloud (cloudsim or a real one): live servers and ports, sorted.
+func (e *env) cloudState(t *testing.T) cloudState {
+	t.Helper()
+	var st cloudState
+	sp, err := servers.List(e.cloudClient(t), servers.ListOpts{}).AllPages(t.Context())
+	if err != nil {
+		t.Fatalf("list servers: %v", err)
+	}
+	all, err := servers.ExtractServers(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		st.servers = append(st.servers, s.ID+" "+s.Name)
+	}
+	for _, p := range e.listPorts(t, ports.ListOpts{}) {
+		st.ports = append(st.ports, p.ID+" "+p.MACAddress+" "+p.DeviceID+" "+p.Name)
+	}
+	slices.Sort(st.servers)
+	slices.Sort(st.ports)
+	return st
+}
+
+// listPorts lists the cloud's ports.
+func (e *env) listPorts(t *testing.T, opts ports.ListOpts) []ports.Port {
+	t.Helper()
+	cloud, err := nodes.Connect(t.Context(), e.cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := ports.List(cloud.Network, opts).AllPages(t.Context())
+	if err != nil {
+		t.Fatalf("list ports: %v", err)
+	}
+	ps, err := ports.ExtractPorts(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// serverNamed reads the one server called name straight from the cloud (a
+// defined domain's UUID may be an alias of the server's ID).
+func (e *env) serverNamed(t *testing.T, name string) servers.Server {
+	t.Helper()
+	pages, err := servers.List(e.cloudClient(t), servers.ListOpts{Name: "^" + name + "$"}).AllPages(t.Context())
+	if err != nil {
+		t.Fatalf("list servers %s: %v", name, err)
+	}
+	found, err := servers.ExtractServers(pages)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("servers named %s: %d (%v)", name, len(found), err)
+	}
+	return found[0]
+}
+
+// serverPorts are the names and MACs of the ports bound to server id, read
+// from the cloud.
+func (e *env) serverPorts(t *testing.T, id string) (names, macs []string) {
+	t.Helper()
+	for _, p := range e.listPorts(t, ports.ListOpts{DeviceID: id}) {
+		names, macs = append(names, p.Name), append(macs, p.MACAddress)
+	}
+	slices.Sort(macs)
+	return names, macs
+}
+
+// undefineAtEnd makes sure a domain the test defines does not outlive it
+// (on a real cloud the fixture reset only knows node-*).
+func (e *env) undefineAtEnd(t *testing.T, name string) {
+	bin := testtool.Require(t, "virsh")
+	t.Cleanup(func() {
+		// t.Context() has ended by now.
+		ctx, cancel := context.WithTimeout(context.Background(), e.clientMax)
+		defer cancel()
+		run := func(args ...string) error {
+			return exec.CommandContext(ctx, bin, append([]string{"-c", e.uri}, args...)...).Run()
+		}
+		if run("domstate", name) == nil {
+			_ = run("destroy", name) // it may be shut off already
+			if err := run("undefine", name); err != nil {
+				t.Errorf("clean-up: undefine %s: %v", name, err)
+			}
+		}
+	})
+}
+
 // TestVirshDefineAndUndefineNewDomain: the real virsh defines a
 // tripleo-incubator node (two NICs with explicit MACs, network boot): the
 // cloud holds a SHUTOFF server with those MACs on ports quintupleo created,
 // the domain answers to the XML's UUID, starts and stops, and undefine
-// removes the server and its ports from the cloud.
+// removes the server and its ports from the cloud. Portable: the cloud's
+// state is read with gophercloud, on cloudsim or a real cloud.
 func TestVirshDefineAndUndefineNewDomain(t *testing.T) {
 	e := startEnv(t)
 	const uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 	macs := []string{"00:7d:ab:00:00:01", "00:7d:ab:00:00:02"}
-	before := stateOf(e.sim)
+	before := e.cloudState(t)
+	e.undefineAtEnd(t, "baremetal_0")
 
 	out := e.mustVirsh(t, "define", writeXML(t, tripleoDomainXML("baremetal_0", uuid, macs...)))
 	if !strings.Contains(out, "Domain 'baremetal_0' defined from") {
 		t.Fatalf("define: %q", out)
 	}
-	srv, ok := e.sim.Server("baremetal_0")
-	if !ok || srv.Status != "SHUTOFF" || srv.TaskState != "" {
-		t.Fatalf("server after define: %+v (found %v)", srv, ok)
+	srv := e.serverNamed(t, "baremetal_0")
+	if srv.Status != "SHUTOFF" || srv.Metadata["libvirt:uuid"] != uuid || srv.Metadata["libvirt:pxe-first"] != "1" {
+		t.Errorf("server after define: %s, metadata %v", srv.Status, srv.Metadata)
 	}
-	if !slices.Equal(srv.MACs, macs) || srv.Metadata["libvirt:uuid"] != uuid || srv.Metadata["libvirt:pxe-first"] != "1" {
-		t.Errorf("server: MACs %v, metadata %v", srv.MACs, srv.Metadata)
+	if f, _ := srv.Flavor["original_name"].(string); f != "baremetal" {
+		t.Errorf("flavor %q, want baremetal (the smallest with 4096 MiB and 2 vCPUs)", f)
 	}
-	if srv.Flavor != "baremetal" {
-		t.Errorf("flavor %q, want baremetal (the smallest with 4096 MiB and 2 vCPUs)", srv.Flavor)
+	portNames, portMACs := e.serverPorts(t, srv.ID)
+	if !slices.Equal(portMACs, macs) {
+		t.Errorf("server's port MACs %v, want %v", portMACs, macs)
 	}
-	for _, p := range e.sim.Ports() {
-		if slices.Contains(srv.PortIDs, p.ID) && !strings.HasPrefix(p.Name, "quintupleo:baremetal_0:") {
-			t.Errorf("port %s is not tagged as ours: name %q", p.ID, p.Name)
+	for _, n := range portNames {
+		if !strings.HasPrefix(n, "quintupleo:baremetal_0:") {
+			t.Errorf("port %q is not tagged as ours", n)
 		}
 	}
 	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["baremetal_0"] != [2]string{"-", "shut off"} {
@@ -146,32 +244,69 @@ func TestVirshDefineAndUndefineNewDomain(t *testing.T) {
 	}
 
 	// The same name or UUID again: libvirt's errors, nothing created.
-	mid := stateOf(e.sim)
+	mid := e.cloudState(t)
 	_, errOut, code := e.virsh(t, "define", writeXML(t, tripleoDomainXML("baremetal_0", "11111111-2222-3333-4444-555555555555", "00:7d:ab:00:00:09")))
 	if code == 0 || !strings.Contains(errOut, "error: operation failed: domain 'baremetal_0' already exists with uuid "+uuid) {
 		t.Errorf("define of a taken name: exit %d, %s", code, errOut)
 	}
-	if !stateOf(e.sim).equal(mid) {
+	if !e.cloudState(t).equal(mid) {
 		t.Errorf("a refused define changed the cloud")
 	}
 
 	e.mustVirsh(t, "start", "baremetal_0")
-	if s, _ := e.sim.Server("baremetal_0"); s.Status != "ACTIVE" {
+	if s := e.serverNamed(t, "baremetal_0"); s.Status != "ACTIVE" {
 		t.Errorf("after start: %s", s.Status)
 	}
-	_, errOut, code = e.virsh(t, "undefine", "baremetal_0")
-	if code == 0 || !strings.Contains(errOut, "Requested operation is not valid: cannot undefine running domain 'baremetal_0'") {
-		t.Errorf("undefine of a running domain: exit %d, %s", code, errOut)
-	}
+	// (An undefine now would make it transient: transient_test.go.)
 	e.mustVirsh(t, "destroy", "baremetal_0")
 	out = e.mustVirsh(t, "undefine", "--managed-save", "--snapshots-metadata", "--nvram", "baremetal_0")
 	if !strings.Contains(out, "Domain 'baremetal_0' has been undefined") {
 		t.Errorf("undefine: %q", out)
 	}
-	if after := stateOf(e.sim); !after.equal(before) {
+	if after := e.cloudState(t); !after.equal(before) {
 		t.Errorf("undefine left debris:\nbefore %v\nafter  %v", before, after)
 	}
 	if _, errOut, code := e.virsh(t, "domstate", uuid); code == 0 || !strings.Contains(errOut, "failed to get domain") {
 		t.Errorf("domstate after undefine: exit %d, %s", code, errOut)
+	}
+}
+
+// TestDefineNewDomainKeepsTitleDescriptionMetadata: a new domain's <title>,
+// <description> and <metadata> are kept as an edit keeps them, written with
+// the server itself (no metadata write after the create), and a second
+// quintupleo over the same cloud shows them.
+func TestDefineNewDomainKeepsTitleDescriptionMetadata(t *testing.T) {
+	e := startEnv(t)
+	// More than one chunk of description, to cover the chunking.
+	long := strings.Repeat("0123456789", 40)
+	xml := strings.Replace(tripleoDomainXML("kept_0", "", "00:7d:ab:00:30:01"), "  <memory ",
+		"  <title>rack 4 &amp; slot 2</title>\n  <description>"+long+"</description>\n"+
+			"  <metadata><q:node xmlns:q=\"http://example.org/q\" role=\"ctl\"/></metadata>\n  <memory ", 1)
+	since := e.lastSeq()
+	e.mustVirsh(t, "define", writeXML(t, xml))
+	for _, w := range e.cloudWrites(t, since) {
+		if strings.Contains(w, "/metadata") {
+			t.Errorf("metadata written after the create: %s", w)
+		}
+	}
+	want := "  <title>rack 4 &amp; slot 2</title>\n  <description>" + long + "</description>\n" +
+		"  <metadata>\n    <q:node xmlns:q=\"http://example.org/q\" role=\"ctl\"/>\n  </metadata>\n"
+	if got := keptLines(e.restart(t).mustVirsh(t, "dumpxml", "kept_0")); got != want {
+		t.Errorf("dumpxml from a second quintupleo:\n%s\nwant:\n%s", got, want)
+	}
+	srv, _ := e.sim.Server("kept_0")
+	if srv.Metadata["libvirt:description.1"] == "" {
+		t.Errorf("description not chunked: %v", srv.Metadata)
+	}
+	// Past the limit nothing is created.
+	before := stateOf(e.sim)
+	huge := strings.Replace(tripleoDomainXML("kept_1", "", "00:7d:ab:00:30:02"), "  <memory ",
+		"  <description>"+strings.Repeat("x", 65*255)+"</description>\n  <memory ", 1)
+	if _, errOut, code := e.virsh(t, "define", writeXML(t, huge)); code == 0 ||
+		!strings.Contains(errOut, "unsupported configuration: <title>, <description> and <metadata> of domain 'kept_1' take 65 cloud metadata items; the cloud keeps at most 64") {
+		t.Errorf("define past the limit: exit %d, %s", code, errOut)
+	}
+	if !stateOf(e.sim).equal(before) {
+		t.Errorf("a refused define changed the cloud")
 	}
 }

@@ -82,6 +82,16 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
 	c.tls.flags(fs)
+	c.provisionFlags(fs)
+}
+
+// provisionFlags are the flags of define of a new domain (docs/semantics.md,
+// Provisioning).
+func (c *serveConfig) provisionFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.defineFlavor, "define-flavor", "", "flavor of every server a define creates (default: the smallest that fits the XML's memory and vCPUs)")
+	fs.StringVar(&c.defineImage, "define-image", "ipxe-boot", "boot image of the servers a define creates")
+	fs.StringVar(&c.defineNetwork, "define-network", "provision", "network of a new domain's interfaces whose <source> network or bridge the cloud does not have")
+	fs.StringToStringVar(&c.networkMap, "network-map", nil, "XML network/bridge name=cloud network name (repeatable or comma-separated)")
 }
 
 // Validate checks what pflag cannot: flags that conflict or need another.

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestUsageErrorsAgree gives serve and sim the same mistakes — a log level
@@ -35,5 +38,30 @@ func TestUsageErrorsAgree(t *testing.T) {
 				t.Errorf("%q: exit %d, stderr %q; want 2 and %q", full, code, errb.String(), c.want)
 			}
 		}
+	}
+}
+
+// TestServeProvisionFlags: the define flags docs/semantics.md documents
+// exist, with the documented defaults (they were documented, wired into the
+// Provisioner, and never registered).
+func TestServeProvisionFlags(t *testing.T) {
+	parse := func(args ...string) serveConfig {
+		t.Helper()
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		var cfg serveConfig
+		cfg.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	def := parse()
+	if def.defineFlavor != "" || def.defineImage != "ipxe-boot" || def.defineNetwork != "provision" || len(def.networkMap) != 0 {
+		t.Errorf("defaults: flavor %q image %q network %q map %v", def.defineFlavor, def.defineImage, def.defineNetwork, def.networkMap)
+	}
+	cfg := parse("--define-flavor", "bm", "--define-image", "pxe", "--define-network", "prov", "--network-map", "brbm=prov,default=ext", "--network-map", "br1=x")
+	want := map[string]string{"brbm": "prov", "default": "ext", "br1": "x"}
+	if cfg.defineFlavor != "bm" || cfg.defineImage != "pxe" || cfg.defineNetwork != "prov" || !maps.Equal(cfg.networkMap, want) {
+		t.Errorf("parsed: flavor %q image %q network %q map %v", cfg.defineFlavor, cfg.defineImage, cfg.defineNetwork, cfg.networkMap)
 	}
 }

@@ -82,6 +82,9 @@ func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, e
 		return h.defineNew(ctx, xml, v)
 	}
 	n, d := v.nodes[i], v.doms[i]
+	if isTransient(n) && h.prov != nil {
+		return h.persist(ctx, xml, n, d)
+	}
 	changes := def.Changes(h.specOf(n, d))
 	if refused := changes.Without(append(keptFields, domxml.FieldBootDevice)...); len(refused) > 0 {
 		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device, <title>, <description> and <metadata> can be changed", joinList(refused.Names()), d.Name))

@@ -46,12 +46,16 @@ func (d Domain) Matches(f virt.ListFlags) bool {
 	case virt.StateShutoff:
 		state = virt.ListShutoff
 	}
+	persistence := virt.ListTransient
+	if d.Persistent {
+		persistence = virt.ListPersistent
+	}
 	autostart := virt.ListNoAutostart
 	if d.Autostart {
 		autostart = virt.ListAutostart
 	}
 	return group(virt.ListActive|virt.ListInactive, activity) &&
-		group(virt.ListPersistent|virt.ListTransient, virt.ListPersistent) &&
+		group(virt.ListPersistent|virt.ListTransient, persistence) &&
 		group(virt.ListRunning|virt.ListPaused|virt.ListShutoff|virt.ListOther, state) &&
 		group(virt.ListManagedSave|virt.ListNoManagedSave, virt.ListNoManagedSave) &&
 		group(virt.ListAutostart|virt.ListNoAutostart, autostart) &&

@@ -50,6 +50,7 @@ type Driver struct {
 	// inventory's change queue (ChangeBuffer): a removal beyond that has
 	// lost its event anyway.
 	departed map[virt.UUID]string
+	reaping  map[string]bool // server IDs of transient servers being deleted
 }
 
 // New builds a Driver that reads inv and acts through act (an executor over
@@ -74,5 +75,6 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 		stopCause: map[virt.UUID]int32{},
 		offReason: map[virt.UUID]int32{},
 		departed:  map[virt.UUID]string{},
+		reaping:   map[string]bool{},
 	}
 }

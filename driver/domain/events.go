@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"sync"
 
 	"quintupleo/nodes"
 	"quintupleo/virt"
@@ -19,9 +20,31 @@ func (h *Driver) Subscribers() int { return h.events.Len() }
 
 // Run turns inventory changes into lifecycle events until ctx ends. The
 // caller owns the goroutine.
+//
+// It also deletes the transient servers it sees stopped (transient.go),
+// each in a goroutine of its own that Run waits for before it returns.
 func (h *Driver) Run(ctx context.Context) error {
 	changes, unsubscribe := h.inv.Subscribe()
 	defer unsubscribe()
+	var reapers sync.WaitGroup
+	defer reapers.Wait()
+	reapLater := func(n nodes.Node) {
+		reapers.Add(1)
+		go func() {
+			defer reapers.Done()
+			if _, err := h.reap(ctx, n); err != nil && ctx.Err() == nil {
+				h.log.Warn("could not delete a stopped transient domain's server; retried at its next change", "server", n.ID, "err", err)
+			}
+		}()
+	}
+	// Transient servers that stopped while no replica ran.
+	if v, err := h.current(ctx); err == nil {
+		for _, n := range v.nodes {
+			if stoppedTransient(n) {
+				reapLater(n)
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -32,6 +55,9 @@ func (h *Driver) Run(ctx context.Context) error {
 			}
 			for _, ev := range h.eventsOf(ctx, c) {
 				h.events.Publish(ev)
+			}
+			if !c.Removed && stoppedTransient(c.After) {
+				reapLater(c.After)
 			}
 		}
 	}
@@ -67,8 +93,8 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 		return []Event{{Domain: d, Type: virt.EventDefined, Detail: virt.DefinedAdded}}
 	case c.Removed:
 		d, ok := named(c.Before, true)
-		if !ok {
-			return nil
+		if !ok || isTransient(c.Before) {
+			return nil // a transient domain's end is its STOPPED event, as in libvirt
 		}
 		d.ID = -1
 		return []Event{{Domain: d, Type: virt.EventUndefined, Detail: virt.UndefinedRemoved}}

@@ -107,16 +107,26 @@ func chunks(s string, n int) []string {
 	return out
 }
 
+// checkedItems are k's metadata items for domain name, refused past
+// maxKeptItems.
+func (k kept) checkedItems(name string) (map[string]string, error) {
+	items := k.items()
+	if len(items) > maxKeptItems {
+		return nil, virt.ConfigUnsupported(from, fmt.Sprintf("<title>, <description> and <metadata> of domain '%s' take %d cloud metadata items; the cloud keeps at most %d (%d bytes)",
+			name, len(items), maxKeptItems, maxKeptItems*chunkBytes))
+	}
+	return items, nil
+}
+
 // keep writes k as the node's kept values in one metadata replacement,
 // leaving every other key (boot device, autostart, the operator's) as
 // Nova has it. Past maxKeptItems nothing is written.
 func (h *Driver) keep(ctx context.Context, n nodes.Node, name string, k kept) error {
-	items := k.items()
-	if len(items) > maxKeptItems {
-		return virt.ConfigUnsupported(from, fmt.Sprintf("<title>, <description> and <metadata> of domain '%s' take %d cloud metadata items; the cloud keeps at most %d (%d bytes)",
-			name, len(items), maxKeptItems, maxKeptItems*chunkBytes))
+	items, err := k.checkedItems(name)
+	if err != nil {
+		return err
 	}
-	_, err := h.act.EditMetadata(ctx, n.ID, func(md map[string]string) map[string]string {
+	_, err = h.act.EditMetadata(ctx, n.ID, func(md map[string]string) map[string]string {
 		maps.DeleteFunc(md, func(key, _ string) bool { return isKeptKey(key) })
 		maps.Copy(md, items)
 		return md

@@ -50,14 +50,17 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) er
 	h.stopCause[u] = detail
 	h.offReason[u] = reason
 	h.mu.Unlock()
-	if _, err := h.act.PowerOff(ctx, n.ID); err != nil {
+	off, err := h.act.PowerOff(ctx, n.ID)
+	if err != nil {
 		h.mu.Lock()
 		delete(h.stopCause, u)
 		delete(h.offReason, u)
 		h.mu.Unlock()
 		return FromNodes(err)
 	}
-	return nil
+	// A transient domain is gone once stopped, as in libvirt.
+	_, err = h.reap(ctx, off)
+	return err
 }
 
 // Reboot answers virDomainReboot with a SOFT reboot.

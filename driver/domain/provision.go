@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"quintupleo/driver/domain/domxml"
 	"quintupleo/nodes"
@@ -17,6 +18,8 @@ type Provisioner interface {
 	Create(ctx context.Context, spec nodes.CreateSpec) (nodes.Node, error)
 	// Delete deletes the server and the ports created for it.
 	Delete(ctx context.Context, id string) error
+	// FlavorFor names the flavor Create would give spec.
+	FlavorFor(ctx context.Context, spec nodes.CreateSpec) (string, error)
 }
 
 // Undefine flags virsh sends (virDomainUndefineFlagsValues). None has a
@@ -44,12 +47,21 @@ func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, er
 	if err != nil {
 		return Domain{}, err
 	}
-	spec := nd.Spec
-	if i, ok := v.byName[spec.Name]; ok {
-		return Domain{}, alreadyExists(spec.Name, v.doms[i].UUID)
+	if i, ok := v.byName[nd.Spec.Name]; ok {
+		return Domain{}, alreadyExists(nd.Spec.Name, v.doms[i].UUID)
 	}
+	cs, err := h.newSpec(nd)
+	if err != nil {
+		return Domain{}, err
+	}
+	return h.createNew(ctx, nd, cs)
+}
+
+// newSpec is the server a new domain's XML asks for.
+func (h *Driver) newSpec(nd domxml.NewDomain) (nodes.CreateSpec, error) {
+	spec := nd.Spec
 	if sanitizeName(spec.Name) != spec.Name {
-		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("domain name '%s' cannot be kept in the cloud: a new domain's name must be made of letters, digits and '_', '.', '+', '-', not starting with '-' or '.'", spec.Name))
+		return nodes.CreateSpec{}, virt.ConfigUnsupported(from, fmt.Sprintf("domain name '%s' cannot be kept in the cloud: a new domain's name must be made of letters, digits and '_', '.', '+', '-', not starting with '-' or '.'", spec.Name))
 	}
 	cs := nodes.CreateSpec{
 		Name:     spec.Name,
@@ -66,12 +78,24 @@ func (h *Driver) defineNew(ctx context.Context, xml string, v *view) (Domain, er
 	for _, ifc := range nd.Interfaces {
 		cs.Ports = append(cs.Ports, nodes.PortSpec{Network: ifc.Source, MAC: ifc.MAC})
 	}
+	// <title>, <description> and <metadata> are kept as a define of an
+	// existing domain keeps them (keep.go), written with the server itself.
+	items, err := kept{Title: spec.Title, Description: spec.Description, Metadata: spec.Metadata}.checkedItems(spec.Name)
+	if err != nil {
+		return nodes.CreateSpec{}, err
+	}
+	maps.Copy(cs.Metadata, items)
+	return cs, nil
+}
+
+// createNew makes the server cs describes for the new domain nd.
+func (h *Driver) createNew(ctx context.Context, nd domxml.NewDomain, cs nodes.CreateSpec) (Domain, error) {
 	if len(nd.Ignored) > 0 {
-		h.log.Info("new domain: elements with no meaning in the cloud ignored", "domain", spec.Name, "ignored", nd.IgnoredList())
+		h.log.Info("new domain: elements with no meaning in the cloud ignored", "domain", cs.Name, "ignored", nd.IgnoredList())
 	}
 	n, err := h.prov.Create(ctx, cs)
 	if err != nil {
-		return Domain{}, h.createError(ctx, spec, err)
+		return Domain{}, h.createError(ctx, nd.Spec, err)
 	}
 	u, _ := domainUUID(n)
 	return h.LookupByUUID(ctx, u)
@@ -107,8 +131,9 @@ func (h *Driver) createError(ctx context.Context, spec domxml.DomainSpec, err er
 }
 
 // undefine deletes the server of a shut-off domain and the ports created for
-// it. A running domain is refused: libvirt would make it transient until it
-// stops, which a cloud server cannot be.
+// it. A running domain becomes transient, as libvirt makes it: the cloud
+// deletes it when it stops (transient.go). A transient one is refused, as
+// libvirt's QEMU driver refuses it.
 func (h *Driver) undefine(ctx context.Context, u virt.UUID, flags uint32) error {
 	if flags&^undefineKnown != 0 {
 		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function qemuDomainUndefineFlags", flags&^undefineKnown))
@@ -120,8 +145,15 @@ func (h *Driver) undefine(ctx context.Context, u virt.UUID, flags uint32) error 
 	if h.prov == nil {
 		return virt.NoSupport(from, "undefining a domain (deleting its cloud server) is not supported")
 	}
+	if isTransient(n) {
+		return virt.OperationInvalid(from, "cannot undefine transient domain", nil)
+	}
 	if d.State.Active() {
-		return virt.OperationInvalid(from, fmt.Sprintf("cannot undefine running domain '%s' in the cloud: a cloud server cannot be transient; destroy it first", d.Name), nil)
+		if _, err := h.act.SetMetadata(ctx, n.ID, MetaTransient, "1"); err != nil {
+			return FromNodes(err)
+		}
+		h.log.Info("running domain undefined: transient until it stops", "domain", d.Name, "server", n.ID)
+		return nil
 	}
 	if err := h.prov.Delete(ctx, n.ID); err != nil {
 		return FromNodes(err)

@@ -156,7 +156,7 @@ func domainOf(n nodes.Node, name string, u virt.UUID) Domain {
 		MemoryKiB:    uint64(n.Flavor.RAMMiB) * 1024,
 		VCPUs:        uint16(n.Flavor.VCPUs),
 		Autostart:    n.Metadata[MetaAutostart] == "1",
-		Persistent:   true,
+		Persistent:   !isTransient(n),
 	}
 	if state.Active() {
 		d.ID = runningID(n)

@@ -5,6 +5,7 @@
 // run and the command that reproduces it.
 //
 //	go run ./bench/cmd/qbench -n 100,1000 -out /tmp/bench.md
+//	go run ./bench/cmd/qbench -mode provision [-os-cloud NAME]   # define + undefine
 //
 // It needs root (or the packages already installed) for
 // /work/shared/tools/libvirtd-ref.sh, and virsh on PATH. Every port is
@@ -73,7 +74,13 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (logs)")
 	flag.DurationVar(&cfg.timeout, "timeout", 60*time.Minute, "abort (and clean up) after this long")
+	mode := flag.String("mode", "compare", "compare (quintupleo against libvirtd) or provision (define + undefine of new domains; provision.go)")
+	var pc provConfig
+	pc.register(flag.CommandLine)
 	flag.Parse()
+	if *mode == "provision" {
+		os.Exit(runProvision(cfg, &pc))
+	}
 	for _, f := range strings.Split(*nlist, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 2 {
@@ -142,11 +149,18 @@ func run(cfg *config) int {
 			return 1
 		}
 	}
-	if cfg.out != "" {
-		if err := os.WriteFile(cfg.out, []byte(report.String()), 0o644); err != nil {
-			log.Print(err)
-			return 1
-		}
+	return writeReport(cfg.out, report.String())
+}
+
+// writeReport writes the Markdown report to path, if one was given, and is
+// the exit status.
+func writeReport(path, report string) int {
+	if path == "" {
+		return 0
+	}
+	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+		log.Print(err)
+		return 1
 	}
 	return 0
 }

@@ -39,7 +39,7 @@ type NewDomain struct {
 // handledTop and handledDevices are the elements a creation reads; every
 // other element is accepted and listed in NewDomain.Ignored.
 var (
-	handledTop     = []string{"name", "uuid", "memory", "currentMemory", "vcpu", "os", "devices"}
+	handledTop     = []string{"name", "uuid", "title", "description", "metadata", "memory", "currentMemory", "vcpu", "os", "devices"}
 	handledDevices = []string{"interface", "disk"}
 )
 
