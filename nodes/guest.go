@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 )
 
 // Guest-facing calls beyond power: the NMI (Nova's trigger_crash_dump) and
-// the prefix lengths of a node's fixed IPs (Neutron's subnets), for
-// libvirt's inject-NMI and interface addresses.
+// the Neutron facts of a node's ports (IDs, prefix lengths), for libvirt's
+// inject-NMI and interface addresses.
 
 // crashDumpMicroversion is the compute API version trigger_crash_dump
 // appeared in.
@@ -57,34 +59,51 @@ func (x *Executor) TriggerCrashDump(ctx context.Context, id string) error {
 	return classify(op, err)
 }
 
-// PrefixLengths maps each of addrs to the prefix length of the Neutron
-// subnet that holds it (Nova's addresses carry none). Addresses no visible
-// subnet holds are left out, and so is everything on a cloud without
-// Neutron: the caller then knows no prefix.
-func (inv *Inventory) PrefixLengths(ctx context.Context, addrs []string) (map[string]int, error) {
-	out := map[string]int{}
-	if inv.cloud.Network == nil || len(addrs) == 0 {
+// PortFacts is what Neutron adds to a port Nova lists in addresses.
+type PortFacts struct {
+	ID       string         // the Neutron port ID
+	Prefixes map[string]int // fixed IP → prefix length of its subnet
+}
+
+// PortFacts returns, by MAC, the Neutron facts of server id's ports: their
+// IDs and the prefix lengths of their fixed IPs (Nova's addresses carry
+// neither). Two list calls (the server's ports, the visible subnets). On a
+// cloud without Neutron the map is empty: the caller then knows neither.
+func (inv *Inventory) PortFacts(ctx context.Context, id string) (map[string]PortFacts, error) {
+	out := map[string]PortFacts{}
+	if inv.cloud.Network == nil {
 		return out, nil
 	}
-	pages, err := subnets.List(inv.cloud.Network, subnets.ListOpts{}).AllPages(ctx)
+	pp, err := ports.List(inv.cloud.Network, ports.ListOpts{DeviceID: id}).AllPages(ctx)
+	if err != nil {
+		return nil, classify("list ports of "+id, err)
+	}
+	ps, err := ports.ExtractPorts(pp)
+	if err != nil {
+		return nil, classify("list ports of "+id, err)
+	}
+	sp, err := subnets.List(inv.cloud.Network, subnets.ListOpts{}).AllPages(ctx)
 	if err != nil {
 		return nil, classify("list subnets", err)
 	}
-	sns, err := subnets.ExtractSubnets(pages)
+	sns, err := subnets.ExtractSubnets(sp)
 	if err != nil {
 		return nil, classify("list subnets", err)
 	}
-	for _, a := range addrs {
-		ip, err := netip.ParseAddr(a)
-		if err != nil {
-			continue
+	cidrs := map[string]netip.Prefix{}
+	for _, sn := range sns {
+		if p, err := netip.ParsePrefix(sn.CIDR); err == nil {
+			cidrs[sn.ID] = p
 		}
-		for _, sn := range sns {
-			if p, err := netip.ParsePrefix(sn.CIDR); err == nil && p.Contains(ip) {
-				out[a] = p.Bits()
-				break
+	}
+	for _, p := range ps {
+		f := PortFacts{ID: p.ID, Prefixes: map[string]int{}}
+		for _, ip := range p.FixedIPs {
+			if c, ok := cidrs[ip.SubnetID]; ok {
+				f.Prefixes[ip.IPAddress] = c.Bits()
 			}
 		}
+		out[strings.ToLower(p.MACAddress)] = f
 	}
 	return out, nil
 }
