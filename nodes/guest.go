@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 )
 
 // Guest-facing calls beyond power: the NMI (Nova's trigger_crash_dump) and
@@ -67,43 +65,48 @@ type PortFacts struct {
 
 // PortFacts returns, by MAC, the Neutron facts of server id's ports: their
 // IDs and the prefix lengths of their fixed IPs (Nova's addresses carry
-// neither). Two list calls (the server's ports, the visible subnets). On a
-// cloud without Neutron the map is empty: the caller then knows neither.
+// neither). Two list calls (the server's ports, the networks with their
+// subnets). On a cloud without Neutron the map is empty: the caller then
+// knows neither. A failing Neutron is ErrUnavailable.
 func (inv *Inventory) PortFacts(ctx context.Context, id string) (map[string]PortFacts, error) {
 	out := map[string]PortFacts{}
-	if inv.cloud.Network == nil {
+	nc := inv.Neutron()
+	if nc == nil {
 		return out, nil
 	}
-	pp, err := ports.List(inv.cloud.Network, ports.ListOpts{DeviceID: id}).AllPages(ctx)
+	ps, err := nc.DevicePorts(ctx, id)
 	if err != nil {
-		return nil, classify("list ports of "+id, err)
+		return nil, neutronUnavailable("list ports of "+id, err)
 	}
-	ps, err := ports.ExtractPorts(pp)
+	nets, err := nc.List(ctx)
 	if err != nil {
-		return nil, classify("list ports of "+id, err)
-	}
-	sp, err := subnets.List(inv.cloud.Network, subnets.ListOpts{}).AllPages(ctx)
-	if err != nil {
-		return nil, classify("list subnets", err)
-	}
-	sns, err := subnets.ExtractSubnets(sp)
-	if err != nil {
-		return nil, classify("list subnets", err)
+		return nil, neutronUnavailable("list networks", err)
 	}
 	cidrs := map[string]netip.Prefix{}
-	for _, sn := range sns {
-		if p, err := netip.ParsePrefix(sn.CIDR); err == nil {
-			cidrs[sn.ID] = p
+	for _, n := range nets {
+		for _, sn := range n.Subnets {
+			if p, err := netip.ParsePrefix(sn.CIDR); err == nil {
+				cidrs[sn.ID] = p
+			}
 		}
 	}
 	for _, p := range ps {
 		f := PortFacts{ID: p.ID, Prefixes: map[string]int{}}
 		for _, ip := range p.FixedIPs {
 			if c, ok := cidrs[ip.SubnetID]; ok {
-				f.Prefixes[ip.IPAddress] = c.Bits()
+				f.Prefixes[ip.IP] = c.Bits()
 			}
 		}
-		out[strings.ToLower(p.MACAddress)] = f
+		out[strings.ToLower(p.MAC)] = f
 	}
 	return out, nil
+}
+
+// neutronUnavailable is a Neutron failure while reading facts: the answer
+// cannot be given, whatever Neutron's reason.
+func neutronUnavailable(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &Error{Op: op, Kind: ErrUnavailable, Reason: err.Error(), Err: err}
 }
