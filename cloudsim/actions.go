@@ -18,6 +18,7 @@ type step struct {
 // check_instance_state allows and what the action does.
 type actionSpec struct {
 	nova       string   // the name in 409 messages ("start" for os-start)
+	minMinor   int      // the microversion the action appeared in (0 = 2.1)
 	vmStates   []string // allowed vm_states
 	taskStates []string // allowed task_states ("" is None); nil = any
 	// parse validates the body before any state check (Nova's schema), and
@@ -191,6 +192,34 @@ func (s *Sim) actionTable() map[string]actionSpec {
 				writeJSON(c.w, 202, map[string]any{"server": view})
 				return nil
 			}},
+		// pause and unpause (samples of realnova's pause-server and
+		// unpause-server): pausing/unpausing, then power_state 3 (PAUSED) or 1.
+		"pause": {nova: "pause", vmStates: []string{vmActive}, taskStates: none, parse: noArg,
+			run: func(s *Sim, c *call, v *server, _ any) *apiError {
+				v.TaskState = "pausing"
+				s.startTask(v, "pause", []step{{s.opts.TransitionDelay, func(v *server) {
+					v.VMState, v.TaskState, v.PowerState = vmPaused, "", powerPaused
+				}}})
+				accepted(c)
+				return nil
+			}},
+		"unpause": {nova: "unpause", vmStates: []string{vmPaused}, taskStates: none, parse: noArg,
+			run: func(s *Sim, c *call, v *server, _ any) *apiError {
+				v.TaskState = "unpausing"
+				s.startTask(v, "unpause", []step{{s.opts.TransitionDelay, func(v *server) {
+					v.VMState, v.TaskState, v.PowerState = vmActive, "", powerRunning
+				}}})
+				accepted(c)
+				return nil
+			}},
+		// trigger_crash_dump (2.17): an NMI to the guest, sent to the
+		// compute host asynchronously; Nova changes no state.
+		"trigger_crash_dump": {nova: "trigger_crash_dump", minMinor: 17,
+			vmStates: []string{vmActive, vmPaused, vmRescued, "resized", vmError}, taskStates: none, parse: noArg,
+			run: func(s *Sim, c *call, v *server, _ any) *apiError {
+				accepted(c)
+				return nil
+			}},
 	}
 }
 
@@ -218,6 +247,10 @@ func (s *Sim) handleAction(c *call) *apiError {
 	spec, ok := s.actions[name]
 	if !ok {
 		return novaErr(400, "There is no such action: %s", name)
+	}
+	if !c.mv.ge(spec.minMinor) {
+		// Nova's VersionNotFoundForAPIMethod: a plain 404.
+		return novaErr(404, "The resource could not be found.")
 	}
 	parsed, aerr := spec.parse(s, arg)
 	if aerr != nil {

@@ -23,6 +23,7 @@ const (
 
 	powerNoState  = 0
 	powerRunning  = 1
+	powerPaused   = 3
 	powerShutdown = 4
 )
 

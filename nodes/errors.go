@@ -27,6 +27,10 @@ var (
 	ErrFailed = errors.New("action failed")
 	// ErrTimeout: the server did not reach the target state in time.
 	ErrTimeout = errors.New("timed out waiting for the cloud")
+	// ErrUnsupported: the cloud cannot do what was asked at all (its API
+	// lacks the call, its policy or hypervisor refuses it), whatever the
+	// server's state.
+	ErrUnsupported = errors.New("not supported by the cloud")
 )
 
 // Error carries the condition, the operation and Nova's own explanation.

@@ -71,6 +71,7 @@ const (
 	ActionResume
 	ActionUnshelve
 	ActionUnrescue
+	ActionPause
 	actionRescue
 	actionRebuild
 )
@@ -116,6 +117,9 @@ func actions() map[Action]actionSpec {
 		}},
 		ActionUnrescue: {"unrescue", "ACTIVE", true, func(ctx context.Context, c *gophercloud.ServiceClient, id, _ string) error {
 			return servers.Unrescue(ctx, c, id).ExtractErr()
+		}},
+		ActionPause: {"pause", "PAUSED", true, func(ctx context.Context, c *gophercloud.ServiceClient, id, _ string) error {
+			return servers.Pause(ctx, c, id).ExtractErr()
 		}},
 		actionRescue: {"rescue", "RESCUE", true, func(ctx context.Context, c *gophercloud.ServiceClient, id, image string) error {
 			_, err := servers.Rescue(ctx, c, id, servers.RescueOpts{RescueImageRef: image}).Extract()

@@ -295,7 +295,7 @@ func equalPorts(a, b []Port) bool {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if a[i].MAC != b[i].MAC || a[i].Network != b[i].Network || !slices.Equal(a[i].FixedIPs, b[i].FixedIPs) {
 			return false
 		}
 	}

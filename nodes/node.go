@@ -38,6 +38,16 @@ type Flavor struct {
 type Port struct {
 	MAC     string
 	Network string // network name (the key of `addresses`)
+	// FixedIPs are the port's fixed addresses (Nova's OS-EXT-IPS:type
+	// "fixed"; floating IPs are NAT in front of the guest, not on its
+	// interface), in Nova's order.
+	FixedIPs []IP
+}
+
+// IP is one address of a port.
+type IP struct {
+	Addr    string
+	Version int // 4 or 6
 }
 
 // Deleted reports whether Nova says the server is gone (seen in changes-since

@@ -42,7 +42,10 @@ type wireServer struct {
 	// Image is {"id": …, "links": …}, or "" for a server booted from a volume.
 	Image     json.RawMessage `json:"image"`
 	Addresses map[string][]struct {
-		MAC string `json:"OS-EXT-IPS-MAC:mac_addr"`
+		MAC     string `json:"OS-EXT-IPS-MAC:mac_addr"`
+		Addr    string `json:"addr"`
+		Version int    `json:"version"`
+		Type    string `json:"OS-EXT-IPS:type"`
 	} `json:"addresses"`
 	Fault *struct {
 		Message string `json:"message"`
@@ -105,15 +108,22 @@ func (w *wireServer) node() Node {
 	}
 	// One Port per distinct MAC (a port with several fixed IPs appears once
 	// per IP), sorted by network then MAC so the order is stable.
-	seen := map[string]bool{}
+	at := map[string]int{} // MAC → index in n.Ports
 	for network, entries := range w.Addresses {
 		for _, e := range entries {
 			mac := strings.ToLower(e.MAC)
-			if mac == "" || seen[mac] {
+			if mac == "" {
 				continue
 			}
-			seen[mac] = true
-			n.Ports = append(n.Ports, Port{MAC: mac, Network: network})
+			i, seen := at[mac]
+			if !seen {
+				i = len(n.Ports)
+				at[mac] = i
+				n.Ports = append(n.Ports, Port{MAC: mac, Network: network})
+			}
+			if e.Addr != "" && e.Type != "floating" {
+				n.Ports[i].FixedIPs = append(n.Ports[i].FixedIPs, IP{Addr: e.Addr, Version: e.Version})
+			}
 		}
 	}
 	sort.Slice(n.Ports, func(i, j int) bool {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,8 @@ func TestGetServerDecodesRealNova(t *testing.T) {
 	if n.InstanceNumber() != 11 {
 		t.Errorf("InstanceNumber = %d, want 11", n.InstanceNumber())
 	}
-	if len(n.Ports) != 1 || n.Ports[0] != (Port{MAC: "52:54:00:00:0f:00", Network: "provision"}) {
+	if len(n.Ports) != 1 || !reflect.DeepEqual(n.Ports[0], Port{MAC: "52:54:00:00:0f:00", Network: "provision",
+		FixedIPs: []IP{{Addr: "10.128.0.158", Version: 4}}}) {
 		t.Errorf("ports = %+v", n.Ports)
 	}
 	if v, ok := n.Metadata["libvirt:pxe-first"]; !ok || v != "" {

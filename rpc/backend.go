@@ -29,6 +29,11 @@ type Host interface {
 	Hostname(ctx context.Context) (string, error)
 	Capabilities(ctx context.Context) (string, error)
 	NodeInfo(ctx context.Context) (host.NodeInfo, error)
+	FreeMemory(ctx context.Context) (uint64, error) // bytes
+	CellsFreeMemory(ctx context.Context, start, maxCells int32) ([]uint64, error)
+	MemoryStats(ctx context.Context, cell int32, flags uint32) ([]host.MemoryStat, error)
+	Sysinfo(ctx context.Context, flags uint32) (string, error)
+	DomainCapabilities(ctx context.Context, emulator, arch, machine, virtType string, flags uint32) (string, error)
 }
 
 // Domains is the domain half of the hypervisor driver (driver/domain).
@@ -54,6 +59,14 @@ type Domains interface {
 	// CreateXML starts a new transient domain (virDomainCreateXML).
 	CreateXML(ctx context.Context, xml string, flags uint32) (domain.Domain, error)
 	Undefine(ctx context.Context, uuid virt.UUID, flags uint32) error
+	Suspend(ctx context.Context, uuid virt.UUID) error
+	Resume(ctx context.Context, uuid virt.UUID) error
+	InjectNMI(ctx context.Context, uuid virt.UUID, flags uint32) error
+	SetMetadata(ctx context.Context, uuid virt.UUID, typ int32, metadata, key, uri *string, flags uint32) error
+
+	// Guest facts.
+	InterfaceAddresses(ctx context.Context, uuid virt.UUID, source, flags uint32) ([]domain.Interface, error)
+	GetMetadata(ctx context.Context, uuid virt.UUID, typ int32, uri *string, flags uint32) (string, error)
 
 	// Subscribe delivers lifecycle events of every domain, whatever caused
 	// them, until unsubscribe is called. The channel is bounded; a subscriber

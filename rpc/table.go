@@ -151,6 +151,20 @@ var procedures = map[uint32]procedure{
 	ProcConnectNetworkEventRegisterAny:   {name: "CONNECT_NETWORK_EVENT_REGISTER_ANY", family: familyNetwork, readOnly: true, call: typed(connectNetworkEventRegisterAny)},
 	ProcConnectNetworkEventDeregisterAny: {name: "CONNECT_NETWORK_EVENT_DEREGISTER_ANY", family: familyNetwork, readOnly: true, call: typed(connectNetworkEventDeregisterAny)},
 
+	// Guest calls beyond lifecycle, host memory, sysinfo and domain
+	// capabilities (h_domain_more.go, h_node.go).
+	ProcDomainSuspend:                {name: "DOMAIN_SUSPEND", family: familyDomain, call: typed(domainSuspend)},
+	ProcDomainResume:                 {name: "DOMAIN_RESUME", family: familyDomain, call: typed(domainResume)},
+	ProcDomainInjectNmi:              {name: "DOMAIN_INJECT_NMI", family: familyDomain, call: typed(domainInjectNMI)},
+	ProcDomainSetMetadata:            {name: "DOMAIN_SET_METADATA", family: familyDomain, call: typed(domainSetMetadata)},
+	ProcDomainGetMetadata:            {name: "DOMAIN_GET_METADATA", family: familyDomain, readOnly: true, call: typed(domainGetMetadata)},
+	ProcDomainInterfaceAddresses:     {name: "DOMAIN_INTERFACE_ADDRESSES", family: familyDomain, readOnly: true, call: typed(domainInterfaceAddresses)},
+	ProcNodeGetFreeMemory:            {name: "NODE_GET_FREE_MEMORY", family: familyHost, readOnly: true, call: typed(nodeGetFreeMemory)},
+	ProcNodeGetCellsFreeMemory:       {name: "NODE_GET_CELLS_FREE_MEMORY", family: familyHost, readOnly: true, call: typed(nodeGetCellsFreeMemory)},
+	ProcNodeGetMemoryStats:           {name: "NODE_GET_MEMORY_STATS", family: familyHost, readOnly: true, call: typed(nodeGetMemoryStats)},
+	ProcConnectGetSysinfo:            {name: "CONNECT_GET_SYSINFO", family: familyHost, readOnly: true, call: typed(connectGetSysinfo)},
+	ProcConnectGetDomainCapabilities: {name: "CONNECT_GET_DOMAIN_CAPABILITIES", family: familyHost, call: typed(connectGetDomainCapabilities)},
+
 	// Events (h_event.go).
 	ProcConnectDomainEventCallbackRegisterAny:   {name: "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventCallbackRegisterAny)},
 	ProcConnectDomainEventCallbackDeregisterAny: {name: "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", family: familyDomain, readOnly: true, call: typed(connectDomainEventCallbackDeregisterAny)},

@@ -89,6 +89,12 @@ func formatOf(code libvirt.ErrorNumber) string {
 		return "unsupported configuration: %s"
 	case libvirt.ErrOperationTimeout:
 		return "Timed out during operation: %s"
+	case libvirt.ErrOperationUnsupported:
+		return "Operation not supported: %s"
+	case libvirt.ErrArgumentUnsupported:
+		return "argument unsupported: %s"
+	case libvirt.ErrNoDomainMetadata:
+		return "metadata not found: %s"
 	}
 	// VIR_ERR_RPC, VIR_ERR_XML_DETAIL and the rest: the detail is the message.
 	return "%s"
@@ -143,6 +149,30 @@ func NoConnect(dom ErrorDomain, uri string) *Error {
 // something the cloud cannot do.
 func ConfigUnsupported(dom ErrorDomain, detail string) *Error {
 	return New(dom, libvirt.ErrConfigUnsupported, detail, nil)
+}
+
+// OperationUnsupported is VIR_ERR_OPERATION_UNSUPPORTED: the hypervisor
+// cannot do this at all (libvirt's "Operation not supported").
+func OperationUnsupported(dom ErrorDomain, detail string, cause error) *Error {
+	return New(dom, libvirt.ErrOperationUnsupported, detail, cause)
+}
+
+// ArgumentUnsupported is VIR_ERR_ARGUMENT_UNSUPPORTED.
+func ArgumentUnsupported(dom ErrorDomain, detail string) *Error {
+	return New(dom, libvirt.ErrArgumentUnsupported, detail, nil)
+}
+
+// NoDomainMetadata is VIR_ERR_NO_DOMAIN_METADATA as libvirt's domain
+// configuration code raises it.
+func NoDomainMetadata() *Error {
+	return New(FromDomain, libvirt.ErrNoDomainMetadata, "Requested metadata element is not present", nil)
+}
+
+// InvalidArgRaw is VIR_ERR_INVALID_ARG raised with a message of its own
+// (libvirt's virReportInvalidArg and the null-argument checks), which has
+// no "invalid argument: " prefix.
+func InvalidArgRaw(dom ErrorDomain, msg string) *Error {
+	return &Error{Code: libvirt.ErrInvalidArg, Domain: dom, Format: "%s", Detail: msg}
 }
 
 // InvalidArg is VIR_ERR_INVALID_ARG.

@@ -65,6 +65,8 @@ func FromNodes(err error) error {
 			reason = "the cloud did not reach the requested state in time"
 		}
 		return virt.OperationTimeout(from, reason, err)
+	case errors.Is(err, nodes.ErrUnsupported):
+		return virt.OperationUnsupported(from, reason, err)
 	case errors.Is(err, nodes.ErrFailed):
 		return virt.OperationFailed(from, "the cloud failed the action: "+reason, err)
 	case errors.Is(err, nodes.ErrUnavailable):

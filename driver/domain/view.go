@@ -133,6 +133,15 @@ func (h *Driver) refreshView(old *view, ns []nodes.Node, gen uint64) *view {
 // withOffReason applies the shut-off reason we know for domains we stopped
 // ourselves. h.mu must be held.
 func (h *Driver) withOffReason(d Domain) Domain {
+	if h.resumed[d.UUID] {
+		switch d.State {
+		case virt.StateRunning:
+			d.Reason = virt.RunningUnpaused
+		case virt.StatePaused:
+		default:
+			delete(h.resumed, d.UUID) // stopped: the reason is history
+		}
+	}
 	if r, ok := h.offReason[d.UUID]; ok {
 		if d.State == virt.StateShutoff {
 			d.Reason = r
@@ -190,18 +199,21 @@ func (h *Driver) List(ctx context.Context, flags virt.ListFlags) ([]Domain, erro
 	return out, nil
 }
 
-// Capacity is the cloud's nodes summed up (memory in KiB, vCPUs), for the
-// host driver's node info.
-func (h *Driver) Capacity(ctx context.Context) (memoryKiB uint64, vcpus int32, err error) {
+// Capacity is the cloud's nodes summed up, for the host driver's model:
+// every domain's memory (KiB) and vCPUs, and the memory of the active ones.
+func (h *Driver) Capacity(ctx context.Context) (memoryKiB, activeKiB uint64, vcpus int32, err error) {
 	v, err := h.current(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, d := range v.doms {
 		memoryKiB += d.MaxMemoryKiB
 		vcpus += int32(d.VCPUs)
+		if d.State.Active() {
+			activeKiB += d.MaxMemoryKiB
+		}
 	}
-	return memoryKiB, vcpus, nil
+	return memoryKiB, activeKiB, vcpus, nil
 }
 
 // LookupByName answers virDomainLookupByName.

@@ -21,10 +21,11 @@ const (
 	libVersion        = 9000000 // libvirt 9.0.0, the virsh we are tested with
 )
 
-// Capacity sums up the cloud's nodes.
+// Capacity sums up the cloud's nodes (model.go says what the sums mean).
 type Capacity interface {
-	// Capacity is the total memory (KiB) and vCPUs of every domain.
-	Capacity(ctx context.Context) (memoryKiB uint64, vcpus int32, err error)
+	// Capacity is every domain's memory (KiB) and vCPUs, and the memory
+	// of the active ones.
+	Capacity(ctx context.Context) (memoryKiB, activeKiB uint64, vcpus int32, err error)
 }
 
 // Config tunes a Driver.
@@ -71,67 +72,13 @@ func (h *Driver) LibVersion() uint64 { return libVersion }
 // Hostname answers virConnectGetHostname.
 func (h *Driver) Hostname(context.Context) (string, error) { return h.hostname, nil }
 
-// NodeInfo answers virNodeGetInfo: the cloud's nodes summed up as one host.
+// NodeInfo answers virNodeGetInfo: the host model's memory and CPUs, one
+// socket of that many cores in one NUMA cell.
 func (h *Driver) NodeInfo(ctx context.Context) (NodeInfo, error) {
-	info := NodeInfo{Model: "x86_64", MHz: 2000, Nodes: 1, Sockets: 1, Threads: 1}
-	if h.capacity != nil {
-		mem, cpus, err := h.capacity.Capacity(ctx)
-		if err != nil {
-			return NodeInfo{}, err
-		}
-		info.Memory, info.CPUs = mem, cpus
+	m, err := h.model(ctx)
+	if err != nil {
+		return NodeInfo{}, err
 	}
-	if info.CPUs == 0 {
-		info.CPUs = 1
-	}
-	if info.Memory == 0 {
-		info.Memory = 1024 * 1024
-	}
-	info.Cores = info.CPUs
-	return info, nil
+	return NodeInfo{Model: "x86_64", Memory: m.memoryKiB, CPUs: m.cpus, MHz: 2000, Nodes: 1, Sockets: 1,
+		Cores: m.cpus, Threads: 1}, nil
 }
-
-// Capabilities answers virConnectGetCapabilities.
-func (h *Driver) Capabilities(context.Context) (string, error) {
-	return capabilitiesXML, nil
-}
-
-const capabilitiesXML = `<capabilities>
-
-  <host>
-    <cpu>
-      <arch>x86_64</arch>
-    </cpu>
-    <power_management/>
-    <iommu support='no'/>
-    <migration_features>
-      <live/>
-    </migration_features>
-    <topology>
-      <cells num='1'>
-        <cell id='0'>
-          <cpus num='1'>
-            <cpu id='0' socket_id='0' die_id='0' core_id='0' siblings='0'/>
-          </cpus>
-        </cell>
-      </cells>
-    </topology>
-  </host>
-
-  <guest>
-    <os_type>hvm</os_type>
-    <arch name='x86_64'>
-      <wordsize>64</wordsize>
-      <emulator>/usr/bin/qemu-system-x86_64</emulator>
-      <machine maxCpus='255'>pc</machine>
-      <domain type='qemu'/>
-      <domain type='kvm'/>
-    </arch>
-    <features>
-      <acpi default='on' toggle='yes'/>
-      <apic default='on' toggle='no'/>
-    </features>
-  </guest>
-
-</capabilities>
-`

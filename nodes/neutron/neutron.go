@@ -248,13 +248,22 @@ type FixedIP struct{ SubnetID, IP string }
 
 // Ports lists the ports on a network.
 func (c *Client) Ports(ctx context.Context, networkID string) ([]Port, error) {
-	pages, err := ports.List(c.sc, ports.ListOpts{NetworkID: networkID}).AllPages(ctx)
+	return c.listPorts(ctx, ports.ListOpts{NetworkID: networkID}, "list ports of "+networkID)
+}
+
+// DevicePorts lists the ports bound to a device (a server's, by its ID).
+func (c *Client) DevicePorts(ctx context.Context, deviceID string) ([]Port, error) {
+	return c.listPorts(ctx, ports.ListOpts{DeviceID: deviceID}, "list ports of device "+deviceID)
+}
+
+func (c *Client) listPorts(ctx context.Context, opts ports.ListOpts, op string) ([]Port, error) {
+	pages, err := ports.List(c.sc, opts).AllPages(ctx)
 	if err != nil {
-		return nil, classify("list ports of "+networkID, err)
+		return nil, classify(op, err)
 	}
 	all, err := ports.ExtractPorts(pages)
 	if err != nil {
-		return nil, classify("list ports of "+networkID, err)
+		return nil, classify(op, err)
 	}
 	out := make([]Port, 0, len(all))
 	for _, p := range all {

@@ -110,3 +110,29 @@ func cmdAutostart(v *vsh, c *cmdArgs) error {
 	}
 	return nil
 }
+
+// suspend and resume (virsh-domain.c cmdSuspend, cmdResume).
+var (
+	suspendAction = lifecycleAction{
+		call: func(l *libvirt.Libvirt, d libvirt.Domain, _ *cmdArgs) error { return l.DomainSuspend(d) },
+		done: "Domain '%s' suspended\n", fail: "Failed to suspend domain '%s'",
+	}
+	resumeAction = lifecycleAction{
+		call: func(l *libvirt.Libvirt, d libvirt.Domain, _ *cmdArgs) error { return l.DomainResume(d) },
+		done: "Domain '%s' resumed\n", fail: "Failed to resume domain '%s'",
+	}
+)
+
+// cmdInjectNMI is virsh's inject-nmi: no message either way but the
+// libvirt error.
+func cmdInjectNMI(v *vsh, c *cmdArgs) error {
+	d, err := v.lookup(c, byAll)
+	if err != nil {
+		return err
+	}
+	if err := v.l.DomainInjectNmi(d, 0); err != nil {
+		v.libvirtError(err)
+		return errFailed
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ package virsh
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -313,5 +314,149 @@ func cmdDomiflist(v *vsh, c *cmdArgs) error {
 		rows = append(rows, []string{dash(ifc.Target.Dev), dash(ifc.Type), dash(source), dash(ifc.Model.Type), dash(ifc.MAC.Address)})
 	}
 	v.table([]string{"Interface", "Type", "Source", "Model", "MAC"}, rows)
+	return nil
+}
+
+// domifaddrSources are domifaddr's --source values
+// (virDomainInterfaceAddressesSource).
+var domifaddrSources = map[string]uint32{"lease": 0, "agent": 1, "arp": 2}
+
+// cmdDomifaddr is virsh-domain-monitor.c's cmdDomIfAddr.
+func cmdDomifaddr(v *vsh, c *cmdArgs) error {
+	d, err := v.lookup(c, byAll)
+	if err != nil {
+		return err
+	}
+	var source uint32
+	if s, ok := c.str("source"); ok {
+		if source, ok = domifaddrSources[s]; !ok {
+			v.errorf("Unknown data source '%s'", s)
+			return errFailed
+		}
+	}
+	ifaces, err := v.l.DomainInterfaceAddresses(d, source, 0)
+	if err != nil {
+		return v.failed(err, "Failed to query for interfaces addresses")
+	}
+	only, filter := c.str("interface")
+	v.extra(" %-10s %-20s %-8s     %s\n%s%s\n", "Name", "MAC address", "Protocol", "Address",
+		"-------------------------------------------------", "------------------------------")
+	for _, ifc := range ifaces {
+		if filter && only != ifc.Name {
+			continue
+		}
+		mac := ""
+		if len(ifc.Hwaddr) > 0 {
+			mac = ifc.Hwaddr[0]
+		}
+		if len(ifc.Addrs) == 0 {
+			if mac == "" {
+				mac = "N/A"
+			}
+			v.printf(" %-10s %-17s    %-12s %s\n", ifc.Name, mac, "N/A", "N/A")
+			continue
+		}
+		for j, a := range ifc.Addrs {
+			typ := "ipv4"
+			if a.Type == 1 {
+				typ = "ipv6"
+			}
+			addr := fmt.Sprintf("%-12s %s/%d", typ, a.Addr, a.Prefix)
+			if c.has("full") || j == 0 {
+				v.printf(" %-10s %-17s    %s\n", ifc.Name, mac, addr)
+			} else {
+				v.printf(" %-10s %-17s    %s\n", "-", "-", addr)
+			}
+		}
+	}
+	return nil
+}
+
+// metadataFlags are the --live/--config/--current options of desc and
+// metadata (virDomainModificationImpact).
+func metadataFlags(c *cmdArgs) libvirt.DomainModificationImpact {
+	var f libvirt.DomainModificationImpact
+	if c.has("live") {
+		f |= libvirt.DomainAffectLive
+	}
+	if c.has("config") {
+		f |= libvirt.DomainAffectConfig
+	}
+	return f
+}
+
+// cmdDesc is virsh-domain-monitor.c's cmdDesc without --edit: show or set
+// the description or (--title) the title.
+func cmdDesc(v *vsh, c *cmdArgs) error {
+	d, err := v.lookup(c, byAll)
+	if err != nil {
+		return err
+	}
+	typ, what := libvirt.DomainMetadataDescription, "description"
+	if c.has("title") {
+		typ, what = libvirt.DomainMetadataTitle, "title"
+	}
+	if desc, ok := c.str("new-desc"); ok {
+		if err := v.l.DomainSetMetadata(d, int32(typ), libvirt.OptString{desc}, nil, nil, metadataFlags(c)); err != nil {
+			return v.failed(err, "Failed to set new domain %s", what)
+		}
+		v.extra("Domain %s updated successfully", what)
+		return nil
+	}
+	desc, err := v.l.DomainGetMetadata(d, int32(typ), nil, metadataFlags(c))
+	var le libvirt.Error
+	if errors.As(err, &le) && le.Code == uint32(libvirt.ErrNoDomainMetadata) {
+		desc, err = "", nil
+	}
+	if err != nil {
+		v.libvirtError(err)
+		return errFailed
+	}
+	if desc == "" {
+		v.extra("No %s for domain: %s", what, d.Name)
+		return nil
+	}
+	v.printf("%s", desc)
+	return nil
+}
+
+// cmdMetadata is virsh-domain.c's cmdMetadata without --edit.
+func cmdMetadata(v *vsh, c *cmdArgs) error {
+	d, err := v.lookup(c, byAll)
+	if err != nil {
+		return err
+	}
+	uri, _ := c.str("uri")
+	key, hasKey := c.str("key")
+	set, hasSet := c.str("set")
+	if hasSet && !hasKey {
+		v.errorf("namespace key is required when modifying metadata")
+		return errFailed
+	}
+	if hasSet || c.has("remove") {
+		var md, k libvirt.OptString
+		if hasSet {
+			md = libvirt.OptString{set}
+		}
+		if hasKey {
+			k = libvirt.OptString{key}
+		}
+		if err := v.l.DomainSetMetadata(d, int32(libvirt.DomainMetadataElement), md, k, libvirt.OptString{uri}, metadataFlags(c)); err != nil {
+			v.libvirtError(err)
+			return errFailed
+		}
+		if hasSet {
+			v.extra("Metadata modified\n")
+		} else {
+			v.extra("Metadata removed\n")
+		}
+		return nil
+	}
+	data, err := v.l.DomainGetMetadata(d, int32(libvirt.DomainMetadataElement), libvirt.OptString{uri}, metadataFlags(c))
+	if err != nil {
+		v.libvirtError(err)
+		return errFailed
+	}
+	v.printf("%s\n", data)
 	return nil
 }

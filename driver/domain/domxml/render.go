@@ -62,6 +62,10 @@ func RenderXML(spec DomainSpec, flags uint32) string {
 	w.open("devices")
 	w.text("emulator", xmlEmulator)
 	busIndex := map[string]int{}
+	// PCI slots as libvirt assigns them on pc-i440fx: 0 host bridge, 1
+	// PIIX3 (IDE, USB), 2 the primary video, then NICs, then virtio disks.
+	ifSlot := func(i int) int { return firstPCISlot + i }
+	slots := &pciSlots{next_: firstPCISlot + len(s.Interfaces)}
 	for _, d := range s.Disks {
 		w.open("disk", "type", "file", "device", d.Device)
 		if d.Device == "disk" {
@@ -81,6 +85,11 @@ func RenderXML(spec DomainSpec, flags uint32) string {
 		if alias {
 			w.empty("alias", "name", diskAlias(d.Bus, busIndex[d.Bus]))
 		}
+		if d.Bus == "virtio" {
+			w.empty("address", pciAddress(slots.next())...)
+		} else if a := driveAddress(d.Bus, d.Target); a != nil {
+			w.empty("address", a...)
+		}
 		w.close("disk")
 		busIndex[d.Bus]++
 	}
@@ -97,6 +106,7 @@ func RenderXML(spec DomainSpec, flags uint32) string {
 		if alias {
 			w.empty("alias", "name", "net"+strconv.Itoa(i))
 		}
+		w.empty("address", pciAddress(ifSlot(i))...)
 		w.close("interface")
 	}
 	w.open("serial", "type", "pty")

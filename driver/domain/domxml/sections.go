@@ -198,10 +198,10 @@ func deviceSections(devs *xnode) []section {
 		d := stripChildren(c, runtimeOnly...)
 		switch {
 		case c.prefix == "" && c.local == "disk":
-			d = stripChildren(d, "source", "target", "boot", "alias")
+			d = stripChildren(d, "source", "target", "boot", "alias", "address")
 			d.attrs = slices.DeleteFunc(slices.Clone(d.attrs), func(a xml.Attr) bool { return attrQName(a) == "device" })
 		case c.prefix == "" && c.local == "interface":
-			d = stripChildren(d, "mac", "source", "target", "model", "boot", "alias")
+			d = stripChildren(d, "mac", "source", "target", "model", "boot", "alias", "address")
 		}
 		groups[c.qname()] = append(groups[c.qname()], canonOf(d, false))
 	}

@@ -1,0 +1,149 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+
+	"quintupleo/nodes"
+	"quintupleo/virt"
+)
+
+// Calls on a running guest beyond power: suspend and resume (Nova's pause
+// and unpause), the NMI (trigger_crash_dump) and the interface addresses
+// (the ports' fixed IPs), each with the qemu driver's checks and wording.
+
+// Suspend answers virDomainSuspend with Nova's pause, waited for. As qemu's
+// driver, a paused domain is left as it is (success) and a domain that does
+// not run is refused.
+func (h *Driver) Suspend(ctx context.Context, u virt.UUID) error {
+	n, d, err := h.pausable(ctx, u)
+	if err != nil || d.State == virt.StatePaused {
+		return err
+	}
+	if _, err := h.act.Do(ctx, n.ID, nodes.ActionPause); err != nil {
+		return FromNodes(err)
+	}
+	return nil
+}
+
+// Resume answers virDomainResume with Nova's unpause, waited for; a
+// running domain is left as it is, as qemu's driver does. The domain then
+// reads "running (unpaused)".
+func (h *Driver) Resume(ctx context.Context, u virt.UUID) error {
+	n, d, err := h.pausable(ctx, u)
+	if err != nil || d.State != virt.StatePaused {
+		return err
+	}
+	h.mu.Lock()
+	h.resumed[u] = true
+	h.mu.Unlock()
+	if _, err := h.act.Do(ctx, n.ID, nodes.ActionUnpause); err != nil {
+		h.mu.Lock()
+		delete(h.resumed, u)
+		h.mu.Unlock()
+		return FromNodes(err)
+	}
+	return nil
+}
+
+// pausable finds a domain suspend and resume may act on: active, not
+// pm-suspended (qemu's checks, in its order).
+func (h *Driver) pausable(ctx context.Context, u virt.UUID) (nodes.Node, Domain, error) {
+	n, d, err := h.find(ctx, u)
+	switch {
+	case err != nil:
+		return n, d, err
+	case !d.State.Active():
+		return n, d, NotRunning()
+	case d.State == virt.StatePMSuspended:
+		return n, d, virt.OperationInvalid(from, "domain is pm-suspended", nil)
+	}
+	return n, d, nil
+}
+
+// InjectNMI answers virDomainInjectNMI with Nova's trigger_crash_dump.
+// Nova sends it to the compute host and answers at once; like libvirt,
+// nothing is waited for.
+func (h *Driver) InjectNMI(ctx context.Context, u virt.UUID, flags uint32) error {
+	if flags != 0 {
+		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function qemuDomainInjectNMI", flags))
+	}
+	n, d, err := h.find(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !d.State.Active() {
+		return NotRunning()
+	}
+	return FromNodes(h.act.TriggerCrashDump(ctx, n.ID))
+}
+
+// Interface address sources (virDomainInterfaceAddressesSource).
+const (
+	AddrSourceLease = 0 // the network's DHCP leases: Neutron's fixed IPs
+	AddrSourceAgent = 1 // the guest agent, which a cloud server has none of for us
+	AddrSourceARP   = 2 // the host's ARP table: the same addresses, no prefix
+)
+
+// Interface is one entry of virDomainInterfaceAddresses.
+type Interface struct {
+	Name  string // the host-side device: "tap" + the port ID's first 11 characters, as Nova's libvirt driver names it
+	MAC   string
+	Addrs []IPAddr
+}
+
+// IPAddr is one address of an Interface.
+type IPAddr struct {
+	IPv6   bool
+	Addr   string
+	Prefix uint32 // 0 when unknown (as libvirt's ARP source reports)
+}
+
+// InterfaceAddresses answers virDomainInterfaceAddresses. The cloud's DHCP
+// is Neutron's, so the lease source gives each port's fixed IPs (from Nova)
+// with their subnets' prefix lengths (from Neutron); the ARP source gives
+// the same addresses without prefix, as libvirt's does; there is no guest
+// agent to ask. As qemu's driver, a domain that does not run is refused.
+func (h *Driver) InterfaceAddresses(ctx context.Context, u virt.UUID, source, flags uint32) ([]Interface, error) {
+	if flags != 0 {
+		return nil, virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function qemuDomainInterfaceAddresses", flags))
+	}
+	n, d, err := h.find(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if !d.State.Active() {
+		return nil, NotRunning()
+	}
+	switch source {
+	case AddrSourceLease, AddrSourceARP:
+	case AddrSourceAgent:
+		return nil, virt.ArgumentUnsupported(from, "QEMU guest agent is not configured")
+	default:
+		return nil, virt.ArgumentUnsupported(from, fmt.Sprintf("Unknown IP address data source %d", source))
+	}
+	facts, err := h.inv.PortFacts(ctx, n.ID)
+	if err != nil {
+		return nil, FromNodes(err)
+	}
+	var out []Interface
+	for i, p := range n.Ports {
+		if len(p.FixedIPs) == 0 {
+			continue // no lease: libvirt lists only interfaces it has addresses for
+		}
+		f := facts[p.MAC]
+		ifc := Interface{Name: fmt.Sprintf("net%d", i), MAC: p.MAC}
+		if len(f.ID) >= 11 {
+			ifc.Name = "tap" + f.ID[:11]
+		}
+		for _, ip := range p.FixedIPs {
+			a := IPAddr{IPv6: ip.Version == 6, Addr: ip.Addr}
+			if source == AddrSourceLease {
+				a.Prefix = uint32(f.Prefixes[ip.Addr])
+			}
+			ifc.Addrs = append(ifc.Addrs, a)
+		}
+		out = append(out, ifc)
+	}
+	return out, nil
+}
