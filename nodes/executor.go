@@ -196,6 +196,7 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 		}
 		if n.TaskState == "" {
 			if spec.doneAtTarget && n.Status == target {
+				notifyAccepted(ctx)
 				return n, nil
 			}
 			return n, err
@@ -205,6 +206,7 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			return Node{}, x.timeoutOr(ctx, op, werr)
 		}
 	}
+	notifyAccepted(ctx)
 
 	n, err := x.waitFor(ctx, id, target)
 	if err != nil {
