@@ -48,10 +48,22 @@ func LoadAccounts(file, readOnlyFile string) (*Accounts, error) {
 	if len(a.users) == 0 {
 		return nil, fmt.Errorf("redfish: no account in %s", file)
 	}
-	if a.unknown, err = bcrypt.GenerateFromPassword([]byte("unknown user"), bcrypt.DefaultCost); err != nil {
+	if a.unknown, err = bcrypt.GenerateFromPassword([]byte("unknown user"), a.cost()); err != nil {
 		return nil, fmt.Errorf("redfish: %w", err)
 	}
 	return a, nil
+}
+
+// cost is the bcrypt cost of the accounts' hashes (the highest), which the
+// hash compared for an unknown user gets too.
+func (a *Accounts) cost() int {
+	c := bcrypt.MinCost
+	for _, acc := range a.users {
+		if n, err := bcrypt.Cost(acc.hash); err == nil && n > c {
+			c = n
+		}
+	}
+	return c
 }
 
 func (a *Accounts) load(path string, readOnly bool) error {
