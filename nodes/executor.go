@@ -180,6 +180,8 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.ActionTimeout)
 	defer cancel()
 
+	// idleRetried: a 409 found the server idle once already (see below).
+	idleRetried := false
 	for {
 		err := spec.send(ctx, x.inv.cloud.Compute, id, image)
 		if err == nil {
@@ -198,6 +200,14 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			if spec.doneAtTarget && n.Status == target {
 				notifyAccepted(ctx)
 				return n, nil
+			}
+			// The task Nova refused for may have ended between its
+			// answer and this read (a reboot that just finished): once,
+			// send again rather than fail; a refusal for the server's
+			// state itself comes back the same and is returned.
+			if !idleRetried {
+				idleRetried = true
+				continue
 			}
 			return n, err
 		}
