@@ -40,9 +40,18 @@ type env struct {
 	url  string // http://127.0.0.1:port
 	auth string // the read-write htpasswd file
 	ro   string // the read-only one
+	// transport, when set, is the client's (HTTPS tests trust their CA).
+	transport http.RoundTripper
 }
 
 func newEnv(t *testing.T, opts cloudsim.Options) *env {
+	t.Helper()
+	return newEnvWith(t, opts, nil)
+}
+
+// newEnvWith is newEnv with the Redfish configuration changed by tune; the
+// URL is https:// when tune turned plain HTTP off.
+func newEnvWith(t *testing.T, opts cloudsim.Options, tune func(*stack.RedfishConfig)) *env {
 	t.Helper()
 	if opts.TransitionDelay == 0 {
 		opts.TransitionDelay = 5 * time.Millisecond
@@ -61,8 +70,11 @@ func newEnv(t *testing.T, opts cloudsim.Options) *env {
 		t.Fatal(err)
 	}
 	act := nodes.NewExecutor(inv, nodes.ExecutorConfig{PollInterval: 5 * time.Millisecond, ActionTimeout: 20 * time.Second, Logger: log})
-	ln, err := stack.AddRedfish(b, inv, act, stack.RedfishConfig{Addr: "127.0.0.1:0", PlainHTTP: true,
-		AuthFile: e.auth, ReadOnlyAuthFile: e.ro, Logger: log})
+	cfg := stack.RedfishConfig{Addr: "127.0.0.1:0", PlainHTTP: true, AuthFile: e.auth, ReadOnlyAuthFile: e.ro, Logger: log}
+	if tune != nil {
+		tune(&cfg)
+	}
+	ln, err := stack.AddRedfish(b, inv, act, cfg)
 	if err != nil {
 		b.Close()
 		t.Fatal(err)
@@ -71,7 +83,11 @@ func newEnv(t *testing.T, opts cloudsim.Options) *env {
 		b.Close()
 		t.Fatal(err)
 	}
-	e.inv, e.url = inv, "http://"+ln.Addr().String()
+	scheme := "https://"
+	if cfg.PlainHTTP {
+		scheme = "http://"
+	}
+	e.inv, e.url = inv, scheme+ln.Addr().String()
 	stacktest.Run(t, b)
 	return e
 }
@@ -112,7 +128,8 @@ func (e *env) do(t *testing.T, method, path, user, pass, body string, header ...
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: e.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
