@@ -2,8 +2,8 @@
 # scripts/test.sh — the whole test suite, as the README and CI run it.
 #
 # Installs the real clients the end-to-end tests drive (Debian's virsh from
-# libvirt-clients, OpenSSH's ssh, the openstack CLI from python3-openstackclient)
-# when they are missing, then checks format and vet, then runs every test with
+# libvirt-clients, OpenSSH's ssh, the openstack CLI from python3-openstackclient,
+# sushy from python3-sushy) when they are missing, then checks format and vet, then runs every test with
 # the race detector. With CI set, end-to-end tests never skip for a missing
 # tool: they fail.
 set -euo pipefail
