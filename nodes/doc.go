@@ -1,5 +1,5 @@
 // Package nodes is the node model every front end shares (libvirt through
-// driver/domain today; Redfish later): the OpenStack side of quintupleo.
+// driver/domain, Redfish through redfish): the OpenStack side of quintupleo.
 //
 // It has five parts, each with its own type:
 //
@@ -16,7 +16,10 @@
 //     and waited for until Nova reports its target state; what it reads on
 //     the way goes into the inventory at once (read-your-writes). Power
 //     operations pick the action from the server's status and hand a
-//     stopped server's power-on to the boot strategy.
+//     stopped server's power-on to the boot strategy. A one-time boot
+//     device (bootonce.go, a server metadata mark) is spent by the next
+//     power-on or reboot; WithAccepted (accepted.go) tells a front end
+//     that answers on acceptance (Redfish's Reset) when Nova took the action.
 //   - Provisioner (create.go): creating a server with its ports (virsh
 //     define of a new domain) and deleting it with them (undefine), every
 //     step undone when a later one fails; built from the Executor

@@ -184,6 +184,8 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.ActionTimeout)
 	defer cancel()
 
+	// idleRetried: a 409 found the server idle once already (see below).
+	idleRetried := false
 	for {
 		err := spec.send(ctx, x.inv.cloud.Compute, id, image)
 		if err == nil {
@@ -200,7 +202,16 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 		}
 		if n.TaskState == "" {
 			if spec.doneAtTarget && n.Status == target {
+				notifyAccepted(ctx)
 				return n, nil
+			}
+			// The task Nova refused for may have ended between its
+			// answer and this read (a reboot that just finished): once,
+			// send again rather than fail; a refusal for the server's
+			// state itself comes back the same and is returned.
+			if !idleRetried {
+				idleRetried = true
+				continue
 			}
 			return n, err
 		}
@@ -209,6 +220,7 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			return Node{}, x.timeoutOr(ctx, op, werr)
 		}
 	}
+	notifyAccepted(ctx)
 
 	n, err := x.waitFor(ctx, id, target)
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"quintupleo/cloudsim"
 	"quintupleo/nodes"
 )
 
@@ -119,5 +121,32 @@ func TestStrategiesActThroughTheirActor(t *testing.T) {
 		"os-start n1", `metadata n1 libvirt:pxe-first="1"`}
 	if !slices.Equal(a.calls, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(a.calls, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A 409 for a task that ended before the Executor looked (the server is
+// idle when it reads it) is sent again, not returned: Redfish clients send a
+// shutdown right after a reset reads On.
+func TestConflictFromAFinishedTaskIsRetried(t *testing.T) {
+	sim, inv, _ := newInventory(t, cloudsim.Options{Nodes: 1}, nodes.InventoryConfig{RefreshInterval: time.Hour})
+	x := nodes.NewExecutor(inv, nodes.ExecutorConfig{PollInterval: 5 * time.Millisecond})
+	ns, _, err := inv.Nodes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ns[0].ID
+	if _, err := x.PowerOn(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.SetFault(cloudsim.Fault{Endpoint: "os-stop", ErrorRate: 1, Status: 409, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetCounters()
+	n, err := x.PowerOff(t.Context(), id)
+	if err != nil || n.Status != "SHUTOFF" {
+		t.Fatalf("PowerOff after a stale 409: %s, %v", n.Status, err)
+	}
+	if got := sim.Count("os-stop"); got != 2 {
+		t.Errorf("%d os-stop, want 2 (the refused one and the retry)", got)
 	}
 }

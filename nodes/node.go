@@ -69,3 +69,38 @@ func (n Node) InstanceNumber() int64 {
 	}
 	return v
 }
+
+// MetaDomainUUID is the server metadata key that keeps the UUID a node was
+// defined with through the libvirt front (driver/domain writes it, as
+// domain.MetaUUID): Nova chooses server UUIDs, and a node must answer to the
+// same UUID through every front end and on every replica.
+const MetaDomainUUID = "libvirt:uuid"
+
+// UUID is the node's UUID as every front end shows it: the one it was
+// defined with (MetaDomainUUID, in canonical form), else the server's own.
+func (n Node) UUID() string {
+	if u := strings.ToLower(n.Metadata[MetaDomainUUID]); canonicalUUID(u) {
+		return u
+	}
+	return n.ID
+}
+
+// canonicalUUID reports whether s is 8-4-4-4-12 lower-case hex digits.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

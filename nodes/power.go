@@ -9,7 +9,8 @@ import (
 // status, honour the boot strategy, and return at the target state.
 
 // PowerOn brings a node up from wherever Nova has it: a stopped server boots
-// from its boot device (the boot strategy decides how); a paused, suspended
+// from its boot device (the boot strategy decides how), which spends a
+// one-time boot device (bootonce.go); a paused, suspended
 // or shelved one is unpaused, resumed or unshelved.
 func (x *Executor) PowerOn(ctx context.Context, id string) (Node, error) {
 	n, err := x.inv.Node(ctx, id)
@@ -18,7 +19,8 @@ func (x *Executor) PowerOn(ctx context.Context, id string) (Node, error) {
 	}
 	switch n.Status {
 	case "SHUTOFF":
-		return x.boot.PowerOn(ctx, x, n)
+		booted, err := x.boot.PowerOn(ctx, x, n)
+		return x.afterBoot(ctx, booted, err)
 	case "PAUSED":
 		return x.Do(ctx, id, ActionUnpause)
 	case "SUSPENDED":
@@ -62,7 +64,8 @@ func (x *Executor) PowerOff(ctx context.Context, id string) (Node, error) {
 	return n, nil
 }
 
-// Reboot restarts a running node (hard: a reset). A rescued server cannot be
+// Reboot restarts a running node (hard: a reset); like a power-on, it spends
+// a one-time boot device (bootonce.go). A rescued server cannot be
 // rebooted in Nova; it is powered off and on again, which also honours a
 // boot device changed meanwhile.
 func (x *Executor) Reboot(ctx context.Context, id string, hard bool) (Node, error) {
@@ -76,22 +79,31 @@ func (x *Executor) Reboot(ctx context.Context, id string, hard bool) (Node, erro
 		}
 		return x.PowerOn(ctx, id)
 	}
+	a := ActionRebootSoft
 	if hard {
-		return x.Do(ctx, id, ActionRebootHard)
+		a = ActionRebootHard
 	}
-	return x.Do(ctx, id, ActionRebootSoft)
+	booted, err := x.Do(ctx, id, a)
+	return x.afterBoot(ctx, booted, err)
 }
 
 // BootDevice is the boot device of the node's next power-on.
 func (x *Executor) BootDevice(n Node) BootDevice { return x.boot.Get(n) }
 
-// SetBootDevice records the boot device for the node's next power-on.
+// SetBootDevice records the boot device for the node's next power-on and
+// every one after it, replacing a one-time override (SetBootDeviceOnce).
 func (x *Executor) SetBootDevice(ctx context.Context, id string, dev BootDevice) error {
 	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return err
 	}
-	return x.boot.Set(ctx, x, n, dev)
+	if err := x.boot.Set(ctx, x, n, dev); err != nil {
+		return err
+	}
+	if n.Status == "RESCUE" || n.VMState == "rescued" {
+		return nil // Nova refuses metadata writes; the mark is spent or goes at the next boot
+	}
+	return x.clearBootOnce(ctx, id)
 }
 
 // BootStrategyName names the strategy in use.

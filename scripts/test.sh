@@ -2,8 +2,8 @@
 # scripts/test.sh — the whole test suite, as the README and CI run it.
 #
 # Installs the real clients the end-to-end tests drive (Debian's virsh from
-# libvirt-clients, OpenSSH's ssh, the openstack CLI from python3-openstackclient)
-# when they are missing, then checks format and vet, then runs every test with
+# libvirt-clients, OpenSSH's ssh, the openstack CLI from python3-openstackclient,
+# sushy from python3-sushy) when they are missing, then checks format and vet, then runs every test with
 # the race detector. With CI set, end-to-end tests never skip for a missing
 # tool: they fail.
 set -euo pipefail
@@ -26,6 +26,9 @@ command -v virt-install >/dev/null 2>&1 || need_pkgs+=(virtinst)
 # python3-lxml) in the same file; about 60 s and 270 MB to install.
 command -v ansible-playbook >/dev/null 2>&1 || need_pkgs+=(ansible)
 /usr/bin/python3 -c 'import lxml' >/dev/null 2>&1 || need_pkgs+=(python3-lxml)
+# sushy (the Redfish library of Ironic's redfish driver) on Debian's python3
+# drives the Redfish front end in redfish/sushy_test.go.
+/usr/bin/python3 -c 'import sushy' >/dev/null 2>&1 || need_pkgs+=(python3-sushy)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "== installing ${need_pkgs[*]}"
 	sudo=""

@@ -23,7 +23,8 @@ import (
 // nothing of ours and of go-libvirt only its error numbers; the model
 // packages (driver/*, nodes) see no go-libvirt wire types; driver families do
 // not import each other (domain may import network, for <source network>);
-// gophercloud stays in nodes; only cmd and tests import cloudsim.
+// gophercloud stays in nodes; only cmd and tests import cloudsim; redfish,
+// a front end beside rpc and ssh, imports nodes and nothing above it.
 func TestLayering(t *testing.T) {
 	goBin := testtool.Require(t, "go")
 	out, err := exec.CommandContext(t.Context(), goBin, "list", "-json=ImportPath,Imports,Deps", "quintupleo/...").Output()
@@ -37,14 +38,16 @@ func TestLayering(t *testing.T) {
 	// package (and its subpackages) → direct imports it must not have
 	// (prefixes), except those in allowed.
 	banned := map[string][]string{
-		"quintupleo/virt":            {ours, golibvirt + "/"}, // go-libvirt itself: its ErrorNumber constants only
-		"quintupleo/rpc":             {"github.com/gophercloud/", "quintupleo/nodes", "quintupleo/ssh", "quintupleo/cloudsim"},
-		"quintupleo/driver/host":     {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
-		"quintupleo/driver/domain":   {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
-		"quintupleo/driver/network":  {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
-		"quintupleo/driver/storage":  {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
-		"quintupleo/nodes":           {golibvirt, "quintupleo/driver/", "quintupleo/virt", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim"},
-		"quintupleo/ssh":             {"github.com/gophercloud/", "quintupleo/nodes", "quintupleo/driver/", "quintupleo/cloudsim"},
+		"quintupleo/virt":           {ours, golibvirt + "/"}, // go-libvirt itself: its ErrorNumber constants only
+		"quintupleo/rpc":            {"github.com/gophercloud/", "quintupleo/nodes", "quintupleo/ssh", "quintupleo/cloudsim"},
+		"quintupleo/driver/host":    {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
+		"quintupleo/driver/domain":  {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
+		"quintupleo/driver/network": {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
+		"quintupleo/driver/storage": {golibvirt, "github.com/gophercloud/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/driver/"},
+		"quintupleo/nodes":          {golibvirt, "quintupleo/driver/", "quintupleo/virt", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim"},
+		"quintupleo/ssh":            {"github.com/gophercloud/", "quintupleo/nodes", "quintupleo/driver/", "quintupleo/cloudsim"},
+		// The Redfish front end stands beside rpc and ssh on nodes alone.
+		"quintupleo/redfish":         {golibvirt, "github.com/gophercloud/", "quintupleo/driver/", "quintupleo/rpc", "quintupleo/ssh", "quintupleo/cloudsim", "quintupleo/virt"},
 		"quintupleo/cloudsim":        {"quintupleo/rpc", "quintupleo/ssh", "quintupleo/driver/", "quintupleo/nodes", "quintupleo/virt"},
 		"quintupleo/internal/pubsub": {ours},
 

@@ -12,19 +12,10 @@ import (
 	"quintupleo/internal/testtool"
 )
 
-// debianPython is Debian's /usr/bin/python3 (where python3-libvirt lives),
-// not whichever python3 comes first on PATH; skipped (failed under CI) when
-// it or the bindings are missing.
+// debianPython is Debian's /usr/bin/python3 with python3-libvirt.
 func debianPython(t *testing.T) string {
 	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import libvirt").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3-libvirt is required when CI is set (scripts/test.sh installs it): %v", err)
-		}
-		t.Skipf("python3-libvirt not installed: %v", err)
-	}
-	return py
+	return testtool.DebianPython(t, "libvirt", "python3-libvirt")
 }
 
 // TestLibvirtPythonDefineXML is devtest's configure-vm: libvirt-python's

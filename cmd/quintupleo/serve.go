@@ -50,7 +50,8 @@ type serveConfig struct {
 	// define of new domains (docs/semantics.md, "Provisioning")
 	defineFlavor, defineImage, defineNetwork string
 	networkMap                               map[string]string
-	tls                                      tlsFlags // --listen-tls, --tls-* (tls.go)
+	tls                                      tlsFlags     // --listen-tls, --tls-* (tls.go)
+	redfish                                  redfishFlags // --listen-redfish, --redfish-* (redfish.go)
 
 	httpClient *http.Client // not a flag: tests observe what is sent to the cloud
 }
@@ -82,6 +83,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
 	c.tls.flags(fs)
+	c.redfish.flags(fs)
 	c.provisionFlags(fs)
 }
 
@@ -105,8 +107,11 @@ func (c *serveConfig) Validate() error {
 	if err := c.networkFlags.validate(); err != nil {
 		return err
 	}
-	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" && c.tls.listen == "" {
-		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix or --listen-ssh")
+	if c.listenTCP == "" && c.listenUnix == "" && c.readOnlyUnix == "" && c.listenSSH == "" && c.tls.listen == "" && c.redfish.listen == "" {
+		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix, --listen-ssh or --listen-redfish")
+	}
+	if err := c.redfish.validate(); err != nil {
+		return err
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
 		return errors.New("--listen-ssh needs --ssh-authorized-keys (SSH is key-based)")
@@ -164,6 +169,8 @@ type serveStack struct {
 	dom   *domain.Driver
 	tcp   *stack.Listener // nil without --listen-tcp
 	sshLn *stack.Listener // nil without --listen-ssh
+	// redfish is nil without --listen-redfish
+	redfish *stack.Listener
 }
 
 // newStack builds every part cfg asks for, then binds every listener (see
@@ -202,6 +209,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	})
 	st.tcp = lv.TCP
 	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
+		return st, err
+	}
+	if st.redfish, err = cfg.redfish.add(st.Stack, st.inv, st.act, cfg.tls, log.With("component", "redfish")); err != nil {
 		return st, err
 	}
 	if cfg.listenSSH != "" {

@@ -34,26 +34,35 @@ func AddTLS(st *Stack, lv *Libvirt, cfg TLSConfig) (*Listener, error) {
 		Serve:  lv.serve(cfg.Access.Policy(st.log.With("component", "rpc"))),
 		Listen: func() (net.Listener, error) { return rpc.ListenTLS(cfg.Addr, tlsCfg) }})
 
+	reloadOnHUP(st, "TLS", creds)
+	return l, nil
+}
+
+// reloadOnHUP re-reads creds on every SIGHUP while the stack runs, as
+// libvirtd does: new handshakes use the new certificates, connections made
+// keep theirs, and files that do not load leave the old ones in use (and
+// say why). what names the listener in the log.
+func reloadOnHUP(st *Stack, what string, creds *rpc.TLSCredentials) {
 	// Notified from now on, not from when Run starts the loop: a SIGHUP
 	// in between must not kill the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	st.OnClose(func() error { signal.Stop(hup); return nil })
-	st.Go("tls reload", func(ctx context.Context) error {
+	files := creds.Files()
+	st.Go(what+" reload", func(ctx context.Context) error {
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-hup:
 				if err := creds.Reload(); err != nil {
-					st.log.Error("TLS certificates not reloaded; the previous ones stay in use", "err", err)
+					st.log.Error(what+" certificates not reloaded; the previous ones stay in use", "err", err)
 					continue
 				}
-				st.log.Info("TLS certificates reloaded", "cert", cfg.Files.Cert, "ca", cfg.Files.CA)
+				st.log.Info(what+" certificates reloaded", "cert", files.Cert, "ca", files.CA)
 			}
 		}
 	})
-	return l, nil
 }
 
 // withTLSDefaults fills in libvirt's default paths for the files not given.

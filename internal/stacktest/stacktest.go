@@ -65,6 +65,13 @@ func New(t testing.TB, n int) *Stack {
 	}
 	st := &Stack{Sim: sim, Srv: lv.Server, lv: lv}
 	_, st.Port, _ = net.SplitHostPort(lv.TCP.Addr().String())
+	Run(t, b)
+	return st
+}
+
+// Run runs a built and bound stack until the test ends; t.Cleanup stops it
+// as serve stops on a signal and fails the test if it ended in error.
+func Run(t testing.TB, b *stack.Stack) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
@@ -74,7 +81,6 @@ func New(t testing.TB, n int) *Stack {
 			t.Errorf("stack: %v", err)
 		}
 	})
-	return st
 }
 
 // Dial is what cmd gives the SSH side (stack.Libvirt.Dial): a net.Pipe

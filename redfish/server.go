@@ -1,0 +1,241 @@
+package redfish
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"quintupleo/nodes"
+)
+
+// Config is the Redfish front end's: who may log in, and how long an idle
+// session lives.
+type Config struct {
+	// Accounts are the users (LoadAccounts); required.
+	Accounts *Accounts
+	// SessionTimeout ends a session idle for longer. Default 30m, the
+	// SessionService default most BMCs ship.
+	SessionTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// DefaultSessionTimeout is Config.SessionTimeout's default.
+const DefaultSessionTimeout = 30 * time.Minute
+
+// Server serves the Redfish API over the node model: every GET from the
+// inventory's cache, every change through the Executor. It is an
+// http.Handler; Shutdown waits for the actions it started.
+type Server struct {
+	inv      *nodes.Inventory
+	act      *nodes.Executor
+	accounts *Accounts
+	sessions *sessions
+	log      *slog.Logger
+	mux      *http.ServeMux
+	images   *imageFacts
+	index    nodeIndex
+
+	// Actions outlive the request that started them (Reset answers once the
+	// cloud accepted): they run under ctx, tracked by actions.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	actions sync.WaitGroup
+}
+
+// New builds the Redfish server over inv's nodes, acting through act.
+func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) (*Server, error) {
+	if cfg.Accounts == nil {
+		return nil, errors.New("redfish: no accounts")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{inv: inv, act: act, accounts: cfg.Accounts, log: log,
+		sessions: newSessions(cmp.Or(cfg.SessionTimeout, DefaultSessionTimeout)),
+		mux:      http.NewServeMux(), images: newImageFacts(act), ctx: ctx, cancel: cancel}
+	s.routes()
+	return s, nil
+}
+
+// Shutdown waits for the actions in flight until ctx ends, then cancels
+// those left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.actions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	s.cancel()
+	<-done
+	return nil
+}
+
+// handler serves one method of one resource for an authenticated principal.
+type handler func(w http.ResponseWriter, r *http.Request, p principal)
+
+// route is one resource: its handlers by method, and whether it is open to
+// anonymous clients (the service root, and logging in).
+type route struct {
+	methods map[string]handler
+	open    map[string]bool
+}
+
+// handle registers the resource at pattern (a ServeMux pattern without a
+// method): a method it lacks gets 405 with the Allow header, a client
+// without valid credentials 401, a read-only one 403 for anything but GET.
+func (s *Server) handle(pattern string, rt route) {
+	allow := slices.Sorted(func(yield func(string) bool) {
+		for m := range rt.methods {
+			if !yield(m) {
+				return
+			}
+		}
+	})
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		h, ok := rt.methods[method]
+		if !ok {
+			s.fail(w, r, refuse(http.StatusMethodNotAllowed, "OperationNotAllowed", ""))
+			return
+		}
+		var p principal
+		if !rt.open[method] {
+			var err *Error
+			if p, err = s.authenticate(r); err != nil {
+				if err.Status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Basic realm="quintupleo Redfish"`)
+				}
+				s.fail(w, r, err)
+				return
+			}
+			if p.readOnly && method != http.MethodGet && !(method == http.MethodDelete && ownSession(r, p)) {
+				s.fail(w, r, refuse(http.StatusForbidden, "InsufficientPrivilege", "The account "+p.user+" is read-only."))
+				return
+			}
+		}
+		h(w, r, p)
+	})
+}
+
+// ownSession reports whether r deletes the caller's own session (logging
+// out, which a read-only account may do).
+func ownSession(r *http.Request, p principal) bool {
+	return p.session != nil && r.PathValue("session") == p.session.id
+}
+
+// ServeHTTP serves the API. A trailing slash is ignored (but for the
+// service root, whose canonical URI has one).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("OData-Version", "4.0")
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && p != rootPath {
+		r.URL.Path = strings.TrimSuffix(p, "/")
+		r.URL.RawPath = ""
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// authenticate finds who r is from: a session token (X-Auth-Token), else
+// HTTP Basic credentials.
+func (s *Server) authenticate(r *http.Request) (principal, *Error) {
+	if token := r.Header.Get("X-Auth-Token"); token != "" {
+		ss, ok := s.sessions.lookup(token)
+		if !ok {
+			return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "The session token is unknown or expired; log in again.")
+		}
+		return principal{user: ss.user, readOnly: ss.readOnly, session: ss}, nil
+	}
+	user, password, ok := r.BasicAuth()
+	if !ok {
+		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Authenticate with HTTP Basic or an X-Auth-Token from the SessionService.")
+	}
+	readOnly, ok := s.accounts.check(user, password)
+	if !ok {
+		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.")
+	}
+	return principal{user: user, readOnly: readOnly}, nil
+}
+
+// etagOf is the strong ETag of a resource's representation: it changes
+// whenever the resource does (its power, its boot override).
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}
+
+// writeJSON sends a resource with its ETag.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("redfish: render", "err", err)
+		http.Error(w, "render failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("ETag", etagOf(body))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// fail sends a refusal as a Redfish error body and logs it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := fromNodes(err)
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(r.Context(), level, "redfish request refused", "method", r.Method, "path", r.URL.Path,
+		"status", e.Status, "message", e.ID, "err", e.Error())
+	body, _ := json.Marshal(e.body())
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "10")
+	}
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}
+
+// decodeObject reads a JSON object request body, each member raw.
+func decodeObject(r *http.Request) (map[string]json.RawMessage, *Error) {
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "MalformedJSON", "The body could not be read: "+err.Error())
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		reason := "The body must be a JSON object."
+		if err != nil {
+			reason = err.Error()
+		}
+		return nil, refuse(http.StatusBadRequest, "MalformedJSON", reason)
+	}
+	return obj, nil
+}
+
+// stringMember is obj[key] as a string; present is false when it is absent.
+func stringMember(obj map[string]json.RawMessage, key string) (v string, present bool, err *Error) {
+	raw, ok := obj[key]
+	if !ok {
+		return "", false, nil
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return "", true, refuse(http.StatusBadRequest, "PropertyValueTypeError", "", string(raw), key)
+	}
+	return v, true, nil
+}
