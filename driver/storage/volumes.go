@@ -114,12 +114,17 @@ func (d *Driver) CreateVolume(ctx context.Context, pool virt.UUID, xml string, f
 	if err != nil {
 		return Volume{}, err
 	}
+	if virt.SanitizeName(def.name, "") != def.name {
+		return Volume{}, virt.ConfigUnsupported(from, fmt.Sprintf("volume name '%s' cannot be kept in the cloud: a volume's name must be made of letters, digits and '_', '.', '+', '-', not starting with '-' or '.'", def.name))
+	}
 	vols, err := d.list(ctx)
 	if err != nil {
 		return Volume{}, err
 	}
 	for _, v := range vols {
-		if v.Name == def.name {
+		// A Cinder volume of that name, even one the pool shows with a
+		// suffix, would make the new one's name ambiguous.
+		if v.Name == def.name || v.CloudName == def.name {
 			return Volume{}, virt.StorageVolExists(def.name)
 		}
 	}
