@@ -7,8 +7,11 @@
 package virsh
 
 import (
+	"cmp"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -655,4 +658,89 @@ func cmdVolDumpxml(v *vsh, c *cmdArgs) error {
 	}
 	v.printf("%s", x)
 	return nil
+}
+
+// domainVolume is a disk of a domain that undefine is to remove with it.
+type domainVolume struct {
+	target, source string
+	vol            libvirt.StorageVol
+}
+
+// undefineVolumes collects, before undefine, the storage volumes
+// --remove-all-storage (or --storage TARGET,SOURCE,…) removes, as virsh's
+// cmdUndefine does: each disk's source looked up by pool and name for a
+// volume disk, else by path; a source no pool knows is reported and left.
+func (v *vsh) undefineVolumes(c *cmdArgs, d libvirt.Domain) ([]domainVolume, error) {
+	only, listed := c.str("storage")
+	if !c.has("remove-all-storage") && !listed {
+		return nil, nil
+	}
+	x, err := v.l.DomainGetXMLDesc(d, 0)
+	if err != nil {
+		v.libvirtError(err)
+		return nil, errFailed
+	}
+	var doc struct {
+		Disks []struct {
+			Source struct {
+				File   string `xml:"file,attr"`
+				Dir    string `xml:"dir,attr"`
+				Name   string `xml:"name,attr"`
+				Dev    string `xml:"dev,attr"`
+				Volume string `xml:"volume,attr"`
+				Pool   string `xml:"pool,attr"`
+			} `xml:"source"`
+			Target struct {
+				Dev string `xml:"dev,attr"`
+			} `xml:"target"`
+		} `xml:"devices>disk"`
+	}
+	if err := xml.Unmarshal([]byte(x), &doc); err != nil {
+		v.errorf("Failed to parse domain XML: %v", err)
+		return nil, errFailed
+	}
+	var out []domainVolume
+	for _, disk := range doc.Disks {
+		s := disk.Source
+		source := cmp.Or(s.File, s.Dir, s.Name, s.Dev, s.Volume)
+		if source == "" {
+			continue
+		}
+		if listed && !slices.Contains(strings.Split(only, ","), disk.Target.Dev) && !slices.Contains(strings.Split(only, ","), source) {
+			continue
+		}
+		var vol libvirt.StorageVol
+		if s.Pool != "" {
+			p, perr := v.l.StoragePoolLookupByName(s.Pool)
+			if perr == nil {
+				vol, err = v.l.StorageVolLookupByName(p, source)
+			} else {
+				err = perr
+			}
+		} else {
+			vol, err = v.l.StorageVolLookupByPath(source)
+		}
+		if err != nil {
+			v.errorf("Storage volume '%s'(%s) is not managed by libvirt. Remove it manually.\n", disk.Target.Dev, source)
+			continue
+		}
+		out = append(out, domainVolume{target: disk.Target.Dev, source: source, vol: vol})
+	}
+	return out, nil
+}
+
+// removeVolumes deletes the volumes undefineVolumes collected, once the
+// domain is undefined.
+func (v *vsh) removeVolumes(vols []domainVolume) error {
+	var failed error
+	for _, dv := range vols {
+		if err := v.l.StorageVolDelete(dv.vol, 0); err != nil {
+			v.errorf("Failed to remove storage volume '%s'(%s)", dv.target, dv.source)
+			v.libvirtError(err)
+			failed = errFailed
+			continue
+		}
+		v.extra("Volume '%s'(%s) removed.\n", dv.target, dv.source)
+	}
+	return failed
 }

@@ -86,3 +86,37 @@ func volName(args []string) string {
 	a := args[len(args)-1]
 	return a[strings.LastIndexByte(a, '/')+1:]
 }
+
+// TestStorageUndefineRemovesVolumes: undefine --remove-all-storage of a
+// domain whose disk is a pool volume, by the real virsh and by the
+// emulator: the same lines, and the volume gone both times.
+func TestStorageUndefineRemovesVolumes(t *testing.T) {
+	testtool.Require(t, "virsh")
+	st := stacktest.New(t, 1)
+	const xml = `<domain type='kvm'><name>bm_0</name><memory unit='KiB'>4194304</memory><vcpu>2</vcpu>
+<os><type arch='x86_64'>hvm</type><boot dev='network'/></os><devices>
+<disk type='file' device='disk'><source file='/var/lib/libvirt/images/bm_0.qcow2'/><target dev='sda' bus='sata'/></disk>
+<interface type='network'><mac address='00:d6:4e:2a:5b:10'/><source network='provision'/></interface></devices></domain>`
+	setup := func() {
+		t.Helper()
+		if r := ourVirsh(t, st, nil, "vol-create-as", "default", "bm_0.qcow2", "1G"); r.status != 0 {
+			t.Fatalf("vol-create-as: %+v", r)
+		}
+		if r := ourVirshIn(t, st, xml, "define", "/dev/stdin"); r.status != 0 {
+			t.Fatalf("define: %+v", r)
+		}
+	}
+	args := []string{"undefine", "--managed-save", "--remove-all-storage", "bm_0"}
+	setup()
+	want := realVirsh(t, st, args...)
+	if want.status != 0 || want.out != "Domain 'bm_0' has been undefined\nVolume 'vda'(/var/lib/libvirt/images/bm_0.qcow2) removed.\n\n" {
+		t.Fatalf("real virsh: %+v", want)
+	}
+	setup()
+	if got := ourVirsh(t, st, nil, args...); got != want {
+		t.Errorf("undefine --remove-all-storage:\n ours: %+v\nvirsh: %+v", got, want)
+	}
+	if r := ourVirsh(t, st, nil, "vol-list", "default"); r.out != " Name   Path\n--------------\n\n" {
+		t.Errorf("volumes left: %q", r.out)
+	}
+}
