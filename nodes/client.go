@@ -14,6 +14,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/config"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,6 +52,12 @@ type Cloud struct {
 	// Nova's `addresses`, so a cloud without Neutron still serves the rest.
 	Network *gophercloud.ServiceClient
 	Image   *gophercloud.ServiceClient
+	// Block is Cinder (block-storage v3), or nil when the catalog has none:
+	// then there are no storage pools (driver/storage says so on every
+	// call) and disks never name volumes.
+	Block *gophercloud.ServiceClient
+	// ProjectID is the project the token is scoped to (Cinder's quota key).
+	ProjectID string
 }
 
 // Connect authenticates and builds the service clients. Re-authentication on
@@ -99,7 +106,28 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nodes: image endpoint: %w", err)
 	}
-	return &Cloud{Compute: compute, Network: network, Image: image}, nil
+	block, err := openstack.NewBlockStorageV3(provider, endpointOpts)
+	switch {
+	case errors.As(err, &noEndpoint):
+		block = nil // optional, see Cloud.Block
+	case err != nil:
+		return nil, fmt.Errorf("nodes: block-storage endpoint: %w", err)
+	}
+	return &Cloud{Compute: compute, Network: network, Image: image, Block: block, ProjectID: projectOf(provider)}, nil
+}
+
+// projectOf is the project of the provider's Keystone v3 token, "" if it
+// has none (an unscoped or v2 token).
+func projectOf(provider *gophercloud.ProviderClient) string {
+	r, ok := provider.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		return ""
+	}
+	p, err := r.ExtractProject()
+	if err != nil || p == nil {
+		return ""
+	}
+	return p.ID
 }
 
 // needNetwork refuses op on a cloud whose catalog has no network service

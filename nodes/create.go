@@ -55,8 +55,11 @@ type CreateSpec struct {
 	RAMMiB, VCPUs int
 	DiskGiB       int
 	Image         string // name or ID; "" = ProvisionConfig.Image
-	Ports         []PortSpec
-	Metadata      map[string]string
+	// BootVolume, when set, is the Cinder volume the server boots from
+	// (block_device_mapping_v2, boot_index 0) instead of Image.
+	BootVolume string
+	Ports      []PortSpec
+	Metadata   map[string]string
 	// Run leaves the server running (libvirt's create of a transient
 	// domain): Create returns once it is ACTIVE instead of stopping it.
 	Run bool
@@ -192,8 +195,10 @@ func (p *Provisioner) plan(ctx context.Context, spec CreateSpec) (plan, error) {
 	if pl.flavor, pl.why, err = p.chooseFlavor(ctx, spec); err != nil {
 		return plan{}, err
 	}
-	if pl.imageID, err = p.findImage(ctx, cmp.Or(spec.Image, p.cfg.Image)); err != nil {
-		return plan{}, err
+	if spec.BootVolume == "" {
+		if pl.imageID, err = p.findImage(ctx, cmp.Or(spec.Image, p.cfg.Image)); err != nil {
+			return plan{}, err
+		}
 	}
 	nets, err := p.networks(ctx)
 	if err != nil {
@@ -403,6 +408,12 @@ func (p *Provisioner) createServer(ctx context.Context, spec CreateSpec, pl plan
 	if len(nets) == 0 {
 		opts.Networks = "none"
 	}
+	if spec.BootVolume != "" {
+		// The volume stays when the server goes: it is the pool's, and
+		// vol-delete (or undefine --remove-all-storage) removes it.
+		opts.BlockDevice = []servers.BlockDevice{{SourceType: servers.SourceVolume, DestinationType: servers.DestinationVolume,
+			UUID: spec.BootVolume, BootIndex: 0}}
+	}
 	s, err := servers.Create(ctx, p.cloud.Compute, opts, nil).Extract()
 	if err != nil {
 		return "", refusal("create server "+spec.Name, err)
@@ -540,7 +551,8 @@ func (p *Provisioner) undo(ctx context.Context, name string, m made) {
 }
 
 // Delete deletes server id and the ports quintupleo created for it, and
-// returns once Nova no longer has the server.
+// returns once Nova no longer has the server and Cinder has detached its
+// volumes (which it keeps).
 func (p *Provisioner) Delete(ctx context.Context, id string) error {
 	if err := p.cloud.needNetwork("delete server " + id); err != nil {
 		return err
@@ -551,7 +563,14 @@ func (p *Provisioner) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	n, err := getServer(ctx, p.cloud.Compute, id)
+	if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return classify("get server "+id, err)
+	}
 	if err := p.deleteServer(ctx, id); err != nil {
+		return err
+	}
+	if err := p.waitVolumesReleased(ctx, n.Volumes); err != nil {
 		return err
 	}
 	for _, port := range ours {

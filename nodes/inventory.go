@@ -287,7 +287,7 @@ func sameObservable(a, b Node) bool {
 	return a.Name == b.Name && a.Status == b.Status && a.VMState == b.VMState &&
 		a.TaskState == b.TaskState && a.PowerState == b.PowerState && a.Fault == b.Fault &&
 		a.Flavor == b.Flavor && a.ImageID == b.ImageID && equalPorts(a.Ports, b.Ports) &&
-		equalMetadata(a.Metadata, b.Metadata)
+		slices.Equal(a.Volumes, b.Volumes) && equalMetadata(a.Metadata, b.Metadata)
 }
 
 func equalPorts(a, b []Port) bool {

@@ -20,10 +20,13 @@ type Node struct {
 	Flavor       Flavor
 	ImageID      string
 	Ports        []Port
-	Metadata     map[string]string
-	Fault        string // fault message of an ERROR server
-	Created      time.Time
-	Updated      time.Time
+	// Volumes are the Cinder volumes attached (os-extended-volumes), in
+	// Nova's order: the first of a server booted from a volume is its root.
+	Volumes  []string
+	Metadata map[string]string
+	Fault    string // fault message of an ERROR server
+	Created  time.Time
+	Updated  time.Time
 }
 
 // Flavor is the part of the embedded flavor (microversion ≥ 2.47) we use.

@@ -50,6 +50,9 @@ type wireServer struct {
 	Fault *struct {
 		Message string `json:"message"`
 	} `json:"fault"`
+	Volumes []struct {
+		ID string `json:"id"`
+	} `json:"os-extended-volumes:volumes_attached"`
 }
 
 type wireServerPage struct {
@@ -99,6 +102,9 @@ func (w *wireServer) node() Node {
 	}
 	if w.Fault != nil {
 		n.Fault = w.Fault.Message
+	}
+	for _, v := range w.Volumes {
+		n.Volumes = append(n.Volumes, v.ID)
 	}
 	var image struct {
 		ID string `json:"id"`

@@ -8,6 +8,7 @@ import (
 	"quintupleo/driver/domain"
 	"quintupleo/driver/host"
 	"quintupleo/driver/network"
+	"quintupleo/driver/storage"
 	"quintupleo/virt"
 )
 
@@ -94,9 +95,31 @@ type Networks interface {
 	Subscribe() (events <-chan network.Event, unsubscribe func())
 }
 
-// Storage is the storage driver (virStorageDriver; driver/storage), pools
-// and volumes. Like Networks it has no methods yet and is nil.
-type Storage interface{}
+// Storage is the storage driver (virStorageDriver; driver/storage): pools
+// and volumes. Pools are addressed by UUID and volumes by key after lookup,
+// as libvirt's remote driver does.
+type Storage interface {
+	Pools(ctx context.Context, flags uint32) ([]storage.Pool, error)
+	PoolByName(ctx context.Context, name string) (storage.Pool, error)
+	PoolByUUID(ctx context.Context, u virt.UUID) (storage.Pool, error)
+	PoolByTargetPath(ctx context.Context, path string) (storage.Pool, error)
+	PoolInfo(ctx context.Context, u virt.UUID) (storage.PoolInfo, error)
+	PoolXML(ctx context.Context, u virt.UUID, flags uint32) (string, error)
+	DefinePool(ctx context.Context, xml string) (storage.Pool, error)
+	StartPool(ctx context.Context, u virt.UUID) error
+	BuildPool(ctx context.Context, u virt.UUID) error
+	RefreshPool(ctx context.Context, u virt.UUID) error
+	SetPoolAutostart(ctx context.Context, u virt.UUID, on bool) error
+
+	Volumes(ctx context.Context, pool virt.UUID) ([]storage.Volume, error)
+	VolumeByName(ctx context.Context, pool virt.UUID, name string) (storage.Volume, error)
+	VolumeByKey(ctx context.Context, key string) (storage.Volume, error)
+	VolumeByPath(ctx context.Context, path string) (storage.Volume, error)
+	CreateVolume(ctx context.Context, pool virt.UUID, xml string, flags uint32) (storage.Volume, error)
+	DeleteVolume(ctx context.Context, key string, flags uint32) error
+	VolumeXML(ctx context.Context, key string) (string, error)
+	PoolName() string // the pool every volume is in
+}
 
 // Drivers are the families a Server answers from. A nil family is a missing
 // sub-driver: each of its procedures answers VIR_ERR_NO_SUPPORT naming the

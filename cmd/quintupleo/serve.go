@@ -15,6 +15,7 @@ import (
 
 	"quintupleo/cloudsim"
 	"quintupleo/driver/domain"
+	"quintupleo/driver/storage"
 	"quintupleo/internal/stack"
 	"quintupleo/internal/stack/sshstack"
 	"quintupleo/nodes"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	// define of new domains (docs/semantics.md, "Provisioning")
 	defineFlavor, defineImage, defineNetwork string
 	networkMap                               map[string]string
+	storagePool, storagePoolPath             string       // docs/semantics.md, "Storage"
 	tls                                      tlsFlags     // --listen-tls, --tls-* (tls.go)
 	redfish                                  redfishFlags // --listen-redfish, --redfish-* (redfish.go)
 
@@ -82,6 +84,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
 		"completed CONNECT_OPEN; when full, the oldest of them is closed to admit a new one")
 	fs.DurationVar(&c.openTimeout, "open-timeout", rpc.DefaultOpenTimeout, "close a libvirt connection that has not completed CONNECT_OPEN within this; 0 disables")
+	fs.StringVar(&c.storagePool, "storage-pool", "default", "name of the storage pool whose volumes are the project's Cinder volumes")
+	fs.StringVar(&c.storagePoolPath, "storage-pool-path", "/var/lib/libvirt/images", "target directory of the storage pool: a volume's path is this/NAME (no file exists there)")
 	c.tls.flags(fs)
 	c.redfish.flags(fs)
 	c.provisionFlags(fs)
@@ -201,7 +205,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, st.act, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
 			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval},
-		Networks: cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network"))})
+		Networks: cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network")),
+		Storage:  storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh}})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
 		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),

@@ -20,7 +20,7 @@ func (h *Driver) bootDevice(n nodes.Node) string {
 }
 
 // specOf is the domain XML model of a node.
-func (h *Driver) specOf(n nodes.Node, d Domain) domxml.DomainSpec {
+func (h *Driver) specOf(ctx context.Context, n nodes.Node, d Domain) domxml.DomainSpec {
 	spec := domxml.DomainSpec{
 		Name:      d.Name,
 		UUID:      d.UUID,
@@ -29,7 +29,7 @@ func (h *Driver) specOf(n nodes.Node, d Domain) domxml.DomainSpec {
 		VCPUs:     d.VCPUs,
 		BootDev:   h.bootDevice(n),
 		Firmware:  domxml.FirmwareBIOS,
-		Disks:     []domxml.Disk{domxml.RootDisk()},
+		Disks:     h.disksOf(ctx, n),
 	}
 	k, ok := keptOf(n.Metadata)
 	if !ok {
@@ -51,7 +51,7 @@ func (h *Driver) XMLDesc(ctx context.Context, u virt.UUID, flags uint32) (string
 	if err != nil {
 		return "", err
 	}
-	return domxml.RenderXML(h.specOf(n, d), flags), nil
+	return domxml.RenderXML(h.specOf(ctx, n, d), flags), nil
 }
 
 // keptFields are the changes define honours by keeping them in the cloud
@@ -85,7 +85,7 @@ func (h *Driver) DefineXML(ctx context.Context, xml string, _ uint32) (Domain, e
 	if isTransient(n) && h.prov != nil {
 		return h.persist(ctx, xml, n, d)
 	}
-	changes := def.Changes(h.specOf(n, d))
+	changes := def.Changes(h.specOf(ctx, n, d))
 	if refused := changes.Without(append(keptFields, domxml.FieldBootDevice)...); len(refused) > 0 {
 		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot change %s of domain '%s' in the cloud; only the boot device, <title>, <description> and <metadata> can be changed", joinList(refused.Names()), d.Name))
 	}

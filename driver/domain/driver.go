@@ -23,6 +23,9 @@ type Config struct {
 	// gives it, so that <source network='…'/> names a network virsh
 	// net-info finds; nil = the name as the cloud has it.
 	NetworkName func(cloudName string) string
+	// Volumes are the storage pool's volumes as disks (disks.go); nil = no
+	// storage driver: disks are the server's image disk only.
+	Volumes Volumes
 }
 
 // Driver is libvirt's domain driver over the node model: lookups and lists
@@ -34,6 +37,7 @@ type Driver struct {
 	act    *nodes.Executor
 	prov   Provisioner
 	cfg    Config
+	vols   Volumes
 	log    *slog.Logger
 	events *pubsub.Hub[Event]
 
@@ -71,6 +75,7 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 		act:  act,
 		prov: cfg.Provisioner,
 		cfg:  cfg,
+		vols: cfg.Volumes,
 		log:  log,
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)

@@ -69,7 +69,7 @@ func (h *Driver) GetMetadata(ctx context.Context, u virt.UUID, typ int32, uri *s
 	if err := metadataTarget(d, "virDomainGetMetadata", typ, uri, flags); err != nil {
 		return "", err
 	}
-	spec := h.specOf(n, d)
+	spec := h.specOf(ctx, n, d)
 	v := ""
 	switch typ {
 	case MetadataTitle:

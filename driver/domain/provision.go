@@ -90,6 +90,10 @@ func (h *Driver) newSpec(nd domxml.NewDomain) (nodes.CreateSpec, error) {
 
 // createNew makes the server cs describes for the new domain nd.
 func (h *Driver) createNew(ctx context.Context, nd domxml.NewDomain, cs nodes.CreateSpec) (Domain, error) {
+	var err error
+	if cs.BootVolume, err = h.bootVolume(ctx, cs.Name, nd.Disk); err != nil { // disks.go
+		return Domain{}, err
+	}
 	if len(nd.Ignored) > 0 {
 		h.log.Info("new domain: elements with no meaning in the cloud ignored", "domain", cs.Name, "ignored", nd.IgnoredList())
 	}

@@ -113,7 +113,7 @@ func (h *Driver) createExisting(ctx context.Context, xml string, n nodes.Node, d
 	if d.State.Active() {
 		return Domain{}, virt.OperationInvalid(virt.FromDomain, fmt.Sprintf("domain '%s' is already active", d.Name), nil)
 	}
-	if changes := def.Changes(h.specOf(n, d)); len(changes) > 0 {
+	if changes := def.Changes(h.specOf(ctx, n, d)); len(changes) > 0 {
 		return Domain{}, virt.ConfigUnsupported(from, fmt.Sprintf("cannot start domain '%s' with a configuration other than its own in the cloud (%s differ); start it with its own", d.Name, joinList(changes.Names())))
 	}
 	return h.Start(ctx, d.UUID)

@@ -3,11 +3,14 @@ package stack
 import (
 	"cmp"
 	"log/slog"
+	"time"
 
 	"quintupleo/driver/domain"
 	"quintupleo/driver/host"
 	"quintupleo/driver/network"
+	"quintupleo/driver/storage"
 	"quintupleo/nodes"
+	"quintupleo/nodes/cinder"
 	"quintupleo/rpc"
 )
 
@@ -22,14 +25,16 @@ type DriverConfig struct {
 	// networks (driver/network); nil, or a cloud without Neutron, leaves
 	// rpc answering network procedures VIR_ERR_NO_SUPPORT.
 	Networks *network.Config
+	// Storage is the storage pool over the cloud's Cinder; without Cinder in
+	// the catalog every storage call answers an error saying so.
+	Storage storage.Config
 }
 
 // AddDrivers builds the libvirt drivers over the node model (inv, and act
 // acting on its nodes), one per object family, as the RPC server serves
 // them. Networks are served when cfg.Networks is set and the cloud has
-// Neutron; storage is not wired yet, so rpc answers its procedures
-// VIR_ERR_NO_SUPPORT, as libvirtd does for a missing sub-driver. The
-// drivers' event loops run with the stack.
+// Neutron; storage always is, and without Cinder in the catalog each of its
+// calls says so. The drivers' event loops run with the stack.
 func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
 	dcfg := domain.Config{Logger: cfg.Logger}
 	if cfg.Provision != nil {
@@ -47,11 +52,20 @@ func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Driver
 			st.Go("network events", nets.Run)
 		}
 	}
+	scfg := cfg.Storage
+	scfg.Logger = cmp.Or(scfg.Logger, cfg.Logger)
+	timeout := time.Duration(0)
+	if cfg.Provision != nil {
+		timeout = cfg.Provision.Timeout
+	}
+	stor := storage.New(inv.Cinder(cinder.Config{Timeout: timeout}), scfg)
+	dcfg.Volumes = stor
 	dom := domain.New(inv, act, dcfg)
 	st.Go("events", dom.Run)
 	drivers := rpc.Drivers{
 		Host:    host.New(host.Config{Hostname: cfg.Hostname, Capacity: dom}),
 		Domains: dom,
+		Storage: stor,
 	}
 	if nets != nil {
 		drivers.Networks = nets

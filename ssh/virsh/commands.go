@@ -2,8 +2,8 @@
 // domain lookup as virsh resolves it, UUIDs and virsh's failure lines. The
 // commands themselves are grouped by file as virsh's own sources group them:
 // domain_lifecycle.go, domain_xml.go, domain_monitor.go (information and
-// lists), host.go (host and connection); networks and storage pools get
-// network.go and pool.go.
+// lists), host.go (host and connection), network.go (networks) and
+// storage.go (pools and volumes, its own table storageCommands).
 
 package virsh
 

@@ -57,11 +57,15 @@ func cmdUndefine(v *vsh, c *cmdArgs) error {
 			flags |= f.flag
 		}
 	}
+	vols, err := v.undefineVolumes(c, d) // storage.go
+	if err != nil {
+		return err
+	}
 	if err := v.l.DomainUndefineFlags(d, flags); err != nil {
 		return v.failed(err, "Failed to undefine domain '%s'", d.Name)
 	}
 	v.extra("Domain '%s' has been undefined\n", d.Name)
-	return nil
+	return v.removeVolumes(vols)
 }
 
 // readScratch reads a file named on the command line: only files in the

@@ -7,6 +7,7 @@
 package virsh
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -75,7 +76,7 @@ func Run(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	name := rest[0]
-	def := commandTable[name]
+	def := cmp.Or(commandTable[name], storageCommands[name])
 	if def == nil {
 		v.errorf("unknown command: '%s'", name)
 		return 1

@@ -29,6 +29,10 @@ type NewInterface struct {
 type NewDomain struct {
 	Spec       DomainSpec // as ParseXML reads it (the same checks, the same wording)
 	Interfaces []NewInterface
+	// Disk is the source of the one disk (a file, a block device or a
+	// pool's volume): driver/domain boots the server from it when it is a
+	// volume of the storage pool.
+	Disk DiskSource
 	// Ignored lists the elements that have no meaning on Nova, which a new
 	// domain may carry and the cloud does not model (features, clock,
 	// graphics, controllers, …), as "name" or "devices/name", for the log
@@ -58,6 +62,7 @@ func ParseNew(s string) (NewDomain, error) {
 	}
 	nd := NewDomain{Spec: spec}
 	if doc.Devices != nil {
+		nd.Disk = newDiskSource(doc.Devices.Disks)
 		if nd.Interfaces, err = newInterfaces(doc.Devices.Interfaces); err != nil {
 			return NewDomain{}, err
 		}
@@ -152,6 +157,30 @@ func checkDisks(disks []libvirtxml.DomainDisk) error {
 		return virt.ConfigUnsupported(from, fmt.Sprintf("a cloud server has one disk; this domain has %d", n))
 	}
 	return nil
+}
+
+// DiskSource is what a disk's <source> names: File for type 'file' and
+// 'block' (the path), Pool and Volume for type 'volume'.
+type DiskSource struct {
+	File, Pool, Volume string
+}
+
+// newDiskSource is the source of the first disk (checkDisks allows one).
+func newDiskSource(disks []libvirtxml.DomainDisk) DiskSource {
+	for _, d := range disks {
+		if (d.Device != "" && d.Device != "disk" && d.Device != "lun") || d.Source == nil {
+			continue
+		}
+		switch src := d.Source; {
+		case src.File != nil:
+			return DiskSource{File: src.File.File}
+		case src.Block != nil:
+			return DiskSource{File: src.Block.Dev}
+		case src.Volume != nil:
+			return DiskSource{Pool: src.Volume.Pool, Volume: src.Volume.Volume}
+		}
+	}
+	return DiskSource{}
 }
 
 // ignoredElements lists the elements of root a creation does not read.
