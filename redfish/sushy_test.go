@@ -2,6 +2,7 @@ package redfish_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -78,10 +79,25 @@ func TestSushy(t *testing.T) {
 		}
 		// On, ForceOn, PushPowerButton from off: os-start; GracefulShutdown,
 		// ForceOff, PushPowerButton from on: os-stop; the restarts: one
-		// reboot each.
+		// reboot each. Counted as Nova accepted them: sushy sees the power
+		// state before Nova's task has ended, so the next reset may meet a
+		// 409, which the executor sends again once the task is over — one
+		// action Nova accepted per reset, never two.
+		accepted, refused := map[string]int64{}, map[string]int64{}
+		for _, r := range e.sim.Requests() {
+			switch {
+			case r.Action == "":
+			case r.Status == http.StatusAccepted:
+				accepted[r.Action]++
+			case r.Status == http.StatusConflict:
+				refused[r.Action]++
+			default:
+				t.Errorf("%s answered %d", r.Action, r.Status)
+			}
+		}
 		for action, want := range map[string]int64{"os-start": 3, "os-stop": 3, "reboot": 2} {
-			if n := e.sim.Count(action); n != want {
-				t.Errorf("%d %s for the resets, want %d (%v)", n, action, want, e.sim.Counters())
+			if n := accepted[action]; n != want {
+				t.Errorf("%d %s accepted for the resets, want %d (409s: %v)", n, action, want, refused)
 			}
 		}
 	})
