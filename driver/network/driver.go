@@ -68,13 +68,19 @@ type Driver struct {
 	events *pubsub.Hub[Event]
 
 	listMu sync.Mutex // one listing at a time; guards nothing else
-	mu     sync.Mutex // guards view
+	mu     sync.Mutex // guards view and gen
 	view   *view
+	// gen counts invalidations (our own changes). A listing that started
+	// before the latest one may predate the change, so it is never taken
+	// as fresh: without this, a poll in flight during net-start stored the
+	// network as still inactive and the next net-destroy was refused.
+	gen uint64
 }
 
 // view is one listing, named.
 type view struct {
 	at     time.Time
+	gen    uint64 // Driver.gen when the listing started
 	nets   []Network
 	byName map[string]int
 	byUUID map[virt.UUID]int
@@ -110,11 +116,12 @@ func (d *Driver) refresh(ctx context.Context, seen *view) (*view, error) {
 	d.listMu.Lock()
 	defer d.listMu.Unlock()
 	d.mu.Lock()
-	if d.view != seen && d.view != nil {
+	if d.view != seen && d.view != nil && d.view.gen == d.gen {
 		v := d.view
 		d.mu.Unlock()
 		return v, nil
 	}
+	gen := d.gen
 	d.mu.Unlock()
 	start := time.Now()
 	list, err := d.cloud.List(ctx)
@@ -122,7 +129,11 @@ func (d *Driver) refresh(ctx context.Context, seen *view) (*view, error) {
 		return nil, fromCloud(err)
 	}
 	v := d.build(list, start)
+	v.gen = gen
 	d.mu.Lock()
+	if d.gen != gen {
+		v.at = time.Time{} // a change of ours happened while listing: read again
+	}
 	old := d.view
 	d.view = v
 	d.mu.Unlock()
@@ -138,6 +149,7 @@ func (d *Driver) refresh(ctx context.Context, seen *view) (*view, error) {
 func (d *Driver) invalidate() *view {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
 	if d.view != nil {
 		stale := *d.view
 		stale.at = time.Time{}
