@@ -53,6 +53,7 @@ type Driver struct {
 	// mu guards:
 	vols     []Volume
 	listedAt time.Time
+	gen      uint64 // counts forget()s: a listing begun before one is not cached
 }
 
 // New is the storage driver over cc (nil: the catalog has no Cinder).

@@ -13,14 +13,23 @@ import (
 )
 
 // list reads every volume from Cinder and caches the result.
+// A listing that started before one of our own changes (forget) may not
+// show it, so it is returned to its caller but not cached; and a cached
+// listing is as old as when it started, not when it ended.
 func (d *Driver) list(ctx context.Context) ([]Volume, error) {
+	d.mu.Lock()
+	gen := d.gen
+	d.mu.Unlock()
+	start := time.Now()
 	raw, err := d.cc.List(ctx)
 	if err != nil {
 		return nil, fromCinder(err)
 	}
 	vols := named(raw, d.cfg.PoolPath)
 	d.mu.Lock()
-	d.vols, d.listedAt = vols, time.Now()
+	if d.gen == gen {
+		d.vols, d.listedAt = vols, start
+	}
 	d.mu.Unlock()
 	return vols, nil
 }
@@ -41,6 +50,7 @@ func (d *Driver) cached(ctx context.Context) ([]Volume, error) {
 func (d *Driver) forget() {
 	d.mu.Lock()
 	d.vols, d.listedAt = nil, time.Time{}
+	d.gen++
 	d.mu.Unlock()
 }
 
