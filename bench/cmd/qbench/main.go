@@ -7,8 +7,9 @@
 //	go run ./bench/cmd/qbench -n 100,1000 -out /tmp/bench.md
 //	go run ./bench/cmd/qbench -mode provision [-os-cloud NAME]   # define + undefine
 //
-// It needs root (or the packages already installed) for
-// /work/shared/tools/libvirtd-ref.sh, and virsh on PATH. Every port is
+// It needs root (or the packages already installed) for the team's
+// reference libvirtd script (-libvirtd-script; by default
+// ../shared/tools/libvirtd-ref.sh beside the checkout), and virsh on PATH. Every port is
 // chosen free; every child is stopped on exit, error, SIGINT/SIGTERM or
 // -timeout.
 package main
@@ -69,7 +70,7 @@ func main() {
 	flag.DurationVar(&cfg.pollInterval, "poll-interval", 10*time.Millisecond, "quintupleo serve --poll-interval")
 	flag.DurationVar(&cfg.transitionDelay, "transition-delay", 5*time.Millisecond, "quintupleo sim --transition-delay")
 	flag.StringVar(&cfg.quintupleo, "quintupleo", "", "quintupleo binary (default: go build ./cmd/quintupleo)")
-	flag.StringVar(&cfg.libvirtdScript, "libvirtd-script", "/work/shared/tools/libvirtd-ref.sh", "reference libvirtd start/stop script")
+	flag.StringVar(&cfg.libvirtdScript, "libvirtd-script", "../shared/tools/libvirtd-ref.sh", "reference libvirtd start/stop script (default: the team's shared tools beside this checkout)")
 	flag.BoolVar(&cfg.skipLibvirtd, "skip-libvirtd", false, "measure quintupleo only")
 	flag.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (logs)")
