@@ -201,6 +201,34 @@ func settled(want string) func(*servers.Server) bool {
 // not recorded as steps. It returns the last state read.
 func (h *harness) sequence(label, id string, done func(*servers.Server) bool) *servers.Server {
 	h.t.Helper()
+	var last *servers.Server
+	h.pollStates(label, "server "+id, done == nil, func(ctx context.Context) (string, bool, error) {
+		s, err := servers.Get(ctx, h.cloud.Compute, id).Extract()
+		if err != nil {
+			return "", false, err
+		}
+		last = s
+		switch {
+		case done != nil && done(s):
+			return tuple(s), true, nil
+		case done != nil && s.Status == "ERROR":
+			return tuple(s), false, fmt.Errorf("server went to ERROR: %s", s.Fault.Message)
+		}
+		return tuple(s), false, nil
+	})
+	if done == nil {
+		return nil
+	}
+	return last
+}
+
+// pollStates calls read every pollEvery until it says the end state is
+// reached (or, with gone, until what answers 404) and records the distinct
+// states it saw as label; any other error, or no end within
+// transitionBound, fails the test. The one poll loop of the suite's
+// sequences (servers, volumes).
+func (h *harness) pollStates(label, what string, gone bool, read func(context.Context) (state string, end bool, err error)) {
+	h.t.Helper()
 	ctx, cancel := context.WithTimeout(h.t.Context(), transitionBound)
 	defer cancel()
 	var seq []string
@@ -212,23 +240,21 @@ func (h *harness) sequence(label, id string, done func(*servers.Server) bool) *s
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		s, err := servers.Get(ctx, h.cloud.Compute, id).Extract()
+		state, end, err := read(ctx)
+		if state != "" {
+			add(state)
+		}
 		switch {
+		case err == nil && end:
+			h.rec.Sequences[label] = seq
+			return
 		case err == nil:
-			add(tuple(s))
-			if done != nil && done(s) {
-				h.rec.Sequences[label] = seq
-				return s
-			}
-			if done != nil && s.Status == "ERROR" {
-				h.t.Fatalf("%s: server went to ERROR: %s (states %q)", label, s.Fault.Message, seq)
-			}
-		case done == nil && gophercloud.ResponseCodeIs(err, http.StatusNotFound):
+		case gone && gophercloud.ResponseCodeIs(err, http.StatusNotFound):
 			add("404")
 			h.rec.Sequences[label] = seq
-			return nil
+			return
 		default:
-			h.t.Fatalf("%s: polling %s: %v (states so far %q)", label, id, err, seq)
+			h.t.Fatalf("%s: polling %s: %v (states so far %q)", label, what, err, seq)
 		}
 		select {
 		case <-ctx.Done():

@@ -2,9 +2,9 @@ package conformance_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -48,41 +48,18 @@ func (h *harness) projectID() string {
 // "", until it is gone) and records the distinct statuses as label.
 func (h *harness) volumeSequence(bs *gophercloud.ServiceClient, label, id, want string) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.t.Context(), transitionBound)
-	defer cancel()
-	var seq []string
-	add := func(s string) {
-		if len(seq) == 0 || seq[len(seq)-1] != s {
-			seq = append(seq, s)
-		}
-	}
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
+	h.pollStates(label, "volume "+id, want == "", func(ctx context.Context) (string, bool, error) {
 		v, err := volumes.Get(ctx, bs, id).Extract()
 		switch {
-		case err == nil:
-			add(v.Status)
-			if v.Status == want {
-				h.rec.Sequences[label] = seq
-				return
-			}
-			if v.Status == "error" {
-				h.t.Fatalf("%s: volume went to error (statuses %q)", label, seq)
-			}
-		case want == "" && gophercloud.ResponseCodeIs(err, http.StatusNotFound):
-			add("404")
-			h.rec.Sequences[label] = seq
-			return
-		default:
-			h.t.Fatalf("%s: polling volume %s: %v (statuses so far %q)", label, id, err, seq)
+		case err != nil:
+			return "", false, err
+		case v.Status == want:
+			return v.Status, true, nil
+		case v.Status == "error":
+			return v.Status, false, fmt.Errorf("volume went to error")
 		}
-		select {
-		case <-ctx.Done():
-			h.t.Fatalf("%s: no end state within %s; statuses %q", label, transitionBound, seq)
-		case <-tick.C:
-		}
-	}
+		return v.Status, false, nil
+	})
 }
 
 // cleanupVolumes deletes volumes whose name is one of names (left by an
