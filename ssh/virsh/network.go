@@ -65,17 +65,25 @@ func (v *vsh) lookupNetwork(c *cmdArgs, by int) (libvirt.Network, error) {
 // netListFlags maps net-list's options to virConnectListAllNetworksFlags:
 // active networks unless --inactive or --all, the other filters added.
 func netListFlags(c *cmdArgs) libvirt.ConnectListAllNetworksFlags {
-	f := libvirt.ConnectListNetworksActive
+	return objectListFlags(c, libvirt.ConnectListNetworksActive, libvirt.ConnectListNetworksInactive,
+		map[string]libvirt.ConnectListAllNetworksFlags{
+			"persistent": libvirt.ConnectListNetworksPersistent, "transient": libvirt.ConnectListNetworksTransient,
+			"autostart": libvirt.ConnectListNetworksAutostart, "no-autostart": libvirt.ConnectListNetworksNoAutostart,
+		})
+}
+
+// objectListFlags is the filter of net-list and pool-list (virsh's
+// vshNetworkListCollect and vshStoragePoolListCollect read them alike):
+// active objects unless --inactive or --all, each other option's bit added.
+func objectListFlags[F ~int32](c *cmdArgs, active, inactive F, opts map[string]F) F {
+	f := active
 	if c.has("inactive") {
-		f = libvirt.ConnectListNetworksInactive
+		f = inactive
 	}
 	if c.has("all") {
-		f = libvirt.ConnectListNetworksActive | libvirt.ConnectListNetworksInactive
+		f = active | inactive
 	}
-	for opt, fl := range map[string]libvirt.ConnectListAllNetworksFlags{
-		"persistent": libvirt.ConnectListNetworksPersistent, "transient": libvirt.ConnectListNetworksTransient,
-		"autostart": libvirt.ConnectListNetworksAutostart, "no-autostart": libvirt.ConnectListNetworksNoAutostart,
-	} {
+	for opt, fl := range opts {
 		if c.has(opt) {
 			f |= fl
 		}

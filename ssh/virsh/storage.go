@@ -128,21 +128,11 @@ func (v *vsh) lookupVol(c *cmdArgs, withPool bool) (libvirt.StorageVol, error) {
 // virConnectListAllStoragePoolsFlags: active pools unless --inactive or
 // --all, the other filters added.
 func poolListFlags(c *cmdArgs) (libvirt.ConnectListAllStoragePoolsFlags, error) {
-	f := libvirt.ConnectListStoragePoolsActive
-	if c.has("inactive") {
-		f = libvirt.ConnectListStoragePoolsInactive
-	}
-	if c.has("all") {
-		f = libvirt.ConnectListStoragePoolsActive | libvirt.ConnectListStoragePoolsInactive
-	}
-	for opt, fl := range map[string]libvirt.ConnectListAllStoragePoolsFlags{
-		"persistent": libvirt.ConnectListStoragePoolsPersistent, "transient": libvirt.ConnectListStoragePoolsTransient,
-		"autostart": libvirt.ConnectListStoragePoolsAutostart, "no-autostart": libvirt.ConnectListStoragePoolsNoAutostart,
-	} {
-		if c.has(opt) {
-			f |= fl
-		}
-	}
+	f := objectListFlags(c, libvirt.ConnectListStoragePoolsActive, libvirt.ConnectListStoragePoolsInactive,
+		map[string]libvirt.ConnectListAllStoragePoolsFlags{
+			"persistent": libvirt.ConnectListStoragePoolsPersistent, "transient": libvirt.ConnectListStoragePoolsTransient,
+			"autostart": libvirt.ConnectListStoragePoolsAutostart, "no-autostart": libvirt.ConnectListStoragePoolsNoAutostart,
+		})
 	if types, ok := c.str("type"); ok {
 		for _, t := range strings.Split(types, ",") {
 			bit, known := poolTypeFlags[t]
