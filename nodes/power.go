@@ -42,12 +42,23 @@ func (x *Executor) PowerOn(ctx context.Context, id string) (Node, error) {
 // to stop a rescued server); a strategy with work left for a stopped node
 // (the rescue strategy's boot device chosen while rescued) then does it.
 func (x *Executor) PowerOff(ctx context.Context, id string) (Node, error) {
+	return x.powerOff(ctx, id, nil)
+}
+
+// powerOff is PowerOff with before, when set, run once Nova accepts
+// metadata writes again (after an unrescue) and before the stop is sent.
+func (x *Executor) powerOff(ctx context.Context, id string, before func(context.Context) error) (Node, error) {
 	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return Node{}, err
 	}
 	if n.Status == "RESCUE" {
 		if n, err = x.Unrescue(ctx, id); err != nil {
+			return n, err
+		}
+	}
+	if before != nil {
+		if err := before(ctx); err != nil {
 			return n, err
 		}
 	}

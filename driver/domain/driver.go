@@ -43,14 +43,7 @@ type Driver struct {
 
 	mu sync.Mutex
 	// mu guards:
-	view      *view
-	stopCause map[virt.UUID]int32 // STOPPED detail to report for a stop we caused
-	// offReason is the shut-off reason of domains we stopped (destroyed or
-	// shutdown), which Nova cannot tell; forgotten once they run again.
-	offReason map[virt.UUID]int32
-	// resumed holds domains we unpaused: "running (unpaused)" until they
-	// stop (Nova cannot tell).
-	resumed map[virt.UUID]bool
+	view *view
 	// departed holds the names of domains that left the view until their
 	// UNDEFINED event reports them: a de-duplicated name ("dup-1a2b3c4d")
 	// cannot be derived again once its twin is alone. It holds at most the
@@ -80,10 +73,7 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)
 		}),
-		stopCause: map[virt.UUID]int32{},
-		offReason: map[virt.UUID]int32{},
-		resumed:   map[virt.UUID]bool{},
-		departed:  map[virt.UUID]string{},
-		reaping:   map[string]bool{},
+		departed: map[virt.UUID]string{},
+		reaping:  map[string]bool{},
 	}
 }

@@ -119,17 +119,10 @@ func (h *Driver) transition(before, after Domain) []Event {
 	case !was.Active() && is.Active():
 		return ev(virt.EventStarted, virt.StartedBooted)
 	case was.Active() && !is.Active():
-		detail := virt.StoppedShutdown // the guest or the cloud stopped it
-		h.mu.Lock()
-		if cause, ok := h.stopCause[after.UUID]; ok {
-			detail = cause
-			delete(h.stopCause, after.UUID)
-		}
-		h.mu.Unlock()
 		if is == virt.StateCrashed {
 			return ev(virt.EventCrashed, virt.CrashedPanickedDetail)
 		}
-		return ev(virt.EventStopped, detail)
+		return ev(virt.EventStopped, stoppedDetail(after))
 	case is == virt.StatePaused:
 		return ev(virt.EventSuspended, virt.SuspendedPaused)
 	case was == virt.StatePaused && is == virt.StateRunning:

@@ -28,19 +28,21 @@ func (h *Driver) Suspend(ctx context.Context, u virt.UUID) error {
 
 // Resume answers virDomainResume with Nova's unpause, waited for; a
 // running domain is left as it is, as qemu's driver does. The domain then
-// reads "running (unpaused)".
+// reads "running (unpaused)" on every replica (MetaReason).
 func (h *Driver) Resume(ctx context.Context, u virt.UUID) error {
 	n, d, err := h.pausable(ctx, u)
 	if err != nil || d.State != virt.StatePaused {
 		return err
 	}
-	h.mu.Lock()
-	h.resumed[u] = true
-	h.mu.Unlock()
+	// Marked first (Nova takes metadata writes while paused), so that
+	// every replica reads the reason once it sees the domain run; a mark
+	// left by a failed unpause means nothing while the domain is paused.
+	if n.Metadata[MetaReason] != reasonUnpaused {
+		if _, err := h.act.SetMetadata(ctx, n.ID, MetaReason, reasonUnpaused); err != nil {
+			return FromNodes(err)
+		}
+	}
 	if _, err := h.act.Do(ctx, n.ID, nodes.ActionUnpause); err != nil {
-		h.mu.Lock()
-		delete(h.resumed, u)
-		h.mu.Unlock()
 		return FromNodes(err)
 	}
 	return nil

@@ -19,8 +19,12 @@ func (h *Driver) Start(ctx context.Context, u virt.UUID) (Domain, error) {
 	if _, err := h.act.PowerOn(ctx, n.ID); err != nil {
 		return Domain{}, FromNodes(err)
 	}
-	_, d, err = h.find(ctx, u)
-	return d, err
+	n, d, err = h.find(ctx, u)
+	if err != nil {
+		return d, err
+	}
+	h.clearReason(ctx, n)
+	return d, nil
 }
 
 // Destroy answers virDomainDestroy with os-stop. Nova stops gracefully first
@@ -28,17 +32,18 @@ func (h *Driver) Start(ctx context.Context, u virt.UUID) (Domain, error) {
 // os_shutdown_timeout property); libvirt's destroy is immediate
 // (docs/semantics.md says how to shorten it).
 func (h *Driver) Destroy(ctx context.Context, u virt.UUID) error {
-	return h.stop(ctx, u, virt.StoppedDestroyed, virt.ShutoffDestroyed)
+	return h.stop(ctx, u, reasonDestroyed)
 }
 
 // Shutdown answers virDomainShutdown with os-stop.
 func (h *Driver) Shutdown(ctx context.Context, u virt.UUID) error {
-	return h.stop(ctx, u, virt.StoppedShutdown, virt.ShutoffShutdown)
+	return h.stop(ctx, u, reasonShutdown)
 }
 
-// stop powers the domain off and remembers that we did, so that its
-// STOPPED event carries detail and its shut-off state carries reason.
-func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) error {
+// stop powers the domain off, marking why first (MetaReason), so that on
+// every replica its STOPPED event carries the detail and its shut-off state
+// the reason.
+func (h *Driver) stop(ctx context.Context, u virt.UUID, reason string) error {
 	n, d, err := h.find(ctx, u)
 	if err != nil {
 		return err
@@ -46,16 +51,13 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) er
 	if !d.State.Active() {
 		return NotRunning()
 	}
-	h.mu.Lock()
-	h.stopCause[u] = detail
-	h.offReason[u] = reason
-	h.mu.Unlock()
-	off, err := h.act.PowerOff(ctx, n.ID)
+	off, err := h.act.PowerOffMarked(ctx, n.ID, MetaReason, reason)
 	if err != nil {
-		h.mu.Lock()
-		delete(h.stopCause, u)
-		delete(h.offReason, u)
-		h.mu.Unlock()
+		// Still running: the mark must not describe a later stop made
+		// outside quintupleo.
+		if n, d, ferr := h.find(ctx, u); ferr == nil && d.State.Active() && d.State != virt.StateShutdown {
+			h.clearReason(ctx, n)
+		}
 		return FromNodes(err)
 	}
 	// A transient domain is gone once stopped, as in libvirt.

@@ -85,7 +85,7 @@ func (h *Driver) buildView(ns []nodes.Node, gen uint64) *view {
 			h.log.Warn("server id is not a UUID; not shown as a domain", "id", n.ID)
 			continue
 		}
-		d := h.withOffReason(domainOf(n, names[i], u))
+		d := domainOf(n, names[i], u)
 		idx := len(v.doms)
 		v.nodes = append(v.nodes, n)
 		v.doms = append(v.doms, d)
@@ -121,35 +121,13 @@ func (h *Driver) refreshView(old *view, ns []nodes.Node, gen uint64) *view {
 	v := &view{gen: gen, nodes: ns, doms: make([]Domain, len(ns)),
 		byUUID: old.byUUID, byName: old.byName, byID: make(map[int32]int, len(old.byID))}
 	for i, n := range ns {
-		d := h.withOffReason(domainOf(n, old.doms[i].Name, old.doms[i].UUID))
+		d := domainOf(n, old.doms[i].Name, old.doms[i].UUID)
 		v.doms[i] = d
 		if d.ID > 0 {
 			v.byID[d.ID] = i
 		}
 	}
 	return v
-}
-
-// withOffReason applies the shut-off reason we know for domains we stopped
-// ourselves. h.mu must be held.
-func (h *Driver) withOffReason(d Domain) Domain {
-	if h.resumed[d.UUID] {
-		switch d.State {
-		case virt.StateRunning:
-			d.Reason = virt.RunningUnpaused
-		case virt.StatePaused:
-		default:
-			delete(h.resumed, d.UUID) // stopped: the reason is history
-		}
-	}
-	if r, ok := h.offReason[d.UUID]; ok {
-		if d.State == virt.StateShutoff {
-			d.Reason = r
-		} else if d.State.Active() && d.State != virt.StateShutdown {
-			delete(h.offReason, d.UUID) // running again: the reason is history
-		}
-	}
-	return d
 }
 
 // domainOf is the libvirt domain of a node.
@@ -170,7 +148,7 @@ func domainOf(n nodes.Node, name string, u virt.UUID) Domain {
 	if state.Active() {
 		d.ID = runningID(n)
 	}
-	return d
+	return withReason(d, n)
 }
 
 // ListVersion is the generation of the domain view: List answers the same
