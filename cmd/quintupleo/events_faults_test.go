@@ -36,11 +36,31 @@ func (e *env) serverID(t *testing.T, name string) string {
 // eventStream runs `virsh event --all --loop` and delivers its lines.
 func (e *env) eventStream(t *testing.T) <-chan string {
 	t.Helper()
+	before := e.st.dom.Subscribers()
+	lines := virshEvents(t, e.uri, "--all")
+	// Events that happen before virsh has registered its callbacks are not
+	// delivered to it (as with libvirtd): wait for the registration.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for e.st.dom.Subscribers() <= before {
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal("virsh event never registered")
+		}
+	}
+	return lines
+}
+
+// virshEvents runs `virsh -c uri event ARGS --loop` until the test ends and
+// delivers its lines.
+func virshEvents(t *testing.T, uri string, args ...string) <-chan string {
+	t.Helper()
 	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithCancel(t.Context())
 	// virsh block-buffers stdout into a pipe; stdbuf (coreutils) makes it
 	// line-buffered so each event arrives as it is printed.
-	cmd := exec.CommandContext(ctx, "stdbuf", "-oL", bin, "-c", e.uri, "event", "--all", "--loop")
+	cmd := exec.CommandContext(ctx, "stdbuf", append(append([]string{"-oL", bin, "-c", uri, "event"}, args...), "--loop")...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -61,18 +81,6 @@ func (e *env) eventStream(t *testing.T) <-chan string {
 		cancel()
 		cmd.Wait()
 	})
-	// Events that happen before virsh has registered its callbacks are not
-	// delivered to it (as with libvirtd): wait for the registration.
-	before := e.st.dom.Subscribers()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for e.st.dom.Subscribers() <= before {
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatal("virsh event never registered")
-		}
-	}
 	return lines
 }
 

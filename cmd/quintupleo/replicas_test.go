@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -75,33 +72,16 @@ func startReplicas(t *testing.T, cloudsYAML string, n int, extra ...string) []*r
 // reaches the stream.
 func (r *replica) watchEvents(t *testing.T) {
 	t.Helper()
-	bin := testtool.Require(t, "virsh")
-	ctx, cancel := context.WithCancel(t.Context())
-	// virsh block-buffers stdout into a pipe; stdbuf (coreutils) makes it
-	// line-buffered so each event arrives as it is printed.
-	cmd := exec.CommandContext(ctx, "stdbuf", "-oL", bin, "-c", r.uri, "event", "--event", "lifecycle", "--loop")
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	lines := virshEvents(t, r.uri, "--event", "lifecycle")
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if l := sc.Text(); strings.HasPrefix(l, "event ") {
+		for l := range lines {
+			if strings.HasPrefix(l, "event ") {
 				r.mu.Lock()
 				r.events = append(r.events, l)
 				r.mu.Unlock()
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
 	waitFor(t, 30*time.Second, "replica "+r.name+"'s event registration", func() bool {
 		return strings.Contains(r.proc.logText(), "proc=CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY")
 	})
@@ -171,7 +151,9 @@ func waitReplicaEvent(t *testing.T, rs []*replica, since time.Time, want string)
 	t.Helper()
 	for _, r := range rs {
 		waitFor(t, time.Until(since.Add(replicaWindow)), fmt.Sprintf("event %q on replica %s (saw %q)", want, r.name, r.eventLines()),
-			func() bool { return slices.ContainsFunc(r.eventLines(), func(l string) bool { return strings.HasSuffix(l, want) }) })
+			func() bool {
+				return slices.ContainsFunc(r.eventLines(), func(l string) bool { return strings.HasSuffix(l, want) })
+			})
 	}
 }
 
