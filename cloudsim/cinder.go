@@ -451,9 +451,10 @@ func (s *Sim) handleVolumeCreate(c *call, minor int) *apiError {
 		v.Metadata[k] = val
 	}
 	s.st.volumes = append(s.st.volumes, v)
+	s.changedVolume(v)
 	body := map[string]any{"volume": s.volumeView(v, c.root, minor, false)}
 	v.Created = now.Truncate(time.Second) // the DB keeps seconds; the create answer shows microseconds
-	s.volumeSteps(v, []volStep{{s.opts.TransitionDelay, func(v *volume) { v.Status = volAvailable }}})
+	s.volumeSteps(v, []volStep{{s.opts.TransitionDelay, func(v *volume) { s.setVolumeStatus(v, volAvailable) }}})
 	writeJSON(c.w, 202, body)
 	return nil
 }
@@ -525,13 +526,29 @@ func (s *Sim) handleVolumeDelete(c *call, _ int) *apiError {
 	return nil
 }
 
+// setVolumeStatus sets v's status ("" = v is gone) and reports it to
+// Options.OnVolumeChange. Caller holds s.mu.
+func (s *Sim) setVolumeStatus(v *volume, status string) {
+	if status != "" {
+		v.Status = status
+	}
+	if s.opts.OnVolumeChange != nil {
+		s.opts.OnVolumeChange(v.ID, status)
+	}
+}
+
+// changedVolume reports v's current status to Options.OnVolumeChange.
+// Caller holds s.mu.
+func (s *Sim) changedVolume(v *volume) { s.setVolumeStatus(v, v.Status) }
+
 // deleteVolume runs Cinder's delete: deleting now, gone one transition
 // later. Caller holds s.mu.
 func (s *Sim) deleteVolume(v *volume) {
-	v.Status = volDeleting
+	s.setVolumeStatus(v, volDeleting)
 	v.Updated = s.now().UTC().Truncate(time.Second)
 	s.volumeSteps(v, []volStep{{s.opts.TransitionDelay, func(v *volume) {
 		s.st.volumes = deleteByID(s.st.volumes, v.ID)
+		s.setVolumeStatus(v, "")
 	}}})
 }
 
@@ -664,7 +681,7 @@ func (s *Sim) bootVolume(bdms []blockDevice) (*volume, bool, *apiError) {
 // polling the real Cinder sees while Nova builds the server. Caller holds
 // s.mu.
 func (s *Sim) attachBootVolume(v *volume, srv *server, deleteOnTermination bool) {
-	v.Status = volReserved
+	s.setVolumeStatus(v, volReserved)
 	v.deleteWithServer = deleteOnTermination
 	v.Updated = s.now().UTC().Truncate(time.Second)
 	srv.Volumes = append(srv.Volumes, serverVolume{ID: v.ID, DeleteOnTermination: deleteOnTermination})
@@ -672,9 +689,9 @@ func (s *Sim) attachBootVolume(v *volume, srv *server, deleteOnTermination bool)
 	// The server's build takes steps of d (scheduling, None, networking,
 	// spawning, ACTIVE); the volume is attached by the time it spawns.
 	s.volumeSteps(v, []volStep{
-		{2 * d, func(v *volume) { v.Status = volAttaching }},
+		{2 * d, func(v *volume) { s.setVolumeStatus(v, volAttaching) }},
 		{d, func(v *volume) {
-			v.Status = volInUse
+			s.setVolumeStatus(v, volInUse)
 			v.Attachment = &volAttachment{ID: uuid(), ServerID: srv.ID, Device: "/dev/sda", AttachedAt: s.now().UTC().Truncate(time.Second)}
 		}},
 	})
@@ -691,7 +708,7 @@ func (s *Sim) releaseServerVolumes(srv *server) {
 		v.gen++
 		s.stopVolumeTimer(v)
 		v.Attachment = nil
-		v.Status = volAvailable
+		s.setVolumeStatus(v, volAvailable)
 		v.Updated = s.now().UTC().Truncate(time.Second)
 		if sv.DeleteOnTermination {
 			vol := v

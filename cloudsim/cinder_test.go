@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,29 +35,63 @@ func blockStorage(t *testing.T, c clients) *gophercloud.ServiceClient {
 	return bs
 }
 
-// waitVolume waits for volume id to reach status (or, with "", to be gone),
-// returning the statuses seen. The sim's steps are milliseconds, so it polls.
-func waitVolume(t *testing.T, bs *gophercloud.ServiceClient, id, status string) []string {
+// volumeRecorder collects every status each volume goes through, from the
+// sim's OnVolumeChange ("404" once gone): polls alone miss a status under
+// load (a 5 ms step between two polls failed CI once).
+type volumeRecorder struct {
+	mu  sync.Mutex
+	seq map[string][]string
+}
+
+func (r *volumeRecorder) on(id, status string) {
+	if status == "" {
+		status = "404"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seq == nil {
+		r.seq = map[string][]string{}
+	}
+	r.seq[id] = append(r.seq[id], status)
+}
+
+// take returns the statuses of id recorded since the last take.
+func (r *volumeRecorder) take(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.seq[id]
+	delete(r.seq, id)
+	return out
+}
+
+// volumeSim is a sim whose volume statuses rec records.
+func volumeSim(t *testing.T, opts cloudsim.Options) (*cloudsim.Sim, *volumeRecorder) {
+	rec := &volumeRecorder{}
+	opts.OnVolumeChange = rec.on
+	return testSim(t, opts), rec
+}
+
+// waitVolume waits, through the API, for volume id to reach status (or,
+// with "", to be gone), and returns the statuses rec recorded since the
+// last wait for it.
+func waitVolume(t *testing.T, bs *gophercloud.ServiceClient, rec *volumeRecorder, id, status string) []string {
 	t.Helper()
-	var seen []string
+	var last string
 	for range 2000 {
 		v, err := volumes.Get(t.Context(), bs, id).Extract()
-		st := "404"
+		last = "404"
 		switch {
 		case err == nil:
-			st = v.Status
+			last = v.Status
 		case statusOf(err) != 404:
 			t.Fatalf("volume %s: %v", id, err)
 		}
-		if len(seen) == 0 || seen[len(seen)-1] != st {
-			seen = append(seen, st)
-		}
-		if st == status || (status == "" && st == "404") {
-			return seen
+		if last == status || (status == "" && last == "404") {
+			return rec.take(id)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("volume %s: not %q; saw %q", id, status, seen)
+	t.Fatalf("volume %s: not %q; last %q, recorded %q", id, status, last, rec.take(id))
 	return nil
 }
 
@@ -88,7 +123,7 @@ func keys(m map[string]any) []string {
 }
 
 func TestVolumeLifecycleAndErrors(t *testing.T) {
-	sim := testSim(t, cloudsim.Options{BlockQuota: cloudsim.BlockQuota{Volumes: 3, Gigabytes: 10, Snapshots: 10}})
+	sim, rec := volumeSim(t, cloudsim.Options{BlockQuota: cloudsim.BlockQuota{Volumes: 3, Gigabytes: 10, Snapshots: 10}})
 	c := connect(t, sim)
 	bs := blockStorage(t, c)
 	ctx := t.Context()
@@ -113,7 +148,7 @@ func TestVolumeLifecycleAndErrors(t *testing.T) {
 	if v.Status != "creating" || v.Size != 2 || v.VolumeType != "__DEFAULT__" || v.Bootable != "false" {
 		t.Errorf("create answer: %+v", v)
 	}
-	if seen := waitVolume(t, bs, v.ID, "available"); strings.Join(seen, ",") != "creating,available" {
+	if seen := waitVolume(t, bs, rec, v.ID, "available"); strings.Join(seen, ",") != "creating,available" {
 		t.Errorf("create statuses %q, real Cinder creating,available", seen)
 	}
 	name, desc := "v1-renamed", "d2"
@@ -165,7 +200,7 @@ func TestVolumeLifecycleAndErrors(t *testing.T) {
 	if err := volumes.Delete(ctx, bs, v.ID, nil).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	if seen := waitVolume(t, bs, v.ID, ""); strings.Join(seen, ",") != "deleting,404" {
+	if seen := waitVolume(t, bs, rec, v.ID, ""); strings.Join(seen, ",") != "deleting,404" {
 		t.Errorf("delete statuses %q, real Cinder deleting,404", seen)
 	}
 	if n := sim.Count("POST /volume/v3/{project}/volumes"); n != 6 {
@@ -189,7 +224,7 @@ func rawCreate(t *testing.T, c clients, bs *gophercloud.ServiceClient, body stri
 // TestVolumeViewsMatchRealCinder: the keys of each view are the recorded
 // real Cinder's (testdata/realcinder).
 func TestVolumeViewsMatchRealCinder(t *testing.T) {
-	sim := testSim(t, cloudsim.Options{})
+	sim, rec := volumeSim(t, cloudsim.Options{})
 	c := connect(t, sim)
 	bs := blockStorage(t, c)
 	ctx := t.Context()
@@ -200,7 +235,7 @@ func TestVolumeViewsMatchRealCinder(t *testing.T) {
 	}
 	v := created["volume"].(map[string]any)
 	id := v["id"].(string)
-	waitVolume(t, bs, id, "available")
+	waitVolume(t, bs, rec, id, "available")
 	get := func(url string, hdr map[string]string) map[string]any {
 		var out map[string]any
 		_, err := bs.Get(ctx, url, &out, &gophercloud.RequestOpts{MoreHeaders: hdr})
@@ -240,7 +275,7 @@ func TestVolumeViewsMatchRealCinder(t *testing.T) {
 // boot, and comes back available (or is deleted, delete_on_termination)
 // when the server is deleted.
 func TestBootFromVolume(t *testing.T) {
-	sim := testSim(t, cloudsim.Options{Nodes: 1})
+	sim, rec := volumeSim(t, cloudsim.Options{Nodes: 1})
 	c := connect(t, sim)
 	bs := blockStorage(t, c)
 	ctx := t.Context()
@@ -249,7 +284,7 @@ func TestBootFromVolume(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitVolume(t, bs, v.ID, "available")
+		waitVolume(t, bs, rec, v.ID, "available")
 		if bootable {
 			if err := volumes.SetBootable(ctx, bs, v.ID, volumes.BootableOpts{Bootable: true}).ExtractErr(); err != nil {
 				t.Fatal(err)
@@ -273,7 +308,7 @@ func TestBootFromVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen := waitVolume(t, bs, vol, "in-use"); strings.Join(seen, ",") != "reserved,attaching,in-use" {
+	if seen := waitVolume(t, bs, rec, vol, "in-use"); strings.Join(seen, ",") != "reserved,attaching,in-use" {
 		t.Errorf("attach statuses %q, real reserved,attaching,in-use", seen)
 	}
 	waitState(t, sim, s.ID, "ACTIVE")
@@ -296,7 +331,7 @@ func TestBootFromVolume(t *testing.T) {
 	if err := servers.Delete(ctx, c.compute, s.ID).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	if seen := waitVolume(t, bs, vol, "available"); seen[len(seen)-1] != "available" {
+	if seen := waitVolume(t, bs, rec, vol, "available"); seen[len(seen)-1] != "available" {
 		t.Errorf("after server delete: %q", seen)
 	}
 	if v, _ := volumes.Get(ctx, bs, vol).Extract(); v == nil || len(v.Attachments) != 0 {
@@ -308,13 +343,13 @@ func TestBootFromVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitVolume(t, bs, dot, "in-use")
+	waitVolume(t, bs, rec, dot, "in-use")
 	waitState(t, sim, s.ID, "ACTIVE")
 	if err := servers.Delete(ctx, c.compute, s.ID).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	if seen := waitVolume(t, bs, dot, ""); strings.Join(seen, ",") != "in-use,available,deleting,404" {
-		t.Errorf("delete_on_termination statuses %q, real in-use,available,deleting,404", seen)
+	if seen := waitVolume(t, bs, rec, dot, ""); strings.Join(seen, ",") != "available,deleting,404" {
+		t.Errorf("delete_on_termination statuses after in-use %q, real in-use,available,deleting,404", seen)
 	}
 }
 

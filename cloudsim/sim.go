@@ -103,6 +103,10 @@ type Options struct {
 	// change (task start, each transition, out-of-band change), in order. It
 	// runs with the sim locked: it must not call the Sim.
 	OnChange func(ServerInfo)
+	// OnVolumeChange, like OnChange for volumes: called with a volume's ID
+	// and its new status after every status change, "" once it is gone. It
+	// lets a test see every status even when its polls would miss one.
+	OnVolumeChange func(id, status string)
 }
 
 // Sim is one simulated cloud. Its methods are safe for concurrent use.
