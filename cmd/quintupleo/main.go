@@ -120,7 +120,12 @@ func (l *logLevel) Set(s string) error { return l.UnmarshalText([]byte(s)) }
 func (l *logLevel) String() string     { return strings.ToLower(l.Level.String()) }
 func (l *logLevel) Type() string       { return "level" }
 
-// newLogger is the text logger of a sub-command.
-func newLogger(w io.Writer, level logLevel) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level.Level}))
+// newLogger is the logger of a sub-command: slog's text handler, or its
+// JSON handler for log collectors that parse lines (--log-format json).
+func newLogger(w io.Writer, level logLevel, format logFormat) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level.Level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
