@@ -137,8 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: quintupleo serve [--demo | --os-cloud NAME] [flags]")
 		fmt.Fprintln(stderr, "\nServes the libvirt remote protocol; every domain is a server of the cloud.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
+		printGroupedFlags(stderr, fs)
 	}
 	if code, ok := parseFlags(fs, args, stderr, cfg.Validate); !ok {
 		return code
