@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -39,6 +40,9 @@ type CloudConfig struct {
 	// the end of its body, so that one the cloud never answers fails instead
 	// of holding its caller forever. 0 = DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Observer is told of every request, refresh and action (metrics);
+	// nil: nobody.
+	Observer Observer
 }
 
 // Cloud holds the authenticated service clients. Nova is required; the
@@ -58,6 +62,7 @@ type Cloud struct {
 	Block *gophercloud.ServiceClient
 	// ProjectID is the project the token is scoped to (Cinder's quota key).
 	ProjectID string
+	obs       Observer // CloudConfig.Observer (observer())
 }
 
 // Connect authenticates and builds the service clients. Re-authentication on
@@ -82,7 +87,12 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	provider, err := config.NewProviderClient(ctx, authOpts, config.WithHTTPClient(withDeadline(httpClient, timeout)))
+	obs := (&Cloud{obs: cfg.Observer}).observer()
+	observed := withDeadline(httpClient, timeout)
+	tr := observeTransport{next: observed.Transport, obs: obs, services: new(atomic.Pointer[[]servicePrefix])}
+	tr.setServices(authOpts.IdentityEndpoint)
+	observed.Transport = tr
+	provider, err := config.NewProviderClient(ctx, authOpts, config.WithHTTPClient(observed))
 	if err != nil {
 		return nil, classify("authenticate", err)
 	}
@@ -113,7 +123,8 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	case err != nil:
 		return nil, fmt.Errorf("nodes: block-storage endpoint: %w", err)
 	}
-	return &Cloud{Compute: compute, Network: network, Image: image, Block: block, ProjectID: projectOf(provider)}, nil
+	tr.setServices(authOpts.IdentityEndpoint, compute, network, image, block)
+	return &Cloud{Compute: compute, Network: network, Image: image, Block: block, ProjectID: projectOf(provider), obs: obs}, nil
 }
 
 // projectOf is the project of the provider's Keystone v3 token, "" if it

@@ -167,7 +167,7 @@ func (x *Executor) Rebuild(ctx context.Context, id, imageID string) (Node, error
 
 // run is the one executor behind Do, Rescue, Unrescue and Rebuild: send a,
 // ride out 409s, wait for the target state.
-func (x *Executor) run(ctx context.Context, id string, a Action, image string) (Node, error) {
+func (x *Executor) run(ctx context.Context, id string, a Action, image string) (_ Node, err error) {
 	spec, ok := actions()[a]
 	if !ok {
 		return Node{}, fmt.Errorf("nodes: unknown action %s", a)
@@ -183,6 +183,8 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	op := fmt.Sprintf("%s %s", a, id)
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.ActionTimeout)
 	defer cancel()
+	done := x.inv.cloud.observer().ActionStarted(a.String())
+	defer func() { done(err) }()
 
 	// idleRetried: a 409 found the server idle once already (see below).
 	idleRetried := false
@@ -211,11 +213,13 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			// state itself comes back the same and is returned.
 			if !idleRetried {
 				idleRetried = true
+				x.inv.cloud.observer().ConflictRetried(a.String())
 				continue
 			}
 			return n, err
 		}
 		x.log.Debug("server busy; waiting for its task before retrying", "op", op, "task_state", n.TaskState)
+		x.inv.cloud.observer().ConflictRetried(a.String())
 		if _, werr := x.waitIdle(ctx, id); werr != nil {
 			return Node{}, x.timeoutOr(ctx, op, werr)
 		}

@@ -125,6 +125,7 @@ func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
 		cfg:   cfg,
 		log:   log,
 		changes: pubsub.New(cfg.ChangeBuffer, func(sub int, c Change) {
+			cloud.observer().ChangeDropped()
 			log.Warn("inventory subscriber is behind; change dropped", "subscriber", sub)
 		}),
 		refreshing: make(chan struct{}, 1),
@@ -196,11 +197,13 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 		// resolution, so re-reading the newest second never misses a change.
 		sinceArg = since
 	}
+	start := time.Now()
 	listed, err := inv.list(ctx, sinceArg)
 	if err != nil {
 		inv.mu.Lock()
 		inv.lastErr = err
 		inv.mu.Unlock()
+		inv.cloud.observer().Refreshed(time.Since(start), err, nil)
 		return err
 	}
 
@@ -238,7 +241,9 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 	inv.lastErr = nil
 	inv.refreshes++
 	inv.publishLocked(changes)
+	byStatus := countStatuses(inv.nodes)
 	inv.mu.Unlock()
+	inv.cloud.observer().Refreshed(time.Since(start), nil, byStatus)
 	return nil
 }
 

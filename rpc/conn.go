@@ -63,7 +63,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn, readOnly bool) *conn {
 	c := &conn{
 		srv:       s,
 		nc:        nc,
-		log:       s.log.With("remote", nc.RemoteAddr().String()),
+		log:       s.log.With(append([]any{"remote", nc.RemoteAddr().String()}, clientAttrs(ctx)...)...),
 		ctx:       cctx,
 		cancel:    cancel,
 		sem:       make(chan struct{}, s.maxCalls),
@@ -120,6 +120,9 @@ func (c *conn) authorize(f func(context.Context, net.Conn) (bool, error)) error 
 	if err != nil {
 		c.log.Warn("rpc: client refused", "err", err)
 		return fmt.Errorf("rpc: client refused: %w", err)
+	}
+	if dn := peerDN(c.nc); dn != "" {
+		c.log = c.log.With("dn", dn) // before the first packet: no call reads it yet
 	}
 	if readOnly {
 		c.mu.Lock()
@@ -208,34 +211,32 @@ func (c *conn) dispatch(h Header, body []byte) (closeAfter bool) {
 		name = fmt.Sprint(h.Procedure)
 	}
 	start := time.Now()
+	ctx, note := withCallNote(c.ctx)
 	p, err := c.admit(h.Procedure)
+	defer func() { c.logCall(p, name, h.Serial, note, err, time.Since(start)) }()
 	var ret any
 	if err == nil {
-		ret, err = p.call(c.ctx, c, body)
+		ret, err = p.call(ctx, c, body)
 	}
 	if err != nil {
-		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
 	out, err := encode(ret)
 	if err != nil {
-		c.logFailure(name, err, time.Since(start))
 		c.replyErrorNamed(h, name, err)
 		return false
 	}
 	reply := h
 	reply.Type, reply.Status = TypeReply, StatusOK
-	if err := c.write(reply, out); err != nil {
+	if werr := c.write(reply, out); werr != nil {
 		var fe *FrameError
-		if errors.As(err, &fe) {
-			err = errRPC("reply too large", err)
-			c.logFailure(name, err, time.Since(start))
+		if errors.As(werr, &fe) {
+			err = errRPC("reply too large", werr)
 			c.replyErrorNamed(h, name, err)
 		}
 		return false
 	}
-	c.log.Debug("rpc: call", "proc", name, "serial", h.Serial)
 	return p.closes
 }
 

@@ -69,8 +69,8 @@ func toRemoteError(err error) *RemoteError {
 // not be — and at warn (error for failures nobody mapped, i.e. bugs) when
 // the client did not cause it: internal errors, failed or timed-out cloud
 // actions, an unavailable cloud.
-func (c *conn) logFailure(proc string, err error, took time.Duration) {
-	attrs := []any{"proc", proc, "duration", took}
+func (c *conn) logFailure(proc string, err error, took time.Duration, more ...any) {
+	attrs := append([]any{"proc", proc, "duration", took}, more...)
 	if ce, ok := errors.AsType[*callError](err); ok {
 		attrs = append(attrs, ce.dom...)
 	}
@@ -117,14 +117,22 @@ func (e *callError) Unwrap() error { return e.err }
 // withArgDomain attaches the domain that args (go-libvirt's generated Args:
 // a Dom field, or a lookup's Name or UUID) name to err.
 func withArgDomain(err error, args any) error {
+	dom := argDomain(args)
+	if dom == nil {
+		return err
+	}
+	return &callError{err: err, dom: dom}
+}
+
+// argDomain is the domain args name, as slog attributes (nil if none).
+func argDomain(args any) (dom []any) {
 	v := reflect.ValueOf(args)
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
 	if v.Kind() != reflect.Struct {
-		return err
+		return nil
 	}
-	var dom []any
 	if f := v.FieldByName("Dom"); f.IsValid() {
 		if d, ok := f.Interface().(libvirt.Domain); ok {
 			dom = []any{"domain", d.Name, "uuid", virt.UUID(d.UUID)}
@@ -136,10 +144,7 @@ func withArgDomain(err error, args any) error {
 	} else if f := v.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
 		dom = []any{"domain", f.String()}
 	}
-	if dom == nil {
-		return err
-	}
-	return &callError{err: err, dom: dom}
+	return dom
 }
 
 // Errors the dispatcher itself raises, worded as libvirtd words them.

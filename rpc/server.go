@@ -75,6 +75,7 @@ func WithOpenTimeout(d time.Duration) Option { return func(s *Server) { s.openTi
 type Server struct {
 	drivers    Drivers
 	log        *slog.Logger
+	obs        Observer
 	kaInterval time.Duration
 	kaCount    int
 	maxCalls   int
@@ -117,6 +118,7 @@ func NewServer(d Drivers, opts ...Option) *Server {
 	s := &Server{
 		drivers:          d,
 		log:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+		obs:              nopObserver{},
 		kaInterval:       5 * time.Second,
 		kaCount:          5,
 		maxCalls:         5,

@@ -44,6 +44,7 @@ func typed[A, R any](f func(ctx context.Context, c *conn, a *A) (*R, error)) han
 		if err := decode(body, &a); err != nil {
 			return nil, errDecode(err)
 		}
+		noteDomain(ctx, &a)
 		r, err := f(ctx, c, &a)
 		if err != nil {
 			return nil, withArgDomain(err, &a)

@@ -213,3 +213,21 @@ func lingerAfterRefusal(ctx context.Context, nc net.Conn) {
 	nc.SetReadDeadline(deadline)
 	io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
 }
+
+// peerDN is the DN of the client certificate of a TLS connection whose
+// handshake is done, "" for any other connection (for the logs).
+func peerDN(nc net.Conn) string {
+	tc, ok := nc.(*tls.Conn)
+	if !ok {
+		return ""
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return ""
+	}
+	dn, err := CertDN(certs[0])
+	if err != nil {
+		return ""
+	}
+	return dn
+}

@@ -74,7 +74,27 @@ type Config struct {
 	SessionMemory int64
 	// MemoryTotal is what all sessions together may hold (default 512 MiB).
 	MemoryTotal int64
+	// Observer is told of every session and command (metrics; default:
+	// nobody).
+	Observer Observer
 }
+
+// Observer is told what the SSH endpoint serves, for the operator's metrics
+// (cmd wires one; ssh imports no metrics library). Its methods must be
+// quick and safe for concurrent use.
+type Observer interface {
+	// Session is one session channel that ran something (exec, shell or
+	// the qemu+ssh bridge), ended with the exit status it sent.
+	Session(status uint32, took time.Duration)
+	// Command is one command line: an exec request's, or one line of an
+	// interactive shell.
+	Command(status uint32, took time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Session(uint32, time.Duration) {}
+func (nopObserver) Command(uint32, time.Duration) {}
 
 // Defaults of the connection limits (docs/limits.md, section SSH).
 const (
@@ -126,6 +146,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Hostname == "" {
 		c.Hostname = "quintupleo"
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -635,6 +658,7 @@ func (c *serverConn) serve() {
 			ch:   ch,
 			reqs: chReqs,
 			user: conn.User(),
+			who:  fmt.Sprintf("ssh %s@%s key %s", conn.User(), conn.RemoteAddr(), identity),
 			log:  log,
 			env:  map[string]string{},
 			// release frees the session's slots; finish calls it before

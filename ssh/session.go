@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 	"mvdan.cc/sh/v3/syntax"
 
+	"quintupleo/internal/actionlog"
 	"quintupleo/ssh/budget"
 )
 
@@ -31,6 +33,7 @@ type session struct {
 	ch   gossh.Channel
 	reqs <-chan *gossh.Request
 	user string
+	who  string // the client, for the logs of the rpc calls its virsh makes (actionlog)
 	log  *slog.Logger
 	bg   sync.WaitGroup // stdin copiers; they end when the channel closes
 	// release frees the session's slots (idempotent).
@@ -55,7 +58,7 @@ func acceptedEnv(name string) bool {
 // serve answers the channel's requests until the channel closes, then
 // cancels whatever still runs and waits for it.
 func (s *session) serve(parent context.Context) {
-	ctx, cancel := context.WithCancelCause(parent)
+	ctx, cancel := context.WithCancelCause(actionlog.WithClient(parent, s.who))
 	var wg sync.WaitGroup
 	defer func() {
 		cancel(errClientGone)
@@ -66,7 +69,9 @@ func (s *session) serve(parent context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			began := time.Now()
 			status := run(ctx)
+			s.srv.cfg.Observer.Session(status, time.Since(began))
 			s.finish(status)
 		}()
 	}
@@ -158,8 +163,15 @@ func (s *session) envSnapshot() map[string]string {
 }
 
 // exec runs one command line and returns its exit status.
-func (s *session) exec(ctx context.Context, cmd string) uint32 {
-	s.log.Info("ssh: exec", "cmd", cmd)
+func (s *session) exec(ctx context.Context, cmd string) (status uint32) {
+	began := time.Now()
+	defer func() {
+		took := time.Since(began)
+		s.srv.cfg.Observer.Command(status, took)
+		// The one line of the action: who is on s.log, the cloud calls
+		// and the node on the lines of the rpc calls it made.
+		s.log.Info("ssh: exec", "cmd", cmd, "status", status, "duration", took)
+	}()
 	if len(cmd) > s.srv.cfg.MaxCommandBytes {
 		fmt.Fprintf(s.ch.Stderr(), "sh: command line too long (%d bytes, limit %d)\n", len(cmd), s.srv.cfg.MaxCommandBytes)
 		return 126
@@ -191,7 +203,8 @@ func (s *session) exec(ctx context.Context, cmd string) uint32 {
 	lim.reset(func() { cancelOut(errOutputLimit) })
 	stdout := &limitedWriter{w: s.ch, lim: lim}
 	stderr := &limitedWriter{w: s.ch.Stderr(), lim: lim}
-	status, _ := sh.Run(ctx, cmd, stdin, stdout, stderr)
+	run, _ := sh.Run(ctx, cmd, stdin, stdout, stderr)
+	status = uint32(run)
 	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 		switch {
 		case errors.Is(cause, errOutputLimit):
@@ -203,7 +216,7 @@ func (s *session) exec(ctx context.Context, cmd string) uint32 {
 			status = 1
 		}
 	}
-	return uint32(status)
+	return status
 }
 
 func (s *session) newShell() (*shell, error) {
@@ -318,7 +331,9 @@ func (s *session) interactive(ctx context.Context) uint32 {
 			lctx, cancelOut := context.WithCancelCause(lctx)
 			lim.reset(func() { cancelOut(errOutputLimit) })
 			var exited bool
+			began := time.Now()
 			status, exited = sh.runParsed(lctx, r, &syntax.File{Stmts: stmts}, stderr)
+			s.srv.cfg.Observer.Command(uint32(status), time.Since(began))
 			cancelOut(nil)
 			cancel()
 			if err := sh.mem.keepVars(r.Vars); err != nil {

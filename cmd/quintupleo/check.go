@@ -68,7 +68,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := parseFlags(fs, args, stderr, cfg.validate); !ok {
 		return code
 	}
-	r := runChecks(ctx, cfg, newLogger(stderr, cfg.logLevel))
+	r := runChecks(ctx, cfg, newLogger(stderr, cfg.logLevel, "text"))
 	r.write(stdout)
 	if r.failed() {
 		return 1

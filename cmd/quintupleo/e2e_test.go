@@ -163,9 +163,14 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 func runStack(t *testing.T, cfg serveConfig) *env {
 	t.Helper()
 	rec := &novaRecorder{next: http.DefaultTransport}
+	if cfg.httpClient != nil {
+		rec.next = cfg.httpClient.Transport // a test's own recorder under ours
+	}
 	cfg.httpClient = &http.Client{Transport: rec}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	if cfg.obs.output != nil {
+		log = cfg.obs.logger(cfg.obs.output)
+	} else if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())

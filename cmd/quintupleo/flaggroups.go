@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -100,4 +101,59 @@ func (c *bootFlags) register(fs *pflag.FlagSet) {
 
 func (c *bootFlags) options() nodes.BootOptions {
 	return nodes.BootOptions{IPXEImage: c.ipxeImage, IPXEImageUEFI: c.ipxeImageUEFI, StateDir: c.stateDir, AllowRebuild: c.allowRebuild}
+}
+
+// helpGroups is the order and the members of serve's --help groups (and of
+// docs/configuration.md's sections): a flag in none of them is listed under
+// "other", which TestServeHelpGroupsEveryFlag refuses.
+func helpGroups() []struct {
+	title string
+	flags []string
+} {
+	return []struct {
+		title string
+		flags []string
+	}{
+		{"listeners", []string{"listen-tcp", "listen-tls", "listen-unix", "read-only-unix", "listen-ssh", "listen-redfish", "listen-metrics", "hostname"}},
+		{"cloud", []string{"os-cloud", "clouds-yaml", "cloud-timeout", "demo", "demo-nodes", "refresh-interval", "refresh-timeout", "action-timeout", "poll-interval"}},
+		{"nodes", []string{"node-name-regex", "node-metadata"}},
+		{"boot device", []string{"boot-strategy", "ipxe-image", "ipxe-image-uefi", "state-dir", "allow-destructive-rebuild"}},
+		{"provisioning, networks and storage", []string{"define-flavor", "define-image", "define-network", "network-map", "network-name-regex",
+			"network-allow-foreign", "no-networks", "storage-pool", "storage-pool-path"}},
+		{"security", []string{"insecure-listen-any", "insecure-metrics-any", "tls-cert", "tls-key", "tls-ca", "tls-allowed-dn", "tls-read-only-dn",
+			"ssh-authorized-keys", "ssh-host-key", "redfish-auth-file", "redfish-read-only-auth-file", "redfish-http", "redfish-insecure-http-any",
+			"redfish-session-timeout"}},
+		{"limits", []string{"max-clients", "max-anonymous-clients", "open-timeout", "ssh-session-memory", "ssh-memory-total"}},
+		{"observability", []string{"log-level", "log-format"}},
+		{"configuration", []string{"config"}},
+	}
+}
+
+// printGroupedFlags prints fs's flags under the titles of helpGroups, then
+// any flag no group names under "other".
+func printGroupedFlags(w io.Writer, fs *pflag.FlagSet) {
+	listed := map[string]bool{}
+	section := func(title string, names []string) {
+		sub := pflag.NewFlagSet(title, pflag.ContinueOnError)
+		for _, n := range names {
+			if f := fs.Lookup(n); f != nil {
+				sub.AddFlag(f)
+				listed[n] = true
+			}
+		}
+		if sub.HasFlags() {
+			sub.SortFlags = false
+			fmt.Fprintf(w, "\n%s:\n%s", title, sub.FlagUsages())
+		}
+	}
+	for _, g := range helpGroups() {
+		section(g.title, g.flags)
+	}
+	var rest []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !listed[f.Name] {
+			rest = append(rest, f.Name)
+		}
+	})
+	section("other", rest)
 }

@@ -88,11 +88,14 @@ func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
 	return 0
 }
 
-// parseFlags parses a sub-command's arguments and checks them with validate.
+// parseFlags parses a sub-command's arguments, fills the flags they left
+// unset from the environment and --config (config.go), and checks them with
+// validate.
 // Every sub-command treats mistakes alike: a flag pflag cannot parse, an
 // argument no flag takes and a value validate refuses are all usage errors,
 // exit status 2; --help is status 0. ok is true when the command may run.
 func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, validate func() error) (code int, ok bool) {
+	configFile := registerConfig(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0, false
@@ -103,6 +106,10 @@ func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, validate fun
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "quintupleo %s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return 2, false
+	}
+	if err := applyConfig(fs, *configFile, os.LookupEnv); err != nil {
+		fmt.Fprintf(stderr, "quintupleo %s: %v\n", fs.Name(), err)
 		return 2, false
 	}
 	if err := validate(); err != nil {
@@ -120,7 +127,12 @@ func (l *logLevel) Set(s string) error { return l.UnmarshalText([]byte(s)) }
 func (l *logLevel) String() string     { return strings.ToLower(l.Level.String()) }
 func (l *logLevel) Type() string       { return "level" }
 
-// newLogger is the text logger of a sub-command.
-func newLogger(w io.Writer, level logLevel) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level.Level}))
+// newLogger is the logger of a sub-command: slog's text handler, or its
+// JSON handler for log collectors that parse lines (--log-format json).
+func newLogger(w io.Writer, level logLevel, format logFormat) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level.Level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

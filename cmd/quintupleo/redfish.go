@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -21,6 +22,7 @@ type redfishFlags struct {
 	plainHTTP, insecureAny bool
 	authFile, readOnlyFile string
 	sessionTimeout         time.Duration
+	observe                func(http.Handler) http.Handler // not a flag: the metrics' wrapper, set by newStack
 }
 
 func (f *redfishFlags) flags(fs *pflag.FlagSet) {
@@ -49,5 +51,6 @@ func (f *redfishFlags) add(st *stack.Stack, inv *nodes.Inventory, act *nodes.Exe
 	}
 	return stack.AddRedfish(st, inv, act, stack.RedfishConfig{Addr: f.listen, PlainHTTP: f.plainHTTP, InsecureAnyHTTP: f.insecureAny,
 		TLS:      rpc.TLSFiles{Cert: tls.cert, Key: tls.key, CA: tls.ca},
-		AuthFile: f.authFile, ReadOnlyAuthFile: f.readOnlyFile, SessionTimeout: f.sessionTimeout, Logger: log})
+		AuthFile: f.authFile, ReadOnlyAuthFile: f.readOnlyFile, SessionTimeout: f.sessionTimeout, Logger: log,
+		Observe: f.observe})
 }

@@ -39,7 +39,7 @@ type serveConfig struct {
 	actionTimeout  time.Duration
 	pollInterval   time.Duration
 	refreshTimeout time.Duration
-	logLevel       logLevel
+	obs            obsFlags // --listen-metrics, --log-* (observability.go)
 	listenSSH      string
 	sshAuthKeys    string
 	sshHostKey     string
@@ -78,7 +78,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	c.sshSessionMem, c.sshMemoryTotal = 64<<20, 512<<20
 	fs.Var(&c.sshSessionMem, "ssh-session-memory", "memory one SSH session's command lines may hold at once (tools' buffers, shell variables); beyond it the command fails")
 	fs.Var(&c.sshMemoryTotal, "ssh-memory-total", "memory all SSH sessions together may hold at once")
-	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
+	c.obs.register(fs)
 	fs.IntVar(&c.maxClients, "max-clients", 0, "libvirt connections (TCP and unix) served at once; 0: libvirtd's 5000, "+
 		"or less if the open-file limit would not keep a quarter (at least 64) free for SSH and the cloud")
 	fs.IntVar(&c.maxAnonClients, "max-anonymous-clients", rpc.DefaultMaxAnonymousClients, "libvirt connections that have not "+
@@ -137,13 +137,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: quintupleo serve [--demo | --os-cloud NAME] [flags]")
 		fmt.Fprintln(stderr, "\nServes the libvirt remote protocol; every domain is a server of the cloud.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
+		printGroupedFlags(stderr, fs)
 	}
 	if code, ok := parseFlags(fs, args, stderr, cfg.Validate); !ok {
 		return code
 	}
-	log := newLogger(stderr, cfg.logLevel)
+	log := cfg.obs.logger(stderr)
 	if err := serve(ctx, cfg, log, stdout); err != nil {
 		log.Error("serve failed", "err", err)
 		return 1
@@ -175,19 +174,24 @@ type serveStack struct {
 	sshLn *stack.Listener // nil without --listen-ssh
 	// redfish is nil without --listen-redfish
 	redfish *stack.Listener
+	metrics *stack.Listener // nil without --listen-metrics
 }
 
 // newStack builds every part cfg asks for, then binds every listener (see
 // package stack). ctx bounds the building only.
 func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serveStack, err error) {
 	st = &serveStack{Stack: stack.New(log)}
+	var obs observers
 	defer func() {
 		if err != nil {
 			st.Close()
 		}
 	}()
 
+	m, metricsLn := cfg.obs.addMetrics(st.Stack)
+	st.metrics, obs = metricsLn, observersOf(m)
 	cloudCfg := cfg.cloudConfig(cfg.httpClient)
+	cloudCfg.Observer = obs.nodes
 	if cfg.demo {
 		if cloudCfg, err = startDemo(st.Stack, cfg.cloudFlags, cloudCfg, log); err != nil {
 			return st, err
@@ -206,16 +210,17 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
 			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval},
 		Networks: cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network")),
-		Storage:  storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh}})
+		Storage:  storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh}, OnEventDropped: obs.eventDropped})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
-		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
-			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
+		Options: append([]rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
+			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)}, obs.rpc...),
 	})
 	st.tcp = lv.TCP
 	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
 		return st, err
 	}
+	cfg.redfish.observe = obs.redfish
 	if st.redfish, err = cfg.redfish.add(st.Stack, st.inv, st.act, cfg.tls, log.With("component", "redfish")); err != nil {
 		return st, err
 	}
@@ -234,6 +239,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			Logger:             log.With("component", "ssh"),
 			SessionMemory:      int64(cfg.sshSessionMem),
 			MemoryTotal:        int64(cfg.sshMemoryTotal),
+			Observer:           obs.ssh,
 		})
 		if err != nil {
 			return st, err

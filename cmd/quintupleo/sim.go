@@ -70,7 +70,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ShutdownDelay:   cfg.shutdownDelay,
 		TokenTTL:        cfg.tokenTTL,
 		RequestLogSize:  cfg.requestLogSize,
-		Logger:          newLogger(stderr, cfg.logLevel),
+		Logger:          newLogger(stderr, cfg.logLevel, "text"),
 	}
 	if cfg.transitionDelay == 0 {
 		opts.TransitionDelay = -1 // the flag's 0 means "no delay", not "default"

@@ -13,6 +13,9 @@ import (
 // Config tunes a Driver.
 type Config struct {
 	Logger *slog.Logger
+	// OnEventDropped is called for each lifecycle event a subscriber lost
+	// (its queue was full), for the metrics; nil: nobody.
+	OnEventDropped func()
 	// EventBuffer is the queue length of each event subscriber. Default 256.
 	EventBuffer int
 	// Provisioner creates and deletes servers for define and undefine
@@ -71,6 +74,9 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 		vols: cfg.Volumes,
 		log:  log,
 		events: pubsub.New(cfg.EventBuffer, func(sub int, ev Event) {
+			if cfg.OnEventDropped != nil {
+				cfg.OnEventDropped()
+			}
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)
 		}),
 		departed: map[virt.UUID]string{},

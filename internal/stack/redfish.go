@@ -33,6 +33,8 @@ type RedfishConfig struct {
 	AuthFile, ReadOnlyAuthFile string
 	SessionTimeout             time.Duration
 	Logger                     *slog.Logger
+	// Observe, when set, wraps the handler (metrics.Metrics.Redfish).
+	Observe func(http.Handler) http.Handler
 }
 
 // redfishHeaderTimeout bounds reading a request's headers: a client that
@@ -60,7 +62,11 @@ func AddRedfish(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Redfis
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: rf, ReadHeaderTimeout: redfishHeaderTimeout,
+	var handler http.Handler = rf
+	if cfg.Observe != nil {
+		handler = cfg.Observe(rf)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: redfishHeaderTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	l := st.Listen(ListenSpec{What: "Redfish listener", Key: "redfish", Attrs: []any{"scheme", scheme}, Listen: listen,
 		Serve: func(ln net.Listener) error {
