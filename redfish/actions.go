@@ -3,6 +3,7 @@ package redfish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,11 +59,25 @@ func (s *Server) resetOp(n nodes.Node, resetType string) (op, *Error) {
 		}
 		return powerOn, nil
 	}
-	reason := "This service offers " + strings.Join(resetTypes, ", ") + "."
-	if resetType == "Nmi" {
-		reason = "Nova's trigger_crash_dump (an NMI) is not wired into quintupleo yet; " + reason
+	return nil, refuse(http.StatusBadRequest, "PropertyValueNotInList",
+		"This service offers "+strings.Join(resetTypes, ", ")+".", resetType, "ResetType")
+}
+
+// nmi is ResetType Nmi: Nova's trigger_crash_dump, which Nova accepts only
+// for a running server and answers 202 without any state to wait for, so
+// it is sent within the request. A system that is not On is refused here,
+// without asking the cloud (a machine that is off has no NMI to take).
+func (s *Server) nmi(w http.ResponseWriter, r *http.Request, n nodes.Node) {
+	if power := nodes.PowerStateOf(n); power != nodes.PowerOn {
+		s.fail(w, r, refuse(http.StatusConflict, "ResourceInUse",
+			"An NMI reaches a running system only; "+n.Name+" is "+fmt.Sprint(powerState(n))+" (Nova status "+n.Status+")."))
+		return
 	}
-	return nil, refuse(http.StatusBadRequest, "PropertyValueNotInList", reason, resetType, "ResetType")
+	if err := s.act.TriggerCrashDump(r.Context(), n.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // reset is ComputerSystem.Reset. It answers 204 once the cloud has accepted
@@ -89,6 +104,10 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, _ principal, n no
 	}
 	if rerr != nil {
 		s.fail(w, r, rerr)
+		return
+	}
+	if resetType == "Nmi" {
+		s.nmi(w, r, n)
 		return
 	}
 	do, rerr := s.resetOp(n, resetType)

@@ -117,10 +117,18 @@ func fromNodes(err error) *Error {
 		return refuse(http.StatusNotFound, "ResourceNotFound", "", "ComputerSystem", opOf(ne))
 	case errors.Is(err, nodes.ErrConflict), errors.Is(err, nodes.ErrFailed):
 		return refuse(http.StatusConflict, "ResourceInUse", "The cloud refused: "+reason)
+	case errors.Is(err, nodes.ErrUnsupported):
+		return refuse(http.StatusBadRequest, "ActionNotSupported", "The cloud cannot do it: "+reason, actionOf(ne))
 	case errors.Is(err, nodes.ErrUnavailable), errors.Is(err, nodes.ErrTimeout):
 		return refuse(http.StatusServiceUnavailable, "ServiceTemporarilyUnavailable", "The cloud did not answer usefully: "+reason, "10")
 	}
 	return refuse(http.StatusInternalServerError, "InternalError", reason)
+}
+
+// actionOf is the cloud action an error is of: its Op without the server.
+func actionOf(e *nodes.Error) string {
+	action, _, _ := strings.Cut(opOf(e), " ")
+	return action
 }
 
 func opOf(e *nodes.Error) string {

@@ -58,7 +58,7 @@ func TestResourcesIronicFollows(t *testing.T) {
 		t.Errorf("Boot = %v", boot)
 	}
 	reset := sys.body["Actions"].(map[string]any)["#ComputerSystem.Reset"].(map[string]any)
-	if reset["target"] != path+"/Actions/ComputerSystem.Reset" || len(reset["ResetType@Redfish.AllowableValues"].([]any)) != 7 {
+	if reset["target"] != path+"/Actions/ComputerSystem.Reset" || len(reset["ResetType@Redfish.AllowableValues"].([]any)) != 8 {
 		t.Errorf("Reset action = %v", reset)
 	}
 	if got := sys.body["MemorySummary"].(map[string]any)["TotalSystemMemoryGiB"]; got != 4.0 {
@@ -157,7 +157,7 @@ func TestRefusalsAreRedfishErrors(t *testing.T) {
 		{"boot mode cannot change", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideMode":"UEFI"}}`, nil, 400, "PropertyValueNotInList"},
 		{"wrong type", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideTarget":1}}`, nil, 400, "PropertyValueTypeError"},
 		{"wrong ETag", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideTarget":"Pxe"}}`, []string{"If-Match", `"0000"`}, 412, "PreconditionFailed"},
-		{"Nmi", "POST", reset, adminUser, `{"ResetType":"Nmi"}`, nil, 400, "PropertyValueNotInList"},
+		{"Nmi while Off", "POST", reset, adminUser, `{"ResetType":"Nmi"}`, nil, 409, "ResourceInUse"},
 		{"unknown reset type", "POST", reset, adminUser, `{"ResetType":"Explode"}`, nil, 400, "PropertyValueNotInList"},
 		{"no reset type", "POST", reset, adminUser, `{}`, nil, 400, "ActionParameterMissing"},
 		{"extra parameter", "POST", reset, adminUser, `{"ResetType":"On","Delay":3}`, nil, 400, "ActionParameterUnknown"},
@@ -233,6 +233,30 @@ func TestResetAnswersOnAcceptance(t *testing.T) {
 	}
 	if n := e.sim.Count("os-start"); n != 1 {
 		t.Errorf("%d os-start for one Reset On (and a ForceOn of a running node), want 1", n)
+	}
+}
+
+// An Nmi the cloud refuses whatever the server's state (here a hypervisor
+// without NMI: Nova's 400) is a Redfish ActionNotSupported with Nova's
+// reason, sent once; the node stays as it was.
+func TestNmiTheCloudCannotDo(t *testing.T) {
+	e := newEnv(t, cloudsim.Options{Nodes: 1, Faults: []cloudsim.Fault{
+		{Endpoint: "trigger_crash_dump", ErrorRate: 1, Status: http.StatusBadRequest}}})
+	if err := e.sim.SetPower("node-0", true); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh(t)
+	e.sim.ResetCounters()
+	path := e.systemPath(t, "node-0")
+	r := e.do(t, "POST", path+"/Actions/ComputerSystem.Reset", adminUser, adminPass, `{"ResetType":"Nmi"}`)
+	if r.status != 400 || r.messageID() != "Base.1.8.ActionNotSupported" || !strings.Contains(r.raw, "trigger_crash_dump") {
+		t.Errorf("Nmi refused by the cloud: %d %s", r.status, r.raw)
+	}
+	if n := e.sim.Count("trigger_crash_dump"); n != 1 {
+		t.Errorf("%d trigger_crash_dump requests, want 1", n)
+	}
+	if ps := e.get(t, path).body["PowerState"]; ps != "On" {
+		t.Errorf("PowerState after the refused Nmi: %v", ps)
 	}
 }
 

@@ -167,7 +167,7 @@ func (s *Server) collection(path, typ, name string) handler {
 }
 
 // resetTypes are the ResetType values offered, in the schema's order.
-var resetTypes = []string{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "ForceOn", "PushPowerButton"}
+var resetTypes = []string{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "Nmi", "ForceOn", "PushPowerButton"}
 
 // bootTargets are the BootSourceOverrideTarget values offered.
 var bootTargets = []string{"None", "Pxe", "Hdd"}

@@ -59,7 +59,7 @@ func TestSushy(t *testing.T) {
 			"session": true, "systems": 3.0, "managers": 3.0, "chassis": 3.0,
 			"identity": id, "uuid": id, "name": "node-1", "power_state": "Off",
 			"boot":          map[string]any{"target": "Hdd", "enabled": "Continuous", "mode": "Legacy"},
-			"reset_allowed": []any{"ForceOff", "ForceOn", "ForceRestart", "GracefulRestart", "GracefulShutdown", "On", "PushPowerButton"},
+			"reset_allowed": []any{"ForceOff", "ForceOn", "ForceRestart", "GracefulRestart", "GracefulShutdown", "Nmi", "On", "PushPowerButton"},
 			"boot_allowed":  []any{"Hdd", "None", "Pxe"},
 			"cpus":          2.0, "memory_gib": 4.0, "macs": []any{e.macOf(t, "node-1")},
 			"manager_type": "BMC", "manager_for": []any{id}, "chassis_of": []any{id},
@@ -74,8 +74,11 @@ func TestSushy(t *testing.T) {
 	t.Run("resets", func(t *testing.T) {
 		e.sim.ResetCounters()
 		got := run("resets")
-		if nmi := got["Nmi"].(map[string]any); nmi["class"] != "InvalidParameterValueError" {
-			t.Errorf("Nmi: %v, want sushy to refuse it from AllowableValues", nmi)
+		if nmi := got["Nmi_off"].(map[string]any); nmi["status"] != 409.0 || nmi["message_id"] != "Base.1.8.ResourceInUse" {
+			t.Errorf("Nmi while Off: %v, want 409 ResourceInUse", nmi)
+		}
+		if nmi := got["Nmi"].(map[string]any); nmi["status"] != "no error" {
+			t.Errorf("Nmi while On: %v, want it accepted", nmi)
 		}
 		// On, ForceOn, PushPowerButton from off: os-start; GracefulShutdown,
 		// ForceOff, PushPowerButton from on: os-stop; the restarts: one
@@ -95,7 +98,9 @@ func TestSushy(t *testing.T) {
 				t.Errorf("%s answered %d", r.Action, r.Status)
 			}
 		}
-		for action, want := range map[string]int64{"os-start": 3, "os-stop": 3, "reboot": 2} {
+		// Then On, Nmi (one trigger_crash_dump; the Nmi while Off never
+		// reached the cloud) and ForceOff.
+		for action, want := range map[string]int64{"os-start": 4, "os-stop": 4, "reboot": 2, "trigger_crash_dump": 1} {
 			if n := accepted[action]; n != want {
 				t.Errorf("%d %s accepted for the resets, want %d (409s: %v)", n, action, want, refused)
 			}

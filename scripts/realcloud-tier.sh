@@ -3,13 +3,15 @@
 # OpenStack (Keystone, Nova with the fake virt driver, Neutron, Glance,
 # Placement on 127.0.0.1, from ../shared/tools/realcloud).
 #
-#   1. realcloud setup.sh with Cinder (idempotent; installs what is missing, starts what is down)
+#   1. realcloud setup.sh with Cinder and Ironic (idempotent; installs what is missing, starts
+#      what is down), and Debian's python3-ironicclient (`openstack baremetal`) if missing
 #   2. nodes.sh 5 (the same node fixture as cloudsim's --nodes 5)
 #   3. the conformance suite (./conformance) against the real cloud: it records
 #      into a scratch directory, which must match the committed
 #      conformance/testdata/realcloud/ (status codes, key sets, JSON types, state
 #      sequences); RECORD=1 writes conformance/testdata/realcloud/ instead
-#   4. the portable end-to-end tests (real virsh, go-libvirt) against the real cloud
+#   4. the portable end-to-end tests (real virsh, go-libvirt, and the real Ironic driving the
+#      Redfish front: TestIronicDrivesRedfish) against the real cloud
 #   5. stop.sh — always, via trap (KEEP_CLOUD=1 leaves the cloud running)
 #
 # A cloud that does not come up fails the tier with the service and its log.
@@ -62,15 +64,23 @@ explain_cloud_failure() {
 	fail "real cloud not up (dead: ${dead:-none recorded}; setup log $setup_log; service logs in $RC_DIR/logs)"
 }
 
-# Cinder is opt-in in the realcloud tools; the storage conformance tests
-# (volumes, boot from volume) hold cloudsim's Cinder to it.
-export RC_SERVICES="${RC_SERVICES:-cinder}"
+# Cinder and Ironic are opt-in in the realcloud tools; the storage
+# conformance tests (volumes, boot from volume) hold cloudsim's Cinder to
+# it, and TestIronicDrivesRedfish has the real Ironic drive the Redfish front.
+export RC_SERVICES="${RC_SERVICES:-cinder ironic}"
 say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh, RC_SERVICES=$RC_SERVICES)"
 setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
 if ! $sudo env RC_SERVICES="$RC_SERVICES" "$REALCLOUD_DIR/setup.sh" >"$setup_log" 2>&1; then
 	explain_cloud_failure "$setup_log"
 fi
 tail -1 "$setup_log"
+
+# The openstack CLI's baremetal commands (TestIronicDrivesRedfish).
+if ! /usr/bin/python3 -c 'import ironicclient' >/dev/null 2>&1; then
+	say "installing python3-ironicclient"
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-ironicclient >/dev/null ||
+		fail "apt-get install python3-ironicclient failed"
+fi
 
 export OS_CLIENT_CONFIG_FILE=$RC_DIR/clouds.yaml
 export OS_CLOUD=realcloud
@@ -100,7 +110,7 @@ say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
 e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
 if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
-	-run '^(TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
+	-run '^(TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestIronicDrivesRedfish|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
 	>"$e2e_log" 2>&1; then
 	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
 	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"

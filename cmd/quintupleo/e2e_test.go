@@ -57,6 +57,7 @@ var portableE2E = []string{
 	"TestBootDeviceRescueStrategy",
 	"TestDefineRefusesWhatTheCloudCannotChange",
 	"TestGoLibvirtClient",
+	"TestIronicDrivesRedfish",
 	"TestServeSSHEndpoint",
 	"TestUnixSocketsReadWriteAndReadOnly",
 	"TestVirshDefineAndUndefineNewDomain",

@@ -86,7 +86,13 @@ def resets():
                         ('PushPowerButton', 'On'), ('PushPowerButton', 'Off')]:
         system.reset_system(sushy.ResetType(reset))
         seen.setdefault(reset, []).append(wait_power(system, want))
+    # Nmi: refused while Off, sent to Nova (trigger_crash_dump) while On.
+    seen['Nmi_off'] = http_error(lambda: system.reset_system(sushy.ResetType.NMI))
+    system.reset_system(sushy.ResetType.ON)
+    wait_power(system, 'On')
     seen['Nmi'] = http_error(lambda: system.reset_system(sushy.ResetType.NMI))
+    system.reset_system(sushy.ResetType.FORCE_OFF)
+    wait_power(system, 'Off')
     return seen
 
 

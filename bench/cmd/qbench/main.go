@@ -6,6 +6,7 @@
 //
 //	go run ./bench/cmd/qbench -n 100,1000 -out /tmp/bench.md
 //	go run ./bench/cmd/qbench -mode provision [-os-cloud NAME]   # define + undefine
+//	go run ./bench/cmd/qbench -mode redfish -rf-nodes 1000       # Redfish polling and Reset On
 //
 // It needs root (or the packages already installed) for the team's
 // reference libvirtd script (-libvirtd-script; by default
@@ -75,12 +76,17 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (logs)")
 	flag.DurationVar(&cfg.timeout, "timeout", 60*time.Minute, "abort (and clean up) after this long")
-	mode := flag.String("mode", "compare", "compare (quintupleo against libvirtd) or provision (define + undefine of new domains; provision.go)")
+	mode := flag.String("mode", "compare", "compare (quintupleo against libvirtd), provision (define + undefine of new domains; provision.go) or redfish (power polling of many nodes over Redfish against the anchors' Nova GETs, and Reset On; redfish.go)")
 	var pc provConfig
 	pc.register(flag.CommandLine)
+	var rc rfConfig
+	rc.register(flag.CommandLine)
 	flag.Parse()
-	if *mode == "provision" {
+	switch *mode {
+	case "provision":
 		os.Exit(runProvision(cfg, &pc))
+	case "redfish":
+		os.Exit(runRedfish(cfg, &rc))
 	}
 	for _, f := range strings.Split(*nlist, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

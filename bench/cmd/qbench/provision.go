@@ -77,9 +77,18 @@ type phaseResult struct {
 }
 
 func runProvision(cfg *config, pc *provConfig) int {
+	return runMode(cfg, "qbench-prov-", func(ctx context.Context, w io.Writer, p *procs, work string) error {
+		return benchProvision(ctx, w, p, cfg, pc, work)
+	})
+}
+
+// runMode is the frame of a mode: a work directory, the timeout, the
+// quintupleo binary (built unless -quintupleo), the report to stdout and
+// -out, every child stopped at the end.
+func runMode(cfg *config, prefix string, bench func(ctx context.Context, w io.Writer, p *procs, work string) error) int {
 	p := &procs{}
 	defer p.cleanup()
-	work, err := os.MkdirTemp("", "qbench-prov-")
+	work, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		log.Print(err)
 		return 1
@@ -96,7 +105,7 @@ func runProvision(cfg *config, pc *provConfig) int {
 	}
 	var report strings.Builder
 	w := io.MultiWriter(os.Stdout, &report)
-	if err := benchProvision(ctx, w, p, cfg, pc, work); err != nil {
+	if err := bench(ctx, w, p, work); err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -236,15 +245,17 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-func startSim(ctx context.Context, p *procs, cfg *config, work string) (string, error) {
+// startSim starts `quintupleo sim` with extra arguments (e.g. --nodes N).
+func startSim(ctx context.Context, p *procs, cfg *config, work string, extra ...string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	clouds := filepath.Join(work, "clouds.yaml")
-	if _, err := p.start(ctx, filepath.Join(work, "sim.log"), cfg.quintupleo, "sim", "--listen", addr, "--clouds-yaml", clouds,
-		"--transition-delay", cfg.transitionDelay.String(), "--log-level", "warn"); err != nil {
+	args := append([]string{"sim", "--listen", addr, "--clouds-yaml", clouds,
+		"--transition-delay", cfg.transitionDelay.String(), "--log-level", "warn"}, extra...)
+	if _, err := p.start(ctx, filepath.Join(work, "sim.log"), cfg.quintupleo, args...); err != nil {
 		return "", err
 	}
 	url := "http://" + addr
