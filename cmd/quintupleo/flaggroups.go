@@ -78,14 +78,21 @@ func (c *nodeFlags) filter(cfg *nodes.InventoryConfig) {
 }
 
 // bootFlags say how a boot device chosen by a client reaches the cloud
-// (docs/boot-device.md).
+// (docs/boot-device.md), and when a power-off returns (docs/semantics.md).
 type bootFlags struct {
 	bootStrategy  string
 	ipxeImage     string
 	ipxeImageUEFI string
 	stateDir      string
 	allowRebuild  bool
+	powerOff      string
 }
+
+// The values of --power-off-returns.
+const (
+	powerOffAtShutoff  = "shutoff"
+	powerOffAtAccepted = "accepted"
+)
 
 func (c *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.bootStrategy, "boot-strategy", "metadata", "how virsh edit/define of <boot dev> reaches the cloud: "+
@@ -96,6 +103,15 @@ func (c *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
 	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
+	fs.StringVar(&c.powerOff, "power-off-returns", powerOffAtShutoff, "when virsh destroy/shutdown return: shutoff (once Nova reports SHUTOFF) or "+
+		"accepted (once Nova accepted os-stop; the domain reads 'in shutdown' until SHUTOFF), for BMC clients that wait less than Nova's graceful stop")
+}
+
+func (c *bootFlags) validate() error {
+	if c.powerOff != powerOffAtShutoff && c.powerOff != powerOffAtAccepted {
+		return fmt.Errorf("--power-off-returns %q: want %s or %s", c.powerOff, powerOffAtShutoff, powerOffAtAccepted)
+	}
+	return nil
 }
 
 func (c *bootFlags) options() nodes.BootOptions {

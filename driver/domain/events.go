@@ -26,6 +26,15 @@ func (h *Driver) Subscribers() int { return h.events.Len() }
 func (h *Driver) Run(ctx context.Context) error {
 	changes, unsubscribe := h.inv.Subscribe()
 	defer unsubscribe()
+	h.mu.Lock()
+	h.runCtx = ctx
+	h.mu.Unlock()
+	defer h.stops.Wait()
+	defer func() {
+		h.mu.Lock()
+		h.runCtx = nil
+		h.mu.Unlock()
+	}()
 	var reapers sync.WaitGroup
 	defer reapers.Wait()
 	reapLater := func(n nodes.Node) {

@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 
+	"quintupleo/nodes"
 	"quintupleo/virt"
 )
 
@@ -37,7 +38,9 @@ func (h *Driver) Shutdown(ctx context.Context, u virt.UUID) error {
 }
 
 // stop powers the domain off and remembers that we did, so that its
-// STOPPED event carries detail and its shut-off state carries reason.
+// STOPPED event carries detail and its shut-off state carries reason. With
+// StopReturnsAtAccepted it returns once Nova has accepted os-stop (a stop
+// already under way counts as accepted), and the stop goes on under Run.
 func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) error {
 	n, d, err := h.find(ctx, u)
 	if err != nil {
@@ -46,21 +49,39 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, detail, reason int32) er
 	if !d.State.Active() {
 		return NotRunning()
 	}
+	if h.cfg.StopReturnsAtAccepted && n.TaskState == "powering-off" {
+		return nil
+	}
 	h.mu.Lock()
 	h.stopCause[u] = detail
 	h.offReason[u] = reason
-	h.mu.Unlock()
-	off, err := h.act.PowerOff(ctx, n.ID)
-	if err != nil {
-		h.mu.Lock()
-		delete(h.stopCause, u)
-		delete(h.offReason, u)
-		h.mu.Unlock()
-		return FromNodes(err)
+	bg := h.runCtx
+	if bg != nil && h.cfg.StopReturnsAtAccepted {
+		h.stops.Add(1) // under mu: Run cannot have begun waiting
+	} else {
+		bg = nil
 	}
-	// A transient domain is gone once stopped, as in libvirt.
-	_, err = h.reap(ctx, off)
-	return err
+	h.mu.Unlock()
+	powerOff := func(ctx context.Context) error {
+		off, err := h.act.PowerOff(ctx, n.ID)
+		if err != nil {
+			h.mu.Lock()
+			delete(h.stopCause, u)
+			delete(h.offReason, u)
+			h.mu.Unlock()
+			return FromNodes(err)
+		}
+		// A transient domain is gone once stopped, as in libvirt.
+		_, err = h.reap(ctx, off)
+		return err
+	}
+	if bg == nil {
+		return powerOff(ctx)
+	}
+	defer h.stops.Done()
+	return nodes.UntilAccepted(ctx, bg, &h.stops, powerOff, func(err error) {
+		h.log.Warn("power-off failed after Nova accepted it", "domain", d.Name, "server", n.ID, "err", err)
+	})
 }
 
 // Reboot answers virDomainReboot with a SOFT reboot.

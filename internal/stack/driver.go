@@ -28,6 +28,9 @@ type DriverConfig struct {
 	// Storage is the storage pool over the cloud's Cinder; without Cinder in
 	// the catalog every storage call answers an error saying so.
 	Storage storage.Config
+	// StopReturnsAtAccepted is domain.Config's: destroy and shutdown
+	// return once Nova accepted os-stop.
+	StopReturnsAtAccepted bool
 }
 
 // AddDrivers builds the libvirt drivers over the node model (inv, and act
@@ -36,7 +39,7 @@ type DriverConfig struct {
 // Neutron; storage always is, and without Cinder in the catalog each of its
 // calls says so. The drivers' event loops run with the stack.
 func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
-	dcfg := domain.Config{Logger: cfg.Logger}
+	dcfg := domain.Config{Logger: cfg.Logger, StopReturnsAtAccepted: cfg.StopReturnsAtAccepted}
 	if cfg.Provision != nil {
 		pc := *cfg.Provision
 		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)
