@@ -36,11 +36,18 @@ func (e *env) serverID(t *testing.T, name string) string {
 // eventStream runs `virsh event --all --loop` and delivers its lines.
 func (e *env) eventStream(t *testing.T) <-chan string {
 	t.Helper()
+	return e.eventStreamOf(t, "--all")
+}
+
+// eventStreamOf runs `virsh event SELECTION --loop` (--all, --event NAME)
+// and delivers its lines.
+func (e *env) eventStreamOf(t *testing.T, selection ...string) <-chan string {
+	t.Helper()
 	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithCancel(t.Context())
 	// virsh block-buffers stdout into a pipe; stdbuf (coreutils) makes it
 	// line-buffered so each event arrives as it is printed.
-	cmd := exec.CommandContext(ctx, "stdbuf", "-oL", bin, "-c", e.uri, "event", "--all", "--loop")
+	cmd := exec.CommandContext(ctx, "stdbuf", append([]string{"-oL", bin, "-c", e.uri, "event", "--loop"}, selection...)...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
