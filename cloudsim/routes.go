@@ -46,6 +46,7 @@ func (s *Sim) routeTable() []route {
 		{pattern: "DELETE " + C + "/servers/{id}/metadata/{key}", h: s.handleMetaItemDelete, auth: true, compute: true},
 		{pattern: "GET " + C + "/servers/{id}/ips", h: s.handleServerIPs, auth: true, compute: true},
 		{pattern: "GET " + C + "/servers/{id}/os-interface", h: s.handleInterfaces, auth: true, compute: true},
+		{pattern: "GET " + C + "/servers/{id}/diagnostics", h: s.handleDiagnostics, auth: true, compute: true},
 		{pattern: "GET " + C + "/flavors", h: s.handleFlavorsList(false), auth: true, compute: true},
 		{pattern: "GET " + C + "/flavors/detail", h: s.handleFlavorsList(true), auth: true, compute: true},
 		{pattern: "GET " + C + "/flavors/{id}", h: s.handleFlavorShow, auth: true, compute: true},

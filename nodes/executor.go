@@ -224,6 +224,15 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			return Node{}, x.timeoutOr(ctx, op, werr)
 		}
 	}
+	if wantsAccepted(ctx) {
+		// Read the server once before answering, so that the front end's
+		// client, reading right after the answer, sees Nova's task state
+		// (e.g. powering-off) rather than the state before the action. A
+		// failed read only leaves that to the first poll below.
+		if _, err := x.inv.fetch(ctx, id); err != nil {
+			x.log.Debug("server read after acceptance failed", "op", op, "err", err)
+		}
+	}
 	notifyAccepted(ctx)
 
 	n, err := x.waitFor(ctx, id, target)

@@ -37,22 +37,30 @@ func (x *Executor) TriggerCrashDump(ctx context.Context, id string) error {
 	if err == nil {
 		return nil
 	}
-	for _, code := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusNotAcceptable} {
+	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		// A missing server is also a 404; ask which it is.
+		if _, gerr := x.inv.fetch(ctx, id); errors.Is(gerr, ErrNotFound) {
+			return gerr
+		}
+	}
+	return refusedOr(op, "trigger_crash_dump", crashDumpMicroversion, err,
+		http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusNotAcceptable)
+}
+
+// refusedOr is err classified, except that an answer with one of codes —
+// the cloud refusing the call whatever the server's state — is
+// ErrUnsupported naming Nova's call, its microversion and Nova's message.
+func refusedOr(op, call, microversion string, err error, codes ...int) error {
+	for _, code := range codes {
 		if !gophercloud.ResponseCodeIs(err, code) {
 			continue
-		}
-		if code == http.StatusNotFound {
-			// A missing server is also a 404; ask which it is.
-			if _, gerr := x.inv.fetch(ctx, id); errors.Is(gerr, ErrNotFound) {
-				return gerr
-			}
 		}
 		reason := novaMessage(err)
 		if reason == "" {
 			reason = fmt.Sprintf("HTTP %d", code)
 		}
 		return &Error{Op: op, Kind: ErrUnsupported,
-			Reason: fmt.Sprintf("Nova's trigger_crash_dump (compute API %s): %s", crashDumpMicroversion, reason), Err: err}
+			Reason: fmt.Sprintf("Nova's %s (compute API %s): %s", call, microversion, reason), Err: err}
 	}
 	return classify(op, err)
 }

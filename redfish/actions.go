@@ -128,27 +128,15 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, _ principal, n no
 
 // start runs do in the background and returns once the cloud accepted its
 // first action, or with do's error if it failed before that. A client that
-// goes away does not stop the operation.
+// goes away does not stop the operation; a failure after the answer is
+// logged.
 func (s *Server) start(ctx context.Context, n nodes.Node, what string, do op) error {
-	accepted := make(chan struct{})
-	done := make(chan error, 1)
-	s.actions.Add(1)
-	go func() {
-		defer s.actions.Done()
-		_, err := do(nodes.WithAccepted(s.ctx, func() { close(accepted) }))
-		if err != nil {
-			s.log.Warn("redfish reset failed", "node", n.Name, "reset", what, "err", err)
-		}
-		done <- err
-	}()
-	select {
-	case <-accepted:
-		return nil
-	case err := <-done:
+	return nodes.UntilAccepted(ctx, s.ctx, &s.actions, func(ctx context.Context) error {
+		_, err := do(ctx)
 		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	}, func(err error) {
+		s.log.Warn("redfish reset failed", "node", n.Name, "reset", what, "err", err)
+	})
 }
 
 // systemProps are the ComputerSystem properties this service shows; of them

@@ -68,6 +68,9 @@ type Domains interface {
 	// Guest facts.
 	InterfaceAddresses(ctx context.Context, uuid virt.UUID, source, flags uint32) ([]domain.Interface, error)
 	GetMetadata(ctx context.Context, uuid virt.UUID, typ int32, uri *string, flags uint32) (string, error)
+	// VCPUTimes is each vCPU's CPU time in ns (virDomainGetVcpus), or an
+	// error where the cloud does not tell.
+	VCPUTimes(ctx context.Context, uuid virt.UUID) ([]uint64, error)
 
 	// Subscribe delivers lifecycle events of every domain, whatever caused
 	// them, until unsubscribe is called. The channel is bounded; a subscriber

@@ -63,9 +63,10 @@ func (c *conn) removeLegacy(eventID int32) bool {
 	return ok
 }
 
-// ensureSubscribedLocked subscribes on the first lifecycle registration.
+// ensureSubscribedLocked subscribes on the first registration of an event
+// the Domains driver delivers.
 func (c *conn) ensureSubscribedLocked() {
-	if c.sub != nil || !c.wantsLifecycleLocked() {
+	if c.sub != nil || !c.wantsEventsLocked() {
 		return
 	}
 	if c.ctx.Err() != nil {
@@ -81,22 +82,26 @@ func (c *conn) ensureSubscribedLocked() {
 	}()
 }
 
-func (c *conn) wantsLifecycleLocked() bool {
+// wantsEventsLocked: a registration for lifecycle or metadata-change events,
+// the ones the Domains driver delivers. (A legacy registration of
+// metadata-change gets nothing, as from libvirtd: events newer than
+// callback IDs go to callbacks only.)
+func (c *conn) wantsEventsLocked() bool {
 	if c.legacy[eventIDLifecycle] {
 		return true
 	}
 	for _, cb := range c.callbacks {
-		if cb.eventID == eventIDLifecycle {
+		if cb.eventID == eventIDLifecycle || cb.eventID == eventIDMetadataChange {
 			return true
 		}
 	}
 	return false
 }
 
-// releaseIfUnusedLocked detaches the subscription once no lifecycle
-// registration remains; the caller ends it after unlocking.
+// releaseIfUnusedLocked detaches the subscription once no registration it
+// serves remains; the caller ends it after unlocking.
 func (c *conn) releaseIfUnusedLocked() *subscription {
-	if c.sub == nil || c.wantsLifecycleLocked() {
+	if c.sub == nil || c.wantsEventsLocked() {
 		return nil
 	}
 	sub := c.sub
@@ -148,14 +153,13 @@ func pump[T any](c *conn, events <-chan T, stop <-chan struct{}, deliver func(T)
 }
 
 func (c *conn) deliver(ev domain.Event) {
-	msg := libvirt.DomainEventLifecycleMsg{Dom: wireDomain(ev.Domain), Event: int32(ev.Type), Detail: ev.Detail}
-	c.mu.Lock()
-	var ids []int32
-	for _, cb := range c.callbacks {
-		if cb.eventID == eventIDLifecycle && (cb.dom == nil || *cb.dom == ev.Domain.UUID) {
-			ids = append(ids, cb.id)
-		}
+	if ev.Metadata != nil {
+		c.deliverMetadataChange(ev)
+		return
 	}
+	msg := libvirt.DomainEventLifecycleMsg{Dom: wireDomain(ev.Domain), Event: int32(ev.Type), Detail: ev.Detail}
+	ids := c.callbacksFor(eventIDLifecycle, ev.Domain.UUID)
+	c.mu.Lock()
 	legacy := c.legacy[eventIDLifecycle]
 	c.mu.Unlock()
 
@@ -165,6 +169,33 @@ func (c *conn) deliver(ev domain.Event) {
 	if legacy {
 		c.sendEvent(ProcDomainEventLifecycle, &msg)
 	}
+}
+
+// deliverMetadataChange sends a METADATA_CHANGE event to the callbacks
+// registered for it; nsuri is null for the title and the description.
+func (c *conn) deliverMetadataChange(ev domain.Event) {
+	var uri libvirt.OptString
+	if ev.Metadata.URI != "" {
+		uri = libvirt.OptString{ev.Metadata.URI}
+	}
+	for _, id := range c.callbacksFor(eventIDMetadataChange, ev.Domain.UUID) {
+		c.sendEvent(ProcDomainEventCallbackMetadataChange, &libvirt.DomainEventCallbackMetadataChangeMsg{
+			CallbackID: id, Dom: wireDomain(ev.Domain), Type: ev.Metadata.Type, Nsuri: uri})
+	}
+}
+
+// callbacksFor are the IDs of the callbacks registered for eventID of
+// domain u (or of every domain).
+func (c *conn) callbacksFor(eventID int32, u virt.UUID) []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []int32
+	for _, cb := range c.callbacks {
+		if cb.eventID == eventID && (cb.dom == nil || *cb.dom == u) {
+			ids = append(ids, cb.id)
+		}
+	}
+	return ids
 }
 
 func (c *conn) sendEvent(proc uint32, v any) {

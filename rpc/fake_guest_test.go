@@ -30,6 +30,9 @@ func (b *fakeDomains) SetMetadata(context.Context, virt.UUID, int32, *string, *s
 func (b *fakeDomains) GetMetadata(context.Context, virt.UUID, int32, *string, uint32) (string, error) {
 	return "", notSupported("virDomainGetMetadata")
 }
+func (b *fakeDomains) VCPUTimes(context.Context, virt.UUID) ([]uint64, error) {
+	return nil, notSupported("virDomainGetVcpus")
+}
 func (b *fakeDomains) InterfaceAddresses(context.Context, virt.UUID, uint32, uint32) ([]domain.Interface, error) {
 	return nil, notSupported("virDomainInterfaceAddresses")
 }

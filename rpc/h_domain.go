@@ -203,10 +203,16 @@ func domainGetVcpus(ctx context.Context, c *conn, a *libvirt.DomainGetVcpusArgs)
 	if !d.State.Active() {
 		return nil, virt.OperationInvalid(virt.FromQEMU, "cannot list vcpu pinning for an inactive domain", nil)
 	}
-	n := min(int(a.Maxinfo), int(d.VCPUs))
+	// The CPU times come from the cloud, or the call fails: a zero would
+	// read as a real, idle vCPU.
+	times, err := c.srv.drivers.Domains.VCPUTimes(ctx, d.UUID)
+	if err != nil {
+		return nil, err
+	}
+	n := min(int(a.Maxinfo), len(times))
 	ret := &libvirt.DomainGetVcpusRet{Info: make([]libvirt.VcpuInfo, n), Cpumaps: make([]byte, int(a.Maxinfo)*int(a.Maplen))}
 	for i := range n {
-		ret.Info[i] = libvirt.VcpuInfo{Number: uint32(i), State: 1 /* VIR_VCPU_RUNNING */, CPU: -1}
+		ret.Info[i] = libvirt.VcpuInfo{Number: uint32(i), State: 1 /* VIR_VCPU_RUNNING */, CPUTime: times[i], CPU: -1}
 	}
 	return ret, nil
 }

@@ -11,10 +11,14 @@ import (
 
 // domainEventIDLast is VIR_DOMAIN_EVENT_ID_LAST in libvirt 9.0: virsh
 // event --all registers IDs 0..26. Every valid ID can be registered (as
-// with libvirtd); only lifecycle events are ever delivered.
+// with libvirtd); only lifecycle and metadata-change events are ever
+// delivered.
 const domainEventIDLast = 27
 
-const eventIDLifecycle = int32(libvirt.DomainEventIDLifecycle)
+const (
+	eventIDLifecycle      = int32(libvirt.DomainEventIDLifecycle)
+	eventIDMetadataChange = int32(libvirt.DomainEventIDMetadataChange)
+)
 
 func connectDomainEventCallbackRegisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventCallbackRegisterAnyArgs) (*libvirt.ConnectDomainEventCallbackRegisterAnyRet, error) {
 	if a.EventID < 0 || a.EventID >= domainEventIDLast {

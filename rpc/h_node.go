@@ -30,6 +30,29 @@ func nodeGetInfo(ctx context.Context, c *conn, _ *none) (*libvirt.NodeGetInfoRet
 	return ret, nil
 }
 
+// nodeGetCPUMap answers virNodeGetCPUMap (libvirt-python's vcpus() asks it
+// first) from the same host model as nodeinfo: every CPU present is online.
+func nodeGetCPUMap(ctx context.Context, c *conn, a *libvirt.NodeGetCPUMapArgs) (*libvirt.NodeGetCPUMapRet, error) {
+	if a.Flags != 0 {
+		return nil, virt.InvalidArg(virt.FromNone, fmt.Sprintf("unsupported flags (0x%x) in function virHostCPUGetMap", a.Flags))
+	}
+	ni, err := c.srv.drivers.Host.NodeInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ret := &libvirt.NodeGetCPUMapRet{Ret: ni.CPUs}
+	if a.NeedMap != 0 {
+		ret.Cpumap = make([]byte, (ni.CPUs+7)/8)
+		for i := range ni.CPUs {
+			ret.Cpumap[i/8] |= 1 << (i % 8)
+		}
+	}
+	if a.NeedOnline != 0 {
+		ret.Online = uint32(ni.CPUs)
+	}
+	return ret, nil
+}
+
 func nodeGetSecurityModel(ctx context.Context, c *conn, _ *none) (*libvirt.NodeGetSecurityModelRet, error) {
 	// No security driver, as a QEMU host with security_driver="none": an
 	// empty model, so virsh dominfo does not ask for labels.

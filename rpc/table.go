@@ -88,6 +88,7 @@ var procedures = map[uint32]procedure{
 
 	// Node (h_node.go).
 	ProcNodeGetInfo:          {name: "NODE_GET_INFO", family: familyHost, readOnly: true, call: typed(nodeGetInfo)},
+	ProcNodeGetCPUMap:        {name: "NODE_GET_CPU_MAP", family: familyHost, readOnly: true, call: typed(nodeGetCPUMap)},
 	ProcNodeGetSecurityModel: {name: "NODE_GET_SECURITY_MODEL", family: familyHost, readOnly: true, call: typed(nodeGetSecurityModel)},
 
 	// Domain lookups and facts (h_domain.go).

@@ -110,7 +110,7 @@ say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
 e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
 if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
-	-run '^(TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestIronicDrivesRedfish|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
+	-run '^(TestAnsibleVirtPauseAndFreemem|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestIronicDrivesRedfish|TestLibvirtPythonGuestAndHostAPIs|TestMetadataChangeEventsFromAnyReplica|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVcpuinfoFromNovaDiagnostics|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges|TestVirtInstallImportUsesDomainCapabilities)$' \
 	>"$e2e_log" 2>&1; then
 	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
 	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"

@@ -50,6 +50,9 @@ func (c *checkConfig) validate() error {
 	if c.cloudTimeout <= 0 {
 		return errors.New("--cloud-timeout must be positive")
 	}
+	if err := c.bootFlags.validate(); err != nil {
+		return err
+	}
 	return c.nodeFlags.validate()
 }
 

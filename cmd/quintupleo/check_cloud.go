@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"quintupleo/nodes"
 )
@@ -295,9 +297,16 @@ func (c *checker) dhcp(net nodes.Network) {
 	c.r.add(vOK, "dhcp", "", "no Neutron DHCP on network %s: the provisioning DHCP server answers alone", net.Name)
 }
 
+// bmcWait is how long BMC clients wait for a power-off to answer: ipmitool
+// through VirtualBMC gives up after about 20 s (lanplus retransmissions),
+// and VirtualBMC answers no other request meanwhile (issue 13).
+const bmcWait = 20 * time.Second
+
 // shutdownTimeouts: virsh destroy and shutdown are Nova's os-stop, which
 // waits for the guest up to os_shutdown_timeout, else the cloud's
-// shutdown_timeout (60 s by default).
+// shutdown_timeout (60 s by default); a guest in iPXE ignores ACPI and takes
+// all of it. Past bmcWait, a BMC client's power-off fails unless serve
+// answers at acceptance (--power-off-returns=accepted).
 func (c *checker) shutdownTimeouts(ctx context.Context) {
 	users := map[string][]string{} // image ID → node names
 	volume := 0
@@ -313,27 +322,43 @@ func (c *checker) shutdownTimeouts(ctx context.Context) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var without, with, gone []string
+	var without, slow, with, gone []string
 	for _, id := range ids {
 		img, err := c.cloud.ImageByID(ctx, id)
+		prop := img.Properties["os_shutdown_timeout"]
+		secs, perr := strconv.Atoi(prop)
 		switch {
 		case errors.Is(err, nodes.ErrNotFound):
 			gone = append(gone, fmt.Sprintf("%s (%s)", id, sample(users[id])))
 		case err != nil:
 			c.r.add(vFail, "shutdown", "check that Glance answers", "%v", err)
 			return
-		case img.Properties["os_shutdown_timeout"] == "":
+		case prop == "":
 			without = append(without, fmt.Sprintf("%s (%d nodes: %s)", cmp.Or(img.Name, img.ID), len(users[id]), sample(users[id])))
+		case perr != nil || time.Duration(secs)*time.Second > bmcWait:
+			slow = append(slow, fmt.Sprintf("%s %q (%d nodes: %s)", cmp.Or(img.Name, img.ID), prop, len(users[id]), sample(users[id])))
 		default:
-			with = append(with, fmt.Sprintf("%s %ss", cmp.Or(img.Name, img.ID), img.Properties["os_shutdown_timeout"]))
+			with = append(with, fmt.Sprintf("%s %ss", cmp.Or(img.Name, img.ID), prop))
 		}
+	}
+	// What the wait means to BMC clients, and the other way out.
+	effect := fmt.Sprintf("longer than BMC clients wait for a power-off (ipmitool through VirtualBMC: about %s)", bmcWait)
+	orAccept := ", or serve with --power-off-returns=accepted"
+	if c.cfg.powerOff == powerOffAtAccepted {
+		effect = "virsh destroy returns once Nova accepts it (--power-off-returns=accepted), but the domain reads 'in shutdown' that long"
+		orAccept = ""
 	}
 	sort.Strings(without) // by image name, which leads each entry
 	if len(without) > 0 {
 		c.r.add(vWarn, "shutdown", "openstack image set --property os_shutdown_timeout=5 IMAGE (as OVB does); Nova copies it into a server "+
-			"when it is created or rebuilt, so existing nodes keep the old wait until then",
+			"when it is created or rebuilt, so existing nodes keep the old wait until then"+orAccept,
 			"images without os_shutdown_timeout: %s: virsh destroy and shutdown are Nova's os-stop, which waits for the guest up to the cloud's "+
-				"shutdown_timeout (60 s by default)", strings.Join(without, "; "))
+				"shutdown_timeout (60 s by default), %s", strings.Join(without, "; "), effect)
+	}
+	if len(slow) > 0 {
+		c.r.add(vWarn, "shutdown", "openstack image set --property os_shutdown_timeout=5 IMAGE"+orAccept,
+			"images whose os_shutdown_timeout is over %d seconds: %s: os-stop waits for the guest that long, %s",
+			int(bmcWait.Seconds()), strings.Join(slow, "; "), effect)
 	}
 	if len(gone) > 0 {
 		c.r.add(vWarn, "shutdown", "", "images of some nodes are deleted, their os_shutdown_timeout unknown: %s", strings.Join(gone, "; "))

@@ -167,6 +167,28 @@ func TestCheckNamesEachSwitchedOffCapability(t *testing.T) {
 		code: 0, verdict: "WARN", topic: "shutdown",
 		phrases: []string{"images without os_shutdown_timeout: fake-image (1 nodes: c); ipxe-boot (1 nodes: b)", "fix: openstack image set --property os_shutdown_timeout=5"},
 	}, {
+		name: "os_shutdown_timeout longer than BMC clients wait", opts: cloudsim.Options{},
+		setup: func(t *testing.T, sim *cloudsim.Sim) {
+			sim.AddImage("slow-stop", map[string]string{"os_shutdown_timeout": "45"})
+			if _, err := sim.CreateServer(cloudsim.ServerSpec{Name: "s", Image: "slow-stop"}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		code: 0, verdict: "WARN", topic: "shutdown",
+		phrases: []string{`images whose os_shutdown_timeout is over 20 seconds: slow-stop "45" (1 nodes: s)`,
+			"longer than BMC clients wait for a power-off (ipmitool through VirtualBMC: about 20s)",
+			"fix: openstack image set --property os_shutdown_timeout=5 IMAGE, or serve with --power-off-returns=accepted"},
+	}, {
+		name: "os_shutdown_timeout under accepted power-off", opts: cloudsim.Options{},
+		setup: func(t *testing.T, sim *cloudsim.Sim) {
+			sim.AddImage("slow-stop", map[string]string{"os_shutdown_timeout": "45"})
+			if _, err := sim.CreateServer(cloudsim.ServerSpec{Name: "s", Image: "slow-stop"}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		args: []string{"--power-off-returns", "accepted"}, code: 0, verdict: "WARN", topic: "shutdown",
+		phrases: []string{"virsh destroy returns once Nova accepts it (--power-off-returns=accepted), but the domain reads 'in shutdown' that long"},
+	}, {
 		name: "old max microversion", opts: cloudsim.Options{Nodes: 1, MaxMicroversion: "2.60"},
 		code: 1, verdict: "FAIL", topic: "compute",
 		phrases: []string{"Nova serves microversions 2.1 to 2.60; quintupleo speaks 2.79", "fix: upgrade Nova to Train (2.79) or newer"},

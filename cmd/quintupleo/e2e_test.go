@@ -52,14 +52,18 @@ const (
 // portableE2E is the real-cloud tier's test selection: scripts/realcloud-tier.sh
 // runs exactly these (TestPortableE2ESelection keeps the two in step).
 var portableE2E = []string{
+	"TestAnsibleVirtPauseAndFreemem",
 	"TestBootDeviceMetadataStrategy",
 	"TestBootDeviceRebuildStrategy",
 	"TestBootDeviceRescueStrategy",
 	"TestDefineRefusesWhatTheCloudCannotChange",
 	"TestGoLibvirtClient",
 	"TestIronicDrivesRedfish",
+	"TestLibvirtPythonGuestAndHostAPIs",
+	"TestMetadataChangeEventsFromAnyReplica",
 	"TestServeSSHEndpoint",
 	"TestUnixSocketsReadWriteAndReadOnly",
+	"TestVcpuinfoFromNovaDiagnostics",
 	"TestVirshDefineAndUndefineNewDomain",
 	"TestVirshDominfoAndXML",
 	"TestVirshErrors",
@@ -68,6 +72,7 @@ var portableE2E = []string{
 	"TestVirshListShowsTheCloudsNodes",
 	"TestVirshPowerCycle",
 	"TestVirshReadOnlyRefusesChanges",
+	"TestVirtInstallImportUsesDomainCapabilities",
 }
 
 // portableRunPattern is the -run pattern that selects portableE2E.

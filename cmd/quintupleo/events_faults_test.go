@@ -36,8 +36,15 @@ func (e *env) serverID(t *testing.T, name string) string {
 // eventStream runs `virsh event --all --loop` and delivers its lines.
 func (e *env) eventStream(t *testing.T) <-chan string {
 	t.Helper()
+	return e.eventStreamOf(t, "--all")
+}
+
+// eventStreamOf runs `virsh event SELECTION --loop` (--all, --event NAME)
+// against the env and delivers its lines once virsh has registered.
+func (e *env) eventStreamOf(t *testing.T, selection ...string) <-chan string {
+	t.Helper()
 	before := e.st.dom.Subscribers()
-	lines := virshEvents(t, e.uri, "--all")
+	lines := virshEvents(t, e.uri, selection...)
 	// Events that happen before virsh has registered its callbacks are not
 	// delivered to it (as with libvirtd): wait for the registration.
 	tick := time.NewTicker(5 * time.Millisecond)

@@ -79,14 +79,21 @@ func (c *nodeFlags) filter(cfg *nodes.InventoryConfig) {
 }
 
 // bootFlags say how a boot device chosen by a client reaches the cloud
-// (docs/boot-device.md).
+// (docs/boot-device.md), and when a power-off returns (docs/semantics.md).
 type bootFlags struct {
 	bootStrategy  string
 	ipxeImage     string
 	ipxeImageUEFI string
 	stateDir      string
 	allowRebuild  bool
+	powerOff      string
 }
+
+// The values of --power-off-returns.
+const (
+	powerOffAtShutoff  = "shutoff"
+	powerOffAtAccepted = "accepted"
+)
 
 func (c *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.bootStrategy, "boot-strategy", "metadata", "how virsh edit/define of <boot dev> reaches the cloud: "+
@@ -97,6 +104,15 @@ func (c *bootFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
 	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
+	fs.StringVar(&c.powerOff, "power-off-returns", powerOffAtShutoff, "when virsh destroy/shutdown return: shutoff (once Nova reports SHUTOFF) or "+
+		"accepted (once Nova accepted os-stop; the domain reads 'in shutdown' until SHUTOFF), for BMC clients that wait less than Nova's graceful stop")
+}
+
+func (c *bootFlags) validate() error {
+	if c.powerOff != powerOffAtShutoff && c.powerOff != powerOffAtAccepted {
+		return fmt.Errorf("--power-off-returns %q: want %s or %s", c.powerOff, powerOffAtShutoff, powerOffAtAccepted)
+	}
+	return nil
 }
 
 func (c *bootFlags) options() nodes.BootOptions {
@@ -117,7 +133,7 @@ func helpGroups() []struct {
 		{"listeners", []string{"listen-tcp", "listen-tls", "listen-unix", "read-only-unix", "listen-ssh", "listen-redfish", "listen-metrics", "hostname"}},
 		{"cloud", []string{"os-cloud", "clouds-yaml", "cloud-timeout", "demo", "demo-nodes", "refresh-interval", "refresh-timeout", "action-timeout", "poll-interval"}},
 		{"nodes", []string{"node-name-regex", "node-metadata"}},
-		{"boot device", []string{"boot-strategy", "ipxe-image", "ipxe-image-uefi", "state-dir", "allow-destructive-rebuild"}},
+		{"boot device", []string{"boot-strategy", "ipxe-image", "ipxe-image-uefi", "state-dir", "allow-destructive-rebuild", "power-off-returns"}},
 		{"provisioning, networks and storage", []string{"define-flavor", "define-image", "define-network", "network-map", "network-name-regex",
 			"network-allow-foreign", "no-networks", "storage-pool", "storage-pool-path"}},
 		{"security", []string{"insecure-listen-any", "insecure-metrics-any", "tls-cert", "tls-key", "tls-ca", "tls-allowed-dn", "tls-read-only-dn",

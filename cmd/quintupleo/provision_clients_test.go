@@ -173,3 +173,36 @@ func TestAnsibleVirtDefineUndefine(t *testing.T) {
 		t.Errorf("undefine left:\nbefore %v\nafter  %v", before, after)
 	}
 }
+
+// TestVirtInstallImportUsesDomainCapabilities: a plain virt-install
+// --import (no --print-xml: it defines and starts the domain) reads
+// capabilities and domain capabilities from quintupleo and warns about
+// nothing but the OS variant the test chose; the node it makes runs and is
+// persistent, and undefine after destroy removes it.
+func TestVirtInstallImportUsesDomainCapabilities(t *testing.T) {
+	e := startEnv(t)
+	_, errOut, code := e.virtInstall(t, "--debug", "--name", "n3", "--memory", "1024", "--vcpus", "1", "--import",
+		"--network", "network=provision", "--disk", "none")
+	if code != 0 {
+		t.Fatalf("virt-install --import: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "Fetched domain capabilities for (/usr/bin/qemu-system-x86_64,x86_64,pc-i440fx-7.2,kvm)") {
+		t.Errorf("virt-install did not read domain capabilities:\n%s", errOut)
+	}
+	for l := range strings.SplitSeq(errOut, "\n") {
+		if (strings.Contains(l, " WARNING ") || strings.Contains(l, "ERROR")) && !strings.Contains(l, "Using --osinfo generic") {
+			t.Errorf("virt-install: %s", l)
+		}
+	}
+	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["n3"][1] != "running" {
+		t.Errorf("list --all: n3 is %v", rows["n3"])
+	}
+	if p := e.persistent(t, "n3"); p != "yes" {
+		t.Errorf("n3 Persistent: %s", p)
+	}
+	e.mustVirsh(t, "destroy", "n3")
+	e.mustVirsh(t, "undefine", "n3")
+	if rows := listTable(t, e.mustVirsh(t, "list", "--all")); rows["n3"] != [2]string{} {
+		t.Errorf("n3 still listed after undefine: %v", rows["n3"])
+	}
+}

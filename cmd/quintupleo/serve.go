@@ -108,6 +108,9 @@ func (c *serveConfig) Validate() error {
 	if err := c.nodeFlags.validate(); err != nil {
 		return err
 	}
+	if err := c.bootFlags.validate(); err != nil {
+		return err
+	}
 	if err := c.networkFlags.validate(); err != nil {
 		return err
 	}
@@ -209,8 +212,10 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, st.act, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
 			NetworkMap: cfg.networkMap, Timeout: cfg.actionTimeout, PollInterval: cfg.pollInterval},
-		Networks: cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network")),
-		Storage:  storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh}, OnEventDropped: obs.eventDropped})
+		Networks:              cfg.networkFlags.config(cfg.refresh, cfg.actionTimeout, log.With("component", "network")),
+		Storage:               storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh},
+		OnEventDropped:        obs.eventDropped,
+		StopReturnsAtAccepted: cfg.powerOff == powerOffAtAccepted})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
 		Options: append([]rpc.Option{rpc.WithLogger(log.With("component", "rpc")),

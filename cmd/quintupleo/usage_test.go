@@ -65,3 +65,26 @@ func TestServeProvisionFlags(t *testing.T) {
 		t.Errorf("parsed: flavor %q image %q network %q map %v", cfg.defineFlavor, cfg.defineImage, cfg.defineNetwork, cfg.networkMap)
 	}
 }
+
+// TestPowerOffReturnsFlag: --power-off-returns defaults to shutoff, takes
+// accepted, and refuses anything else with usage's exit 2, in serve and in
+// check (which judges the configuration serve would run with).
+func TestPowerOffReturnsFlag(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	var cfg serveConfig
+	cfg.flags(fs)
+	if err := fs.Parse(nil); err != nil || cfg.powerOff != powerOffAtShutoff {
+		t.Errorf("default %q (%v), want %s", cfg.powerOff, err, powerOffAtShutoff)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, args := range [][]string{
+		{"serve", "--demo", "--listen-tcp", "127.0.0.1:0", "--power-off-returns", "later"},
+		{"check", "--demo", "--power-off-returns", "later"},
+	} {
+		var out, errb strings.Builder
+		if code := run(ctx, args, &out, &errb); code != 2 || !strings.Contains(errb.String(), `--power-off-returns "later": want shutoff or accepted`) {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}

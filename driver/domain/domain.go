@@ -63,9 +63,21 @@ func (d Domain) Matches(f virt.ListFlags) bool {
 		group(virt.ListHasCheckpoint|virt.ListNoCheckpoint, virt.ListNoCheckpoint)
 }
 
-// Event is a VIR_DOMAIN_EVENT_ID_LIFECYCLE event.
+// Event is a VIR_DOMAIN_EVENT_ID_LIFECYCLE or (with Metadata) a
+// VIR_DOMAIN_EVENT_ID_METADATA_CHANGE event.
 type Event struct {
 	Domain Domain
 	Type   virt.EventType
 	Detail int32 // the detail enum of Type (virt.Stopped…, …)
+	// Metadata, when set, makes this a METADATA_CHANGE event instead of
+	// a lifecycle one (Type and Detail unused).
+	Metadata *MetadataChange
+}
+
+// MetadataChange is what a METADATA_CHANGE event says: which of the
+// domain's metadata changed (MetadataTitle, MetadataDescription or
+// MetadataElement) and, for an element, its namespace.
+type MetadataChange struct {
+	Type int32
+	URI  string // "" for the title and the description
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -29,6 +30,12 @@ type Config struct {
 	// Volumes are the storage pool's volumes as disks (disks.go); nil = no
 	// storage driver: disks are the server's image disk only.
 	Volumes Volumes
+	// StopReturnsAtAccepted makes destroy and shutdown return once Nova
+	// has accepted os-stop, the domain then reading "in shutdown" until
+	// Nova reports SHUTOFF, instead of returning at SHUTOFF: Nova's
+	// graceful stop can take its whole shutdown_timeout, longer than BMC
+	// clients (VirtualBMC under ipmitool) wait (lifecycle.go).
+	StopReturnsAtAccepted bool
 }
 
 // Driver is libvirt's domain driver over the node model: lookups and lists
@@ -54,6 +61,11 @@ type Driver struct {
 	// lost its event anyway.
 	departed map[virt.UUID]string
 	reaping  map[string]bool // server IDs of transient servers being deleted
+	// runCtx is Run's context while Run runs, nil otherwise: the lifetime
+	// of stops that go on after their call returned (StopReturnsAtAccepted),
+	// which stops counts and Run waits for.
+	runCtx context.Context
+	stops  sync.WaitGroup
 }
 
 // New builds a Driver that reads inv and acts through act (an executor over

@@ -2,8 +2,11 @@ package domain
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
+	"quintupleo/driver/domain/domxml"
 	"quintupleo/nodes"
 	"quintupleo/virt"
 )
@@ -26,6 +29,15 @@ func (h *Driver) Subscribers() int { return h.events.Len() }
 func (h *Driver) Run(ctx context.Context) error {
 	changes, unsubscribe := h.inv.Subscribe()
 	defer unsubscribe()
+	h.mu.Lock()
+	h.runCtx = ctx
+	h.mu.Unlock()
+	defer h.stops.Wait()
+	defer func() {
+		h.mu.Lock()
+		h.runCtx = nil
+		h.mu.Unlock()
+	}()
 	var reapers sync.WaitGroup
 	defer reapers.Wait()
 	reapLater := func(n nodes.Node) {
@@ -104,7 +116,44 @@ func (h *Driver) eventsOf(ctx context.Context, c nodes.Change) []Event {
 		return nil
 	}
 	after, _ := named(c.After, false)
-	return h.transition(before, after)
+	return append(h.transition(before, after), metadataEvents(after, c.Before.Metadata, c.After.Metadata)...)
+}
+
+// metadataEvents are the METADATA_CHANGE events of d whose kept title,
+// description or <metadata> elements (keep.go) differ between the server
+// metadata before and after: one per changed item, as libvirt sends one per
+// virDomainSetMetadata. Derived from what Nova shows, so every replica
+// reports a change made through any of them.
+func metadataEvents(d Domain, before, after map[string]string) []Event {
+	was, _ := keptOf(before)
+	is, _ := keptOf(after)
+	var out []Event
+	changed := func(typ int32, uri string) {
+		out = append(out, Event{Domain: d, Metadata: &MetadataChange{Type: typ, URI: uri}})
+	}
+	if was.Title != is.Title {
+		changed(MetadataTitle, "")
+	}
+	if was.Description != is.Description {
+		changed(MetadataDescription, "")
+	}
+	if was.Metadata == is.Metadata {
+		return out
+	}
+	old, cur := domxml.MetadataElements(was.Metadata), domxml.MetadataElements(is.Metadata)
+	uris := slices.Collect(maps.Keys(old))
+	for u := range cur {
+		if _, ok := old[u]; !ok {
+			uris = append(uris, u)
+		}
+	}
+	slices.Sort(uris)
+	for _, u := range uris {
+		if e, ok := cur[u]; !ok || e != old[u] {
+			changed(MetadataElement, u)
+		}
+	}
+	return out
 }
 
 // transition is the event of a domain going from before's state to after's.

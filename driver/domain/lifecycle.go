@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 
+	"quintupleo/nodes"
 	"quintupleo/virt"
 )
 
@@ -42,7 +43,9 @@ func (h *Driver) Shutdown(ctx context.Context, u virt.UUID) error {
 
 // stop powers the domain off, marking why first (MetaReason), so that on
 // every replica its STOPPED event carries the detail and its shut-off state
-// the reason.
+// the reason. With StopReturnsAtAccepted it returns once Nova has accepted
+// os-stop (a stop already under way counts as accepted), and the stop goes
+// on under Run.
 func (h *Driver) stop(ctx context.Context, u virt.UUID, reason string) error {
 	n, d, err := h.find(ctx, u)
 	if err != nil {
@@ -51,18 +54,38 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, reason string) error {
 	if !d.State.Active() {
 		return NotRunning()
 	}
-	off, err := h.act.PowerOffMarked(ctx, n.ID, MetaReason, reason)
-	if err != nil {
-		// Still running: the mark must not describe a later stop made
-		// outside quintupleo.
-		if n, d, ferr := h.find(ctx, u); ferr == nil && d.State.Active() && d.State != virt.StateShutdown {
-			h.clearReason(ctx, n)
-		}
-		return FromNodes(err)
+	if h.cfg.StopReturnsAtAccepted && n.TaskState == "powering-off" {
+		return nil
 	}
-	// A transient domain is gone once stopped, as in libvirt.
-	_, err = h.reap(ctx, off)
-	return err
+	h.mu.Lock()
+	bg := h.runCtx
+	if bg != nil && h.cfg.StopReturnsAtAccepted {
+		h.stops.Add(1) // under mu: Run cannot have begun waiting
+	} else {
+		bg = nil
+	}
+	h.mu.Unlock()
+	powerOff := func(ctx context.Context) error {
+		off, err := h.act.PowerOffMarked(ctx, n.ID, MetaReason, reason)
+		if err != nil {
+			// Still running: the mark must not describe a later stop made
+			// outside quintupleo.
+			if n, d, ferr := h.find(ctx, u); ferr == nil && d.State.Active() && d.State != virt.StateShutdown {
+				h.clearReason(ctx, n)
+			}
+			return FromNodes(err)
+		}
+		// A transient domain is gone once stopped, as in libvirt.
+		_, err = h.reap(ctx, off)
+		return err
+	}
+	if bg == nil {
+		return powerOff(ctx)
+	}
+	defer h.stops.Done()
+	return nodes.UntilAccepted(ctx, bg, &h.stops, powerOff, func(err error) {
+		h.log.Warn("power-off failed after Nova accepted it", "domain", d.Name, "server", n.ID, "err", err)
+	})
 }
 
 // Reboot answers virDomainReboot with a SOFT reboot.

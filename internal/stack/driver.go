@@ -30,6 +30,9 @@ type DriverConfig struct {
 	Storage storage.Config
 	// OnEventDropped counts lifecycle events a subscriber lost (metrics).
 	OnEventDropped func()
+	// StopReturnsAtAccepted is domain.Config's: destroy and shutdown
+	// return once Nova accepted os-stop.
+	StopReturnsAtAccepted bool
 }
 
 // AddDrivers builds the libvirt drivers over the node model (inv, and act
@@ -38,7 +41,7 @@ type DriverConfig struct {
 // Neutron; storage always is, and without Cinder in the catalog each of its
 // calls says so. The drivers' event loops run with the stack.
 func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg DriverConfig) (rpc.Drivers, *domain.Driver) {
-	dcfg := domain.Config{Logger: cfg.Logger, OnEventDropped: cfg.OnEventDropped}
+	dcfg := domain.Config{Logger: cfg.Logger, OnEventDropped: cfg.OnEventDropped, StopReturnsAtAccepted: cfg.StopReturnsAtAccepted}
 	if cfg.Provision != nil {
 		pc := *cfg.Provision
 		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)

@@ -26,16 +26,36 @@ func MetadataElement(stored, uri string) (string, bool) {
 		return "", false
 	}
 	for _, c := range md.elems("") {
-		if c.uri() != uri {
-			continue
+		if c.uri() == uri {
+			return elementText(c, uri), true
 		}
-		cp := copyReconciled(c)
-		stripNamespace(cp, uri)
-		var b strings.Builder
-		cp.dump(&b, 0, true, false)
-		return b.String(), true
 	}
 	return "", false
+}
+
+// MetadataElements maps each namespace of the stored form of <metadata> to
+// its element as virDomainGetMetadata returns it (the first one, as there).
+func MetadataElements(stored string) map[string]string {
+	out := map[string]string{}
+	md := parseStored(stored)
+	if md == nil {
+		return out
+	}
+	for _, c := range md.elems("") {
+		if _, seen := out[c.uri()]; !seen {
+			out[c.uri()] = elementText(c, c.uri())
+		}
+	}
+	return out
+}
+
+// elementText is e, of namespace uri, written without the namespace.
+func elementText(e *xnode, uri string) string {
+	cp := copyReconciled(e)
+	stripNamespace(cp, uri)
+	var b strings.Builder
+	cp.dump(&b, 0, true, false)
+	return b.String()
 }
 
 // stripNamespace takes namespace uri off e's subtree: its elements lose the
