@@ -19,12 +19,7 @@ import (
 // call wrote 8 MiB (measured 8,389,964 bytes), so a client could fill the
 // disk at its uplink's speed. The log keeps 2 KiB of an error.
 func TestInvalidXMLDoesNotAmplifyTheLog(t *testing.T) {
-	var client sshClient
-	var keys serveConfig
-	withSSH(t, &client)(nil, &keys)
-	p := startServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--log-level", "debug",
-		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
-		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey)
+	p, _ := startDemoServe(t, "--log-level", "debug")
 	file := filepath.Join(t.TempDir(), "invalid.xml")
 	head := "<domain type='kvm'><name>inv</name><memory>1024</memory><os><type>hvm</type></os><description>"
 	doc := head + strings.Repeat("x", 4<<20-200) + "</descriptio></domain>\n"

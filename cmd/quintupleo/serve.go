@@ -46,6 +46,7 @@ type serveConfig struct {
 	// libvirt connection limits (docs/limits.md)
 	maxClients, maxAnonClients int
 	openTimeout                time.Duration
+	rpcLimits                  rpcLimitFlags // --keepalive-*, --max-client-requests, --max-event-callbacks
 	sshSessionMem              budget.Size
 	sshMemoryTotal             budget.Size
 	// define of new domains (docs/semantics.md, "Provisioning")
@@ -88,6 +89,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.storagePoolPath, "storage-pool-path", "/var/lib/libvirt/images", "target directory of the storage pool: a volume's path is this/NAME (no file exists there)")
 	c.tls.flags(fs)
 	c.redfish.flags(fs)
+	c.rpcLimits.register(fs)
 	c.provisionFlags(fs)
 }
 
@@ -115,6 +117,9 @@ func (c *serveConfig) Validate() error {
 		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix, --listen-ssh or --listen-redfish")
 	}
 	if err := c.redfish.validate(); err != nil {
+		return err
+	}
+	if err := c.rpcLimits.validate(); err != nil {
 		return err
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
@@ -209,8 +214,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 		Storage:  storage.Config{PoolName: cfg.storagePool, PoolPath: cfg.storagePoolPath, CacheFor: cfg.refresh}})
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
-		Options: []rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
+		Options: append([]rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
 			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
+			cfg.rpcLimits.options()...),
 	})
 	st.tcp = lv.TCP
 	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
