@@ -48,6 +48,7 @@ type serveConfig struct {
 	openTimeout                time.Duration
 	rpcLimits                  rpcLimitFlags // --keepalive-*, --max-client-requests, --max-event-callbacks
 	sshSessionMem              budget.Size
+	sshLimits                  sshLimitFlags // --ssh-max-*, --ssh-login-grace-time, --ssh-auth-fail-penalty
 	sshMemoryTotal             budget.Size
 	// define of new domains (docs/semantics.md, "Provisioning")
 	defineFlavor, defineImage, defineNetwork string
@@ -90,6 +91,7 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	c.tls.flags(fs)
 	c.redfish.flags(fs)
 	c.rpcLimits.register(fs)
+	c.sshLimits.register(fs)
 	c.provisionFlags(fs)
 }
 
@@ -120,6 +122,9 @@ func (c *serveConfig) Validate() error {
 		return err
 	}
 	if err := c.rpcLimits.validate(); err != nil {
+		return err
+	}
+	if err := c.sshLimits.validate(); err != nil {
 		return err
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
@@ -232,7 +237,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 				return st, err
 			}
 		}
-		ep, err := sshstack.Add(st.Stack, cfg.listenSSH, qssh.Config{
+		sshCfg := qssh.Config{
 			HostKeyFile:        hostKey,
 			AuthorizedKeysFile: cfg.sshAuthKeys,
 			Dialer:             lv.Dial,
@@ -240,7 +245,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			Logger:             log.With("component", "ssh"),
 			SessionMemory:      int64(cfg.sshSessionMem),
 			MemoryTotal:        int64(cfg.sshMemoryTotal),
-		})
+		}
+		cfg.sshLimits.apply(&sshCfg)
+		ep, err := sshstack.Add(st.Stack, cfg.listenSSH, sshCfg)
 		if err != nil {
 			return st, err
 		}
