@@ -506,6 +506,6 @@ func (s *Sim) adminRoutes() {
 	h("GET "+A+"/clouds.yaml", func(w http.ResponseWriter, r *http.Request) {
 		name := or(r.URL.Query().Get("cloud"), "sim")
 		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(cloudsYAML(name, rootURL(r)+IdentityPath))
+		_, _ = w.Write(cloudsYAML(name, rootURL(r)+IdentityPath, s.opts.Password))
 	})
 }

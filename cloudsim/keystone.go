@@ -46,9 +46,23 @@ type authRequest struct {
 			Token *struct {
 				ID string `json:"id"`
 			} `json:"token"`
+			AppCredential *appCredentialAuth `json:"application_credential"`
 		} `json:"identity"`
 		Scope json.RawMessage `json:"scope"`
 	} `json:"auth"`
+}
+
+// appCredentialAuth is the application_credential method of an auth
+// request: the credential's ID, or its name and user, and its secret.
+type appCredentialAuth struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Secret string `json:"secret"`
+	User   *struct {
+		ID     string     `json:"id"`
+		Name   string     `json:"name"`
+		Domain *domainRef `json:"domain"`
+	} `json:"user"`
 }
 
 type domainRef struct {
@@ -105,11 +119,11 @@ func (s *Sim) handleAuthTokens(c *call) *apiError {
 		return keystoneErr(400, "Bad Request", "Invalid input for field 'identity': 'methods' is a required property")
 	}
 	bad := keystoneErr(401, "Unauthorized", "The request you have made requires authentication.")
-	ok := false
+	ok, appCred := false, false
 	for _, m := range id.Methods {
 		switch m {
 		case "password":
-			if p := id.Password; p != nil && p.User.Password == Password &&
+			if p := id.Password; p != nil && p.User.Password == s.opts.Password &&
 				(p.User.ID == s.st.userID || (p.User.Name == Username && p.User.Domain.isDefault())) {
 				ok = true
 			}
@@ -117,13 +131,22 @@ func (s *Sim) handleAuthTokens(c *call) *apiError {
 			if t := id.Token; t != nil && s.tokenValid(t.ID) {
 				ok = true
 			}
+		case "application_credential":
+			if s.appCredentialValid(id.AppCredential) {
+				ok, appCred = true, true
+			}
 		}
 	}
 	if !ok {
 		return bad
 	}
-	scoped := false
-	if len(req.Auth.Scope) > 0 && string(req.Auth.Scope) != "null" && string(req.Auth.Scope) != `"unscoped"` {
+	// An application credential's token is scoped to its project, and a
+	// request must not ask for another scope (Keystone answers 401).
+	scoped := appCred
+	if appCred && len(req.Auth.Scope) > 0 && string(req.Auth.Scope) != "null" {
+		return bad
+	}
+	if !appCred && len(req.Auth.Scope) > 0 && string(req.Auth.Scope) != "null" && string(req.Auth.Scope) != `"unscoped"` {
 		var sc scopeRequest
 		if json.Unmarshal(req.Auth.Scope, &sc) != nil || sc.Project == nil {
 			return bad
@@ -268,4 +291,18 @@ func randHex(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
+}
+
+// appCredentialValid checks an application_credential identity: the
+// credential by ID, or by name with its user (by ID, or by name and
+// domain), and the secret.
+func (s *Sim) appCredentialValid(ac *appCredentialAuth) bool {
+	if ac == nil || ac.Secret != s.opts.AppCredentialSecret {
+		return false
+	}
+	if ac.ID != "" {
+		return ac.ID == AppCredentialID
+	}
+	u := ac.User
+	return ac.Name == AppCredentialName && u != nil && (u.ID == s.st.userID || (u.Name == Username && u.Domain.isDefault()))
 }

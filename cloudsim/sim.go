@@ -32,6 +32,12 @@ const (
 	UserDomainName    = "Default"
 	ProjectDomainName = "Default"
 	Region            = "RegionOne"
+	// The application credential of the user (Keystone's
+	// v3applicationcredential auth; its secret is Options.AppCredentialSecret).
+	AppCredentialID   = "6b1c5a54e0d94a4c9f2d8a3e7c1b0a99"
+	AppCredentialName = "quintupleo"
+	// AppCredentialSecret is the default secret of that credential.
+	AppCredentialSecret = "appcred-secret"
 )
 
 // Service paths under URL(). gophercloud appends "v2.0/" to the network
@@ -88,6 +94,11 @@ type Options struct {
 	// "member", for which Neutron's policy applies as in real Neutron
 	// (see Sim.AddNetwork for networks of another project).
 	Role string
+	// Password is the user's password (default Password) and
+	// AppCredentialSecret its application credential's secret (default
+	// AppCredentialSecret): tests that look for them in logs give ones that
+	// occur nowhere else.
+	Password, AppCredentialSecret string
 	// MaxMicroversion is the newest compute microversion served ("2.60"),
 	// as an older Nova's; "" means 2.93 (Zed). Newer requests get Nova's 406.
 	MaxMicroversion string
@@ -149,6 +160,12 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.ShutdownDelay < 0 {
 		opts.ShutdownDelay = 0
+	}
+	if opts.Password == "" {
+		opts.Password = Password
+	}
+	if opts.AppCredentialSecret == "" {
+		opts.AppCredentialSecret = AppCredentialSecret
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = time.Hour
@@ -262,10 +279,38 @@ func (s *Sim) AuthURL() string { return s.URL() + IdentityPath }
 // CloudsYAML renders a standard clouds.yaml with one cloud named cloudName
 // pointing at this sim (call after Start).
 func (s *Sim) CloudsYAML(cloudName string) []byte {
-	return cloudsYAML(cloudName, s.AuthURL())
+	return cloudsYAML(cloudName, s.AuthURL(), s.opts.Password)
 }
 
-func cloudsYAML(cloudName, authURL string) []byte {
+// CloudsYAMLAppCredential is a clouds.yaml naming the simulated cloud
+// cloudName, authenticating with the user's application credential.
+func (s *Sim) CloudsYAMLAppCredential(cloudName string) []byte {
+	return fmt.Appendf(nil, `clouds:
+  %s:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: %s
+      application_credential_id: %s
+      application_credential_secret: %s
+    region_name: %s
+    interface: public
+    identity_api_version: 3
+`, cloudName, s.AuthURL(), AppCredentialID, s.opts.AppCredentialSecret, Region)
+}
+
+// IssuedTokens are the tokens Keystone issued that have not been pruned
+// (tests look for them where they must not be).
+func (s *Sim) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for t := range s.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+func cloudsYAML(cloudName, authURL, password string) []byte {
 	return fmt.Appendf(nil, `clouds:
   %s:
     auth:
@@ -278,7 +323,7 @@ func cloudsYAML(cloudName, authURL string) []byte {
     region_name: %s
     interface: public
     identity_api_version: 3
-`, cloudName, authURL, Username, Password, ProjectName, UserDomainName, ProjectDomainName, Region)
+`, cloudName, authURL, Username, password, ProjectName, UserDomainName, ProjectDomainName, Region)
 }
 
 // Close stops the listener, every pending transition timer and every

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/digitalocean/go-libvirt"
 
@@ -87,7 +88,26 @@ func (c *conn) logFailure(proc string, err error, took time.Duration, more ...an
 			level = slog.LevelWarn
 		}
 	}
-	c.log.Log(c.ctx, level, "rpc: call failed", append(attrs, "err", err)...)
+	c.log.Log(c.ctx, level, "rpc: call failed", append(attrs, "err", logCut(err.Error()))...)
+}
+
+// maxLoggedError is how much of a failed call's error the log keeps. An
+// XML error quotes the offending line and a caret line as long: a 4 MiB
+// one-line document made 8 MiB of log per call, so a client could fill the
+// disk at the speed of its uplink.
+const maxLoggedError = 2048
+
+// logCut is s cut to maxLoggedError bytes (at a rune boundary), saying how
+// long it was.
+func logCut(s string) string {
+	if len(s) <= maxLoggedError {
+		return s
+	}
+	cut := maxLoggedError
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", s[:cut], len(s))
 }
 
 // clientCaused reports whether e is libvirt refusing what the client asked

@@ -25,11 +25,32 @@ type subscription struct {
 	unsub func()
 }
 
-func (c *conn) addCallback(cb eventCallback) {
+// addCallback numbers cb and registers it, returning its ID, unless the connection already
+// has one for its event ID and domain (libvirtd refuses those too) or holds
+// as many callbacks as it may.
+func (c *conn) addCallback(cb eventCallback) (int32, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, old := range c.callbacks {
+		if old.eventID == cb.eventID && (old.dom == nil) == (cb.dom == nil) && (old.dom == nil || *old.dom == *cb.dom) {
+			return 0, errCallbackTracked()
+		}
+	}
+	if c.eventCallbacks() >= c.srv.maxCallbacks {
+		return 0, errTooManyCallbacks(c.srv.maxCallbacks)
+	}
+	cb.id = c.srv.nextCallbackID.Add(1) - 1
 	c.callbacks[cb.id] = cb
 	c.ensureSubscribedLocked()
+	return cb.id, nil
+}
+
+// eventCallbacks is how many event registrations the connection holds, of
+// every kind; c.mu is held.
+func (c *conn) eventCallbacks() int {
+	c.netEvents.mu.Lock()
+	defer c.netEvents.mu.Unlock()
+	return len(c.callbacks) + len(c.legacy) + len(c.netEvents.cbs)
 }
 
 func (c *conn) removeCallback(id int32) bool {

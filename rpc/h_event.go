@@ -29,9 +29,11 @@ func connectDomainEventCallbackRegisterAny(ctx context.Context, c *conn, a *libv
 		u := virt.UUID(a.Dom[0].UUID)
 		cb.dom = &u
 	}
-	cb.id = c.srv.nextCallbackID.Add(1) - 1
-	c.addCallback(cb)
-	return &libvirt.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: cb.id}, nil
+	id, err := c.addCallback(cb)
+	if err != nil {
+		return nil, err
+	}
+	return &libvirt.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: id}, nil
 }
 
 func connectDomainEventCallbackDeregisterAny(ctx context.Context, c *conn, a *libvirt.ConnectDomainEventCallbackDeregisterAnyArgs) (*none, error) {
@@ -60,6 +62,18 @@ func connectDomainEventDeregisterAny(ctx context.Context, c *conn, a *libvirt.Co
 		return nil, virt.Internal(virt.FromRPC, fmt.Sprintf("domain event %d not registered", a.EventID), nil)
 	}
 	return nil, nil
+}
+
+// errTooManyCallbacks refuses a registration past WithMaxEventCallbacks,
+// worded as libvirt words its other per-call bounds ("too many …: N > MAX").
+func errTooManyCallbacks(limit int) error {
+	return errRPC(fmt.Sprintf("too many event callbacks on this connection: %d > %d", limit+1, limit), nil)
+}
+
+// errCallbackTracked is libvirt's answer to a registration of an event ID
+// and object filter the connection already has (object_event.c).
+func errCallbackTracked() error {
+	return virt.InvalidArg(virt.FromNone, "event callback already tracked")
 }
 
 func errUnsupportedEvent(id int32) error {

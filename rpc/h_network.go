@@ -257,6 +257,12 @@ func connectNetworkEventRegisterAny(ctx context.Context, c *conn, a *libvirt.Con
 		u := virt.UUID(a.Net[0].UUID)
 		only = &u
 	}
+	c.mu.Lock()
+	n := c.eventCallbacks()
+	c.mu.Unlock()
+	if n >= c.srv.maxCallbacks {
+		return nil, errTooManyCallbacks(c.srv.maxCallbacks)
+	}
 	id := c.srv.nextCallbackID.Add(1) - 1
 	ne := &c.netEvents
 	ne.mu.Lock()

@@ -42,6 +42,24 @@ func WithMaxCallsPerConn(n int) Option {
 	}
 }
 
+// WithMaxEventCallbacks bounds the event callbacks (domain and network,
+// every registration procedure) one connection may hold at once (default
+// DefaultMaxEventCallbacks; n ≤ 0 keeps it). libvirtd has no such bound:
+// each registration costs the server memory for as long as the connection
+// lasts, so without one a single client grows the process without end.
+func WithMaxEventCallbacks(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxCallbacks = n
+		}
+	}
+}
+
+// DefaultMaxEventCallbacks is ten times what `virsh event --all` holds (one
+// callback per domain event ID, 24 in libvirt 9.0), and a few hundred
+// bytes per callback for each of --max-clients connections.
+const DefaultMaxEventCallbacks = 256
+
 // WithMaxClients bounds the connections accepted by Serve at once, over all listeners (libvirtd's max_clients). n ≤ 0 means
 // DefaultMaxClients(): libvirtd's 5000, or less when the open-file limit
 // would not leave room for the rest of the process. Connections handed to
@@ -79,6 +97,8 @@ type Server struct {
 	kaInterval time.Duration
 	kaCount    int
 	maxCalls   int
+	// maxCallbacks bounds a connection's event registrations.
+	maxCallbacks int
 
 	// Limits of the connections Serve accepts (WithMaxClients,
 	// WithMaxAnonymousClients, WithOpenTimeout) and their bookkeeping.
@@ -122,6 +142,7 @@ func NewServer(d Drivers, opts ...Option) *Server {
 		kaInterval:       5 * time.Second,
 		kaCount:          5,
 		maxCalls:         5,
+		maxCallbacks:     DefaultMaxEventCallbacks,
 		maxPreOpen:       DefaultMaxAnonymousClients,
 		openTimeout:      DefaultOpenTimeout,
 		handshakeTimeout: DefaultHandshakeTimeout,

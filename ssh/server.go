@@ -68,6 +68,13 @@ type Config struct {
 	// HandshakeTimeout is the time from accept to authenticated (sshd's
 	// LoginGraceTime; default 30 s): then the connection is closed.
 	HandshakeTimeout time.Duration
+	// AuthFailPenalty is what a connection that failed to authenticate
+	// adds to its source address's penalty (penalty.go; OpenSSH's
+	// PerSourcePenalties authfail, default DefaultAuthFailPenalty; < 0
+	// disables penalties). PenaltyMin is the penalty at which the address is
+	// locked out, PenaltyMax the longest (defaults DefaultPenaltyMin and
+	// DefaultPenaltyMax).
+	AuthFailPenalty, PenaltyMin, PenaltyMax time.Duration
 	// SessionMemory is what one session's command lines may hold at once:
 	// its tools' buffers and values, its shell variables and expansions
 	// (default 64 MiB; docs/ssh.md gives the reasoning).
@@ -134,6 +141,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second
+	}
+	if c.AuthFailPenalty == 0 {
+		c.AuthFailPenalty = DefaultAuthFailPenalty
+	}
+	if c.PenaltyMin == 0 {
+		c.PenaltyMin = DefaultPenaltyMin
+	}
+	if c.PenaltyMax == 0 {
+		c.PenaltyMax = DefaultPenaltyMax
 	}
 	if c.SessionMemory == 0 {
 		c.SessionMemory = 64 << 20
@@ -231,6 +247,10 @@ type Server struct {
 	cancelBase context.CancelFunc
 
 	memory *budget.Budget // every session's budget is inside this one
+	// penalties locks out addresses that failed to log in (nil: disabled).
+	penalties *penalties
+	// refusedLog spaces the warnings about penalised addresses.
+	refusedLog logLimiter
 
 	wg sync.WaitGroup // every goroutine the server starts
 }
@@ -263,6 +283,9 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:     map[*serverConn]struct{}{},
 		idle:      make(chan struct{}),
 		memory:    budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
+	}
+	if cfg.AuthFailPenalty > 0 {
+		s.penalties = newPenalties(cfg.AuthFailPenalty, cfg.PenaltyMin, cfg.PenaltyMax)
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, nofile := acceptloop.FDCap(cfg.MaxConns)
@@ -355,6 +378,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		},
 		FreeDescriptor: s.freeDescriptor,
 		Handle: func(c net.Conn) error {
+			if s.refusePenalised(c) {
+				return nil
+			}
 			switch s.trackConn(c) {
 			case errTooManyConns:
 				s.log.Warn("ssh: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
@@ -598,15 +624,21 @@ func (c *serverConn) serve() {
 	// newcomer at the cap must not push out a connection that is in. The
 	// config is copied per connection for that callback only.
 	cfg := *s.config
+	failed := false // an authentication attempt failed (AuthLogCallback runs on this goroutine)
 	cfg.AuthLogCallback = func(md gossh.ConnMetadata, method string, err error) {
 		s.logAuth(md, method, err)
 		if err == nil {
 			s.authenticated(c)
+		} else if method != "none" {
+			failed = true
 		}
 	}
 	conn, chans, reqs, err := gossh.NewServerConn(c.nc, &cfg)
 	if err != nil {
 		s.log.Debug("ssh: handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+		if failed {
+			s.penalties.authFailed(c.nc.RemoteAddr(), time.Now())
+		}
 		return
 	}
 	_ = c.nc.SetDeadline(time.Time{})

@@ -139,7 +139,9 @@ func helpGroups() []struct {
 		{"security", []string{"insecure-listen-any", "insecure-metrics-any", "tls-cert", "tls-key", "tls-ca", "tls-allowed-dn", "tls-read-only-dn",
 			"ssh-authorized-keys", "ssh-host-key", "redfish-auth-file", "redfish-read-only-auth-file", "redfish-http", "redfish-insecure-http-any",
 			"redfish-session-timeout"}},
-		{"limits", []string{"max-clients", "max-anonymous-clients", "open-timeout", "ssh-session-memory", "ssh-memory-total"}},
+		{"limits", []string{"max-clients", "max-anonymous-clients", "open-timeout", "ssh-session-memory", "ssh-memory-total",
+			"keepalive-interval", "keepalive-count", "max-client-requests", "max-event-callbacks",
+			"ssh-max-conns", "ssh-max-startups", "ssh-max-auth-tries", "ssh-login-grace-time", "ssh-auth-fail-penalty"}},
 		{"observability", []string{"log-level", "log-format"}},
 		{"configuration", []string{"config"}},
 	}

@@ -46,7 +46,9 @@ type serveConfig struct {
 	// libvirt connection limits (docs/limits.md)
 	maxClients, maxAnonClients int
 	openTimeout                time.Duration
+	rpcLimits                  rpcLimitFlags // --keepalive-*, --max-client-requests, --max-event-callbacks
 	sshSessionMem              budget.Size
+	sshLimits                  sshLimitFlags // --ssh-max-*, --ssh-login-grace-time, --ssh-auth-fail-penalty
 	sshMemoryTotal             budget.Size
 	// define of new domains (docs/semantics.md, "Provisioning")
 	defineFlavor, defineImage, defineNetwork string
@@ -88,6 +90,8 @@ func (c *serveConfig) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.storagePoolPath, "storage-pool-path", "/var/lib/libvirt/images", "target directory of the storage pool: a volume's path is this/NAME (no file exists there)")
 	c.tls.flags(fs)
 	c.redfish.flags(fs)
+	c.rpcLimits.register(fs)
+	c.sshLimits.register(fs)
 	c.provisionFlags(fs)
 }
 
@@ -118,6 +122,12 @@ func (c *serveConfig) Validate() error {
 		return errors.New("no listener: give --listen-tcp, --listen-tls, --listen-unix, --read-only-unix, --listen-ssh or --listen-redfish")
 	}
 	if err := c.redfish.validate(); err != nil {
+		return err
+	}
+	if err := c.rpcLimits.validate(); err != nil {
+		return err
+	}
+	if err := c.sshLimits.validate(); err != nil {
 		return err
 	}
 	if c.listenSSH != "" && c.sshAuthKeys == "" {
@@ -219,7 +229,8 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	lv := stack.AddLibvirt(st.Stack, drivers, stack.LibvirtConfig{
 		TCP: cfg.listenTCP, InsecureAnyTCP: cfg.insecureAnyTCP, Unix: cfg.listenUnix, ReadOnlyUnix: cfg.readOnlyUnix,
 		Options: append([]rpc.Option{rpc.WithLogger(log.With("component", "rpc")),
-			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)}, obs.rpc...),
+			rpc.WithMaxClients(cfg.maxClients), rpc.WithMaxAnonymousClients(cfg.maxAnonClients), rpc.WithOpenTimeout(cfg.openTimeout)},
+			append(cfg.rpcLimits.options(), obs.rpc...)...),
 	})
 	st.tcp = lv.TCP
 	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
@@ -236,7 +247,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 				return st, err
 			}
 		}
-		ep, err := sshstack.Add(st.Stack, cfg.listenSSH, qssh.Config{
+		sshCfg := qssh.Config{
 			HostKeyFile:        hostKey,
 			AuthorizedKeysFile: cfg.sshAuthKeys,
 			Dialer:             lv.Dial,
@@ -245,7 +256,9 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 			SessionMemory:      int64(cfg.sshSessionMem),
 			MemoryTotal:        int64(cfg.sshMemoryTotal),
 			Observer:           obs.ssh,
-		})
+		}
+		cfg.sshLimits.apply(&sshCfg)
+		ep, err := sshstack.Add(st.Stack, cfg.listenSSH, sshCfg)
 		if err != nil {
 			return st, err
 		}

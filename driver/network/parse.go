@@ -30,6 +30,9 @@ var forwardModes = []string{"nat", "route", "open", "bridge", "private", "vepa",
 // well-formed, and refuses, before anything is created, what a cloud
 // network cannot honour.
 func parseXML(s string) (spec, error) {
+	if err := virt.CheckXML(s, "(network_definition)", virt.FromNetwork); err != nil {
+		return spec{}, err
+	}
 	if err := wellFormed(s); err != nil {
 		return spec{}, err
 	}

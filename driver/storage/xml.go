@@ -47,6 +47,9 @@ type poolDef struct{ Name, UUID string }
 
 // parsePoolXML reads a pool definition (virsh pool-define-as builds one).
 func parsePoolXML(s string) (poolDef, error) {
+	if err := virt.CheckXML(s, "(storage_pool_definition)", virt.FromStorage); err != nil {
+		return poolDef{}, err
+	}
 	var doc libvirtxml.StoragePool
 	if err := doc.Unmarshal(s); err != nil {
 		return poolDef{}, virt.XMLError(virt.FromXML, fmt.Sprintf("(storage_pool_definition):%s", err), err)
@@ -67,6 +70,9 @@ type volumeDef struct {
 // parseVolumeXML reads a volume definition (virsh vol-create-as builds
 // one) with libvirt's checks for what a creation needs.
 func parseVolumeXML(s string) (volumeDef, error) {
+	if err := virt.CheckXML(s, "(storage_volume_definition)", virt.FromStorage); err != nil {
+		return volumeDef{}, err
+	}
 	var doc libvirtxml.StorageVolume
 	if err := doc.Unmarshal(s); err != nil {
 		return volumeDef{}, virt.XMLError(virt.FromXML, fmt.Sprintf("(storage_volume_definition):%s", err), err)

@@ -18,27 +18,15 @@ import (
 // well-formed, printed by libvirt as "(domain_definition):LINE: MESSAGE"
 // followed by the offending line and a caret under the position.
 func xmlDetail(src string, offset int, msg string, cause error) *virt.Error {
-	offset = min(max(offset, 0), len(src))
-	line := 1 + strings.Count(src[:offset], "\n")
-	context := "(null)\n^"
-	atEnd := offset == len(src) && (src == "" || src[len(src)-1] == '\n')
-	if !atEnd {
-		start := strings.LastIndexByte(src[:offset], '\n') + 1
-		end := strings.IndexByte(src[offset:], '\n')
-		if end < 0 {
-			end = len(src)
-		} else {
-			end += offset
-		}
-		context = src[start:end] + "\n" + strings.Repeat("-", offset-start) + "^"
-	}
-	detail := fmt.Sprintf("(domain_definition):%d: %s\n%s", line, msg, context)
-	return virt.XMLDetail(virt.FromDom, detail, cause)
+	return virt.XMLDetailAt(virt.FromDom, "(domain_definition)", src, offset, msg, cause)
 }
 
 // parseTree reads s into an element tree, rejecting what libxml2 rejects
 // with libxml2's wording for the common cases.
 func parseTree(s string) (*element, error) {
+	if err := virt.CheckXML(s, "(domain_definition)", virt.FromDom); err != nil {
+		return nil, err
+	}
 	d := xml.NewDecoder(strings.NewReader(s))
 	d.Strict = true
 	var stack []openElement
