@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -39,6 +40,10 @@ type CloudConfig struct {
 	// the end of its body, so that one the cloud never answers fails instead
 	// of holding its caller forever. 0 = DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// MaxRetries bounds the retries of one request (retryPolicy says which
+	// failures are retried); 0 = DefaultMaxRetries, negative = none.
+	MaxRetries int
+	Logger     *slog.Logger // retries are logged here; nil = nowhere
 }
 
 // Cloud holds the authenticated service clients. Nova is required; the
@@ -89,6 +94,7 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	if cfg.UserAgent != "" {
 		provider.UserAgent.Prepend(cfg.UserAgent)
 	}
+	provider.RetryFunc = newRetryPolicy(cfg).retry
 	compute, err := openstack.NewComputeV2(provider, endpointOpts)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: compute endpoint: %w", err)
