@@ -46,6 +46,9 @@ type session struct {
 	started bool
 }
 
+// maxEnv bounds the environment variables one session may set.
+const maxEnv = 64
+
 // acceptedEnv reports whether an "env" request for name is honoured, like
 // sshd's default AcceptEnv LANG LC_*.
 func acceptedEnv(name string) bool {
@@ -77,8 +80,12 @@ func (s *session) serve(parent context.Context) {
 			ok := gossh.Unmarshal(req.Payload, &kv) == nil && acceptedEnv(kv.Name) && len(kv.Value) < 4096
 			if ok {
 				s.mu.Lock()
-				if len(s.env) < 64 {
+				// Past maxEnv names the request is refused, as sshd
+				// refuses past its own cap, not acknowledged and dropped.
+				if _, set := s.env[kv.Name]; set || len(s.env) < maxEnv {
 					s.env[kv.Name] = kv.Value
+				} else {
+					ok = false
 				}
 				s.mu.Unlock()
 			}
