@@ -215,7 +215,7 @@ func (s *session) exec(ctx context.Context, cmd string) uint32 {
 
 func (s *session) newShell() (*shell, error) {
 	return newShell(shellConfig{
-		scratchParent: s.srv.cfg.ScratchDir,
+		scratchParent: s.srv.scratch.dir,
 		env:           s.envSnapshot(),
 		user:          s.user,
 		dialer:        s.srv.cfg.Dialer,

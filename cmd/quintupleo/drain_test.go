@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,7 +58,8 @@ func TestDrainStopsAcceptingEverywhere(t *testing.T) {
 	if err := session.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer session.Wait()
+	// A failing test must not wait on a session that is still open.
+	defer func() { stdin.Close(); cancel(); _ = session.Wait() }()
 	if _, err := io.WriteString(stdin, "echo in-session\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -101,4 +104,95 @@ func TestDrainStopsAcceptingEverywhere(t *testing.T) {
 	if !strings.Contains(string(rest), "still") {
 		t.Errorf("the draining session answered %q", rest)
 	}
+}
+
+// TestScratchOfAKilledServerRemovedAtStart: serve is SIGKILLed while an SSH
+// session holds its scratch directory; the next start removes what it left
+// and says so, and a directory of a server still running beside it stays.
+func TestScratchOfAKilledServerRemovedAtStart(t *testing.T) {
+	testtool.Require(t, "ssh")
+	var client sshClient
+	var keys serveConfig
+	withSSH(t, &client)(nil, &keys)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // serve's scratch parent (os.TempDir)
+	bin := testtool.BuildQuintupleo(t)
+	start := func() *serveProcess {
+		return startServeProcess(t, bin, "serve", "--demo", "--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
+			"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey)
+	}
+	scratch := func() []string {
+		m, _ := filepath.Glob(filepath.Join(tmp, "quintupleo-ssh*"))
+		return m
+	}
+	live := start() // runs throughout: its directory must survive
+	victim := start()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	session := client.command(ctx, t, victim.sshAddr, "")
+	stdin, err := session.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A failing test must not wait on a session that is still open.
+	defer func() { stdin.Close(); cancel(); _ = session.Wait() }()
+	if _, err := io.WriteString(stdin, "echo ready\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(stdout, make([]byte, len("ready"))); err != nil {
+		t.Fatal(err)
+	}
+	before := scratch()
+	if len(before) != 2 {
+		t.Fatalf("two servers' scratch directories: %v", before)
+	}
+	if err := victim.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = victim.cmd.Wait() // "signal: killed"
+	if got := scratch(); len(got) != 2 {
+		t.Fatalf("after SIGKILL: %v (the debris this test needs)", got)
+	}
+
+	next := start()
+	waitFor(t, promptly, "the removal logged", func() bool {
+		return strings.Contains(next.logText(), "removed the scratch directory of a server that did not end cleanly")
+	})
+	got := scratch()
+	if len(got) != 2 {
+		t.Fatalf("after the restart: %v; want the live server's and the new one's", got)
+	}
+	for _, dir := range before {
+		if strings.Contains(next.logText(), dir) == (dir == liveScratch(t, live, before)) {
+			t.Errorf("scratch %s: removal logged %v", dir, strings.Contains(next.logText(), dir))
+		}
+	}
+}
+
+// liveScratch is which of dirs belongs to the running p: the one whose lock
+// p holds open (/proc/PID/fd).
+func liveScratch(t *testing.T, p *serveProcess, dirs []string) string {
+	t.Helper()
+	fds, err := filepath.Glob("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/fd/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		target, _ := os.Readlink(fd)
+		for _, d := range dirs {
+			if target == filepath.Join(d, ".lock") {
+				return d
+			}
+		}
+	}
+	t.Fatalf("no scratch directory held by the live serve among %v", dirs)
+	return ""
 }
