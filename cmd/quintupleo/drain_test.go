@@ -43,30 +43,7 @@ func TestDrainStopsAcceptingEverywhere(t *testing.T) {
 	waitFor(t, 60*time.Second, "ready", func() bool { return strings.Contains(p.logText(), "msg=ready") })
 
 	// An interactive session, idle at its prompt: the SSH part drains it.
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	session := client.command(ctx, t, sshAddr, "")
-	stdin, err := session.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := session.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := session.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A failing test must not wait on a session that is still open.
-	defer func() { stdin.Close(); cancel(); _ = session.Wait() }()
-	if _, err := io.WriteString(stdin, "echo in-session\n"); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, len("in-session"))
-	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "in-session" {
-		t.Fatalf("session: %q, %v", buf, err)
-	}
+	stdin, stdout := client.openSession(t, sshAddr)
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -127,29 +104,7 @@ func TestScratchOfAKilledServerRemovedAtStart(t *testing.T) {
 	}
 	live := start() // runs throughout: its directory must survive
 	victim := start()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	session := client.command(ctx, t, victim.sshAddr, "")
-	stdin, err := session.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := session.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := session.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A failing test must not wait on a session that is still open.
-	defer func() { stdin.Close(); cancel(); _ = session.Wait() }()
-	if _, err := io.WriteString(stdin, "echo ready\n"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(stdout, make([]byte, len("ready"))); err != nil {
-		t.Fatal(err)
-	}
+	client.openSession(t, victim.sshAddr)
 	before := scratch()
 	if len(before) != 2 {
 		t.Fatalf("two servers' scratch directories: %v", before)
@@ -195,4 +150,34 @@ func liveScratch(t *testing.T, p *serveProcess, dirs []string) string {
 	}
 	t.Fatalf("no scratch directory held by the live serve among %v", dirs)
 	return ""
+}
+
+// openSession opens an interactive session (no command, no pty) on the SSH
+// endpoint at addr and returns once its shell has answered a line. The
+// session ends at cleanup.
+func (c *sshClient) openSession(t *testing.T, addr string) (io.WriteCloser, io.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	session := c.command(ctx, t, addr, "")
+	stdin, err := session.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A failing test must not wait on a session that is still open.
+	t.Cleanup(func() { stdin.Close(); cancel(); _ = session.Wait() })
+	if _, err := io.WriteString(stdin, "echo in-session\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len("in-session"))
+	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "in-session" {
+		t.Fatalf("session: %q, %v", buf, err)
+	}
+	return stdin, stdout
 }
