@@ -361,6 +361,8 @@ type faultJSON struct {
 	RetryAfter string  `json:"retry_after,omitempty"`
 	Hang       bool    `json:"hang,omitempty"`
 	Count      int     `json:"count,omitempty"`
+	Proxy      bool    `json:"proxy,omitempty"`
+	After      bool    `json:"after,omitempty"`
 }
 
 func durStr(d time.Duration) string {
@@ -372,12 +374,13 @@ func durStr(d time.Duration) string {
 
 func (f Fault) wire() faultJSON {
 	return faultJSON{ID: f.ID, Endpoint: f.Endpoint, Latency: durStr(f.Latency), ErrorRate: f.ErrorRate,
-		Status: f.Status, RateLimit: f.RateLimit, RetryAfter: durStr(f.RetryAfter), Hang: f.Hang, Count: f.Count}
+		Status: f.Status, RateLimit: f.RateLimit, RetryAfter: durStr(f.RetryAfter), Hang: f.Hang, Count: f.Count,
+		Proxy: f.Proxy, After: f.After}
 }
 
 func (fj faultJSON) fault() (Fault, error) {
 	f := Fault{Endpoint: fj.Endpoint, ErrorRate: fj.ErrorRate, Status: fj.Status, RateLimit: fj.RateLimit,
-		Hang: fj.Hang, Count: fj.Count}
+		Hang: fj.Hang, Count: fj.Count, Proxy: fj.Proxy, After: fj.After}
 	var err error
 	if fj.Latency != "" {
 		if f.Latency, err = time.ParseDuration(fj.Latency); err != nil {

@@ -14,7 +14,7 @@ type apiError struct {
 	text   string // plain-text body (Glance)
 	msg    string // message, for logs
 	header http.Header
-	ctype  string // Content-Type of a JSON body; "" = Nova's "application/json; charset=UTF-8"
+	ctype  string // Content-Type; "" = Nova's "application/json; charset=UTF-8", or text/plain for text
 }
 
 func (e *apiError) write(w http.ResponseWriter) {
@@ -24,7 +24,11 @@ func (e *apiError) write(w http.ResponseWriter) {
 		}
 	}
 	if e.body == nil {
-		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		ct := e.ctype
+		if ct == "" {
+			ct = "text/plain; charset=UTF-8"
+		}
+		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(e.status)
 		_, _ = w.Write([]byte(e.text))
 		return

@@ -26,6 +26,16 @@ type Fault struct {
 	RetryAfter time.Duration `json:"retry_after,omitempty"` // Retry-After (whole seconds, rounded up; default 1s)
 	Hang       bool          `json:"hang,omitempty"`        // never answer: hold until the client gives up or Close
 	Count      int           `json:"count,omitempty"`       // affect at most Count requests, then vanish; 0 = forever
+	// Proxy answers Status (or 429) as the load balancer in front of the
+	// service does: HAProxy's HTML body and no X-Openstack-Request-Id, the
+	// header every OpenStack API's WSGI pipeline sets. Without it the
+	// service itself answers (its error body, with a request id).
+	Proxy bool `json:"proxy,omitempty"`
+	// After lets the service handle the request and then replaces its answer
+	// with Status from the proxy (a 504 after the backend acted but its
+	// answer was lost): the client sees an error for an action the cloud
+	// accepted. Implies Proxy.
+	After bool `json:"after,omitempty"`
 }
 
 func (f Fault) validate() error {
@@ -40,6 +50,8 @@ func (f Fault) validate() error {
 		return fmt.Errorf("cloudsim: fault status %d not an HTTP error", f.Status)
 	case f.Count < 0:
 		return fmt.Errorf("cloudsim: fault count %d < 0", f.Count)
+	case f.After && f.ErrorRate == 0:
+		return fmt.Errorf("cloudsim: fault after needs an error rate (the status that replaces the answer)")
 	case f.Latency == 0 && f.ErrorRate == 0 && f.RateLimit == 0 && !f.Hang:
 		return fmt.Errorf("cloudsim: fault does nothing (set latency, error_rate, rate_limit or hang)")
 	}
@@ -48,7 +60,8 @@ func (f Fault) validate() error {
 
 // ParseFault parses the flag/admin syntax: comma-separated key=value pairs,
 // keys endpoint, latency (Go duration), error-rate, status, rate-limit,
-// retry-after (duration), hang (bool, "hang" alone means true), count.
+// retry-after (duration), hang, proxy, after (bools; the key alone means
+// true), count.
 // Example: "endpoint=servers/detail,latency=200ms" or "endpoint=os-stop,error-rate=1,status=503,count=1".
 func ParseFault(spec string) (Fault, error) {
 	var f Fault
@@ -73,10 +86,11 @@ func ParseFault(spec string) (Fault, error) {
 		case "retry-after", "retry_after":
 			f.RetryAfter, err = time.ParseDuration(v)
 		case "hang":
-			f.Hang = true
-			if hasV {
-				f.Hang, err = strconv.ParseBool(v)
-			}
+			f.Hang, err = flagValue(v, hasV)
+		case "proxy":
+			f.Proxy, err = flagValue(v, hasV)
+		case "after":
+			f.After, err = flagValue(v, hasV)
 		case "count":
 			f.Count, err = strconv.Atoi(v)
 		default:
@@ -90,6 +104,14 @@ func ParseFault(spec string) (Fault, error) {
 		return Fault{}, err
 	}
 	return f, nil
+}
+
+// flagValue is a boolean key's value: true when the key stands alone.
+func flagValue(v string, hasV bool) (bool, error) {
+	if !hasV {
+		return true, nil
+	}
+	return strconv.ParseBool(v)
 }
 
 type faultRule struct {
@@ -158,6 +180,8 @@ type faultDecision struct {
 	hang       bool
 	status     int // 0 = handle normally
 	retryAfter time.Duration
+	proxy      bool // the answer comes from the load balancer (Fault.Proxy)
+	after      bool // the service handles the request first (Fault.After)
 	names      []string
 }
 
@@ -188,6 +212,7 @@ func (s *Sim) decideFaults(endpoint string) faultDecision {
 				if d.retryAfter <= 0 {
 					d.retryAfter = time.Second
 				}
+				d.proxy = r.Proxy
 				affected = true
 			}
 		}
@@ -199,6 +224,7 @@ func (s *Sim) decideFaults(endpoint string) faultDecision {
 				if d.status == 0 {
 					d.status = http.StatusInternalServerError
 				}
+				d.proxy, d.after = r.Proxy || r.After, r.After
 				affected = true
 			}
 		}
@@ -248,11 +274,30 @@ func faultError(service string, status int, retryAfter time.Duration) *apiError 
 		e = keystoneErr(status, msg, msg)
 	}
 	if status == 429 {
-		secs := int(math.Ceil(retryAfter.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
-		e.header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+		e.header = http.Header{"Retry-After": {retryAfterSeconds(retryAfter)}}
 	}
 	return e
+}
+
+// proxyError is what HAProxy, the usual load balancer in front of an
+// OpenStack API, answers on its own: an HTML page and no request id.
+func proxyError(status int, retryAfter time.Duration) *apiError {
+	detail := map[int]string{
+		429: "You have sent too many requests in a given amount of time.",
+		502: "The server returned an invalid or incomplete response.",
+		503: "No server is available to handle this request.",
+		504: "The server didn't respond in time.",
+	}[status]
+	e := &apiError{status: status, text: fmt.Sprintf("<html><body><h1>%d %s</h1>\n%s\n</body></html>\n",
+		status, http.StatusText(status), detail), ctype: "text/html"}
+	e.header = http.Header{"Cache-Control": {"no-cache"}}
+	if status == 429 {
+		e.header.Set("Retry-After", retryAfterSeconds(retryAfter))
+	}
+	return e
+}
+
+// retryAfterSeconds is Retry-After in whole seconds, rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }

@@ -22,6 +22,9 @@ type RequestRecord struct {
 	Status   int           `json:"status"`           // 0 if the client went away first
 	Duration time.Duration `json:"duration"`         // time in the sim, injected latency included
 	Faults   []string      `json:"faults,omitempty"` // ids of the faults that affected it
+	// Handled says the service itself acted on the request: not answered
+	// by a fault before it (an After fault's request is handled).
+	Handled bool `json:"handled,omitempty"`
 }
 
 // observer holds the request log, counters and fault rules. Guarded by Sim.mu.
@@ -191,11 +194,12 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	rec := &statusRecorder{ResponseWriter: w}
+	handled := false
 	defer func() {
 		s.mu.Lock()
 		s.obs.add(RequestRecord{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 			Service: service, Endpoint: endpoint, Action: action, Status: rec.status,
-			Duration: s.now().Sub(start), Faults: d.names})
+			Duration: s.now().Sub(start), Faults: d.names, Handled: handled})
 		s.mu.Unlock()
 		s.log.Debug("cloudsim request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery,
 			"endpoint", endpoint, "status", rec.status)
@@ -211,12 +215,41 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if d.status != 0 {
+	switch {
+	case d.status != 0 && d.after:
+		handled = true
+		s.mux.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+		proxyError(d.status, d.retryAfter).write(rec)
+	case d.status != 0 && d.proxy:
+		proxyError(d.status, d.retryAfter).write(rec)
+	case d.status != 0:
+		setRequestID(rec.Header(), service)
 		faultError(service, d.status, d.retryAfter).write(rec)
-		return
+	default:
+		handled = true
+		setRequestID(rec.Header(), service)
+		s.mux.ServeHTTP(rec, r)
 	}
-	s.mux.ServeHTTP(rec, r)
 }
+
+// setRequestID sets the header the request-id middleware at the front of
+// every OpenStack API's pipeline puts on each answer, errors included (Nova
+// also its legacy X-Compute-Request-Id). An error without it did not come
+// from the service: clients tell a load balancer's answer by it.
+func setRequestID(h http.Header, service string) {
+	id := requestID()
+	h.Set("X-Openstack-Request-Id", id)
+	if service == "compute" {
+		h.Set("X-Compute-Request-Id", id)
+	}
+}
+
+// discardWriter takes the answer an After fault replaces.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 // wait sleeps for d unless the request or the sim ends first.
 func (s *Sim) wait(r *http.Request, d time.Duration) bool {

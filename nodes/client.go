@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -43,6 +44,10 @@ type CloudConfig struct {
 	// Observer is told of every request, refresh and action (metrics);
 	// nil: nobody.
 	Observer Observer
+	// MaxRetries bounds the retries of one request (retryPolicy says which
+	// failures are retried); 0 = DefaultMaxRetries, negative = none.
+	MaxRetries int
+	Logger     *slog.Logger // retries are logged here; nil = nowhere
 }
 
 // Cloud holds the authenticated service clients. Nova is required; the
@@ -99,6 +104,7 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	if cfg.UserAgent != "" {
 		provider.UserAgent.Prepend(cfg.UserAgent)
 	}
+	provider.RetryFunc = newRetryPolicy(cfg).retry
 	compute, err := openstack.NewComputeV2(provider, endpointOpts)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: compute endpoint: %w", err)

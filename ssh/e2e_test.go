@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -321,5 +322,34 @@ func TestVirshConnectForms(t *testing.T) {
 	out, errs, status := run(t, c, "virsh define /dev/stdin", xml)
 	if status != 0 || out != "Domain 'node-1' defined from /dev/stdin\n\n" {
 		t.Errorf("define /dev/stdin: %q %q %d", out, errs, status)
+	}
+}
+
+// TestShellHidesTheHost: over real OpenSSH, tilde expansion does not read
+// the host's passwd database (~nobody stays as written, as for an unknown
+// user; ~stack is the session's home) and $$ and $PPID are the session's
+// own numbers, not the server's process ids.
+func TestShellHidesTheHost(t *testing.T) {
+	ts := newTestServer(t)
+	out, errOut, code := ts.openSSH(t, `echo ~nobody ~root/x; echo ~stack; echo ~; echo $$ ${$}; echo $PPID`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("output %q", out)
+	}
+	if lines[0] != "~nobody ~root/x" {
+		t.Errorf("~nobody ~root/x expanded to %q: the host's passwd database was read", lines[0])
+	}
+	if lines[1] != lines[2] || !strings.Contains(lines[1], "quintupleo-ssh") {
+		t.Errorf("~stack is %q and ~ is %q; want the session's scratch home", lines[1], lines[2])
+	}
+	pids := strings.Fields(lines[3])
+	if len(pids) != 2 || pids[0] != pids[1] || pids[0] == strconv.Itoa(os.Getpid()) {
+		t.Errorf("$$ ${$} = %q; the server's PID is %d", lines[3], os.Getpid())
+	}
+	if lines[4] == strconv.Itoa(os.Getppid()) {
+		t.Errorf("$PPID = %s, the server's parent", lines[4])
 	}
 }

@@ -41,8 +41,10 @@ type Config struct {
 	PasswordCallback func(user string, password []byte) bool
 	// Dialer gives virsh and the qemu+ssh bridge their libvirt connection.
 	Dialer Dialer
-	// ScratchDir is where per-session scratch directories are created
-	// (default os.TempDir()). Each is removed when its session ends.
+	// ScratchDir is where the server's scratch directory, holding one per
+	// session, is created (default os.TempDir()). Each session's is removed
+	// when it ends, the server's when it stops, and those of servers that
+	// died without removing theirs at the next start (scratch.go).
 	ScratchDir string
 	// Hostname is shown in the interactive prompt (default "quintupleo").
 	Hostname string
@@ -246,7 +248,8 @@ type Server struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 
-	memory *budget.Budget // every session's budget is inside this one
+	memory  *budget.Budget // every session's budget is inside this one
+	scratch *scratchRoot   // holds every session's scratch directory (scratch.go)
 	// penalties locks out addresses that failed to log in (nil: disabled).
 	penalties *penalties
 	// refusedLog spaces the warnings about penalised addresses.
@@ -286,6 +289,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.AuthFailPenalty > 0 {
 		s.penalties = newPenalties(cfg.AuthFailPenalty, cfg.PenaltyMin, cfg.PenaltyMax)
+	}
+	if s.scratch, err = openScratchRoot(cfg.ScratchDir, cfg.Logger); err != nil {
+		return nil, err
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, nofile := acceptloop.FDCap(cfg.MaxConns)
@@ -572,7 +578,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeConns()
 	s.cancelBase()
 	s.wg.Wait()
-	return err
+	return errors.Join(err, s.scratch.Close())
 }
 
 // Close closes listeners and every connection at once and waits for the
@@ -587,7 +593,7 @@ func (s *Server) Close() error {
 	s.closeConns()
 	s.cancelBase()
 	s.wg.Wait()
-	return nil
+	return s.scratch.Close()
 }
 
 func (s *Server) closeConns() {

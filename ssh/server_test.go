@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -547,5 +548,33 @@ func TestNewServerConfigErrors(t *testing.T) {
 	os.WriteFile(ak, nil, 0o600)
 	if _, err := NewServer(Config{HostKeyFile: bad, AuthorizedKeysFile: ak}); err == nil {
 		t.Error("garbage host key accepted")
+	}
+}
+
+// TestEnvRequestsPastTheCapRefused: the 65th variable is refused (reply
+// false, as sshd refuses past its cap), not acknowledged and dropped; a
+// variable already set may still be changed.
+func TestEnvRequestsPastTheCapRefused(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.dial(t, "stack", ts.signer, nil)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range maxEnv {
+		if err := s.Setenv(fmt.Sprintf("LC_%d", i), "v"); err != nil {
+			t.Fatalf("env %d: %v", i, err)
+		}
+	}
+	if err := s.Setenv("LC_LAST", "v"); err == nil {
+		t.Error("env past the cap acknowledged")
+	}
+	if err := s.Setenv("LC_0", "changed"); err != nil {
+		t.Errorf("changing a set variable at the cap: %v", err)
+	}
+	out, err := s.Output(`echo "$LC_0" "${LC_LAST-unset}"`)
+	if err != nil || string(out) != "changed unset\n" {
+		t.Errorf("session sees %q, %v", out, err)
 	}
 }

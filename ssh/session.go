@@ -49,6 +49,9 @@ type session struct {
 	started bool
 }
 
+// maxEnv bounds the environment variables one session may set.
+const maxEnv = 64
+
 // acceptedEnv reports whether an "env" request for name is honoured, like
 // sshd's default AcceptEnv LANG LC_*.
 func acceptedEnv(name string) bool {
@@ -82,8 +85,12 @@ func (s *session) serve(parent context.Context) {
 			ok := gossh.Unmarshal(req.Payload, &kv) == nil && acceptedEnv(kv.Name) && len(kv.Value) < 4096
 			if ok {
 				s.mu.Lock()
-				if len(s.env) < 64 {
+				// Past maxEnv names the request is refused, as sshd
+				// refuses past its own cap, not acknowledged and dropped.
+				if _, set := s.env[kv.Name]; set || len(s.env) < maxEnv {
 					s.env[kv.Name] = kv.Value
+				} else {
+					ok = false
 				}
 				s.mu.Unlock()
 			}
@@ -221,7 +228,7 @@ func (s *session) exec(ctx context.Context, cmd string) (status uint32) {
 
 func (s *session) newShell() (*shell, error) {
 	return newShell(shellConfig{
-		scratchParent: s.srv.cfg.ScratchDir,
+		scratchParent: s.srv.scratch.dir,
 		env:           s.envSnapshot(),
 		user:          s.user,
 		dialer:        s.srv.cfg.Dialer,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,6 +40,7 @@ type shell struct {
 	dir  string   // scratch directory (absolute)
 	root *os.Root // the only way anything touches files in dir
 	mem  *shellMem
+	pid  int // what $$ says: a number of the session's own, not the server's
 }
 
 func newShell(cfg shellConfig) (*shell, error) {
@@ -55,7 +57,12 @@ func newShell(cfg shellConfig) (*shell, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("ssh: scratch dir: %w", err)
 	}
-	return &shell{cfg: cfg, dir: dir, root: root, mem: newShellMem(cfg.budget)}, nil
+	// A PID-like number, so scripts that name files after $$ still work.
+	pid := 1000 + rand.N(30000)
+	for pid == os.Getpid() {
+		pid = 1000 + rand.N(30000)
+	}
+	return &shell{cfg: cfg, dir: dir, root: root, mem: newShellMem(cfg.budget), pid: pid}, nil
 }
 
 // Close removes the scratch directory.
@@ -127,6 +134,7 @@ func (sh *shell) run(ctx context.Context, line string, stdin *os.File, stdout, s
 // for exec, the session's persistent one for an interactive shell).
 func (sh *shell) runParsed(ctx context.Context, r *interp.Runner, file *syntax.File, stderr io.Writer) (uint8, bool) {
 	unescapeAssignments(file)
+	hideProcessIDs(file)
 	if err := checkPolicy(file); err != nil {
 		fmt.Fprintf(stderr, "sh: 1: %v\n", err)
 		return 126, false
@@ -284,7 +292,52 @@ func (sh *shell) environ() expand.Environ {
 	for _, k := range keys {
 		env = append(env, k+"="+sh.cfg.env[k])
 	}
-	return expand.ListEnviron(env...)
+	env = append(env, pidVar+"="+strconv.Itoa(sh.pid), ppidVar+"=1")
+	return confinedEnv{Environ: expand.ListEnviron(env...), user: sh.cfg.user, home: sh.dir}
+}
+
+// The interpreter answers $$ and $PPID with the server's own process ids
+// (os.Getpid) before it looks at the environment; hideProcessIDs renames
+// them in the parsed line to variables no client can name (a space in the
+// name), which environ sets to the session's own number and 1.
+const (
+	pidVar  = "quintupleo $"
+	ppidVar = "quintupleo PPID"
+)
+
+func hideProcessIDs(file *syntax.File) {
+	syntax.Walk(file, func(n syntax.Node) bool {
+		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
+			switch pe.Param.Value {
+			case "$":
+				pe.Param = &syntax.Lit{ValuePos: pe.Param.ValuePos, ValueEnd: pe.Param.ValueEnd, Value: pidVar}
+			case "PPID":
+				pe.Param = &syntax.Lit{ValuePos: pe.Param.ValuePos, ValueEnd: pe.Param.ValueEnd, Value: ppidVar}
+			}
+		}
+		return true
+	})
+}
+
+// confinedEnv answers the interpreter's "HOME name" lookups, which it makes
+// for ~name and otherwise answers from the host's passwd database
+// (os/user.Lookup): the session's user is at home in the scratch
+// directory, and any other name is left as written, as a shell does for a
+// user it does not know.
+type confinedEnv struct {
+	expand.Environ
+	user, home string
+}
+
+func (e confinedEnv) Get(name string) expand.Variable {
+	if who, ok := strings.CutPrefix(name, "HOME "); ok {
+		v := "~" + who
+		if who == e.user {
+			v = e.home
+		}
+		return expand.Variable{Set: true, Kind: expand.String, Str: v}
+	}
+	return e.Environ.Get(name)
 }
 
 func (sh *shell) runner(stdin *os.File, stdout, stderr io.Writer, o runOpts) (*interp.Runner, error) {

@@ -12,6 +12,9 @@ import (
 // fails start-up rather than the first client. ctx bounds only that; the
 // inventory's refresh loop runs with the stack.
 func AddInventory(ctx context.Context, st *Stack, cloudCfg nodes.CloudConfig, invCfg nodes.InventoryConfig) (*nodes.Inventory, error) {
+	if cloudCfg.Logger == nil {
+		cloudCfg.Logger = invCfg.Logger // the retries of the cloud's requests
+	}
 	cloud, err := nodes.Connect(ctx, cloudCfg)
 	if err != nil {
 		return nil, err

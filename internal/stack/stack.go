@@ -155,6 +155,10 @@ func (st *Stack) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	st.log.Info("shutting down")
+	// Stop accepting on every front at once: the parts shut down one after
+	// the other, and a part draining its clients would otherwise leave the
+	// listeners of those after it taking new ones.
+	st.closeListeners()
 	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer done()
 	for i := len(st.shutdowns) - 1; i >= 0; i-- {
