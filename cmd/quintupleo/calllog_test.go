@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,10 +20,7 @@ import (
 func TestServeLogsFailedCalls(t *testing.T) {
 	testtool.Require(t, "virsh")
 	sim := stacktest.StartSim(t, cloudsim.Options{Nodes: 2, TransitionDelay: -1})
-	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-	if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	yaml := stacktest.CloudsYAML(t, sim)
 	var stdout, logs testtool.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

@@ -23,6 +23,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
+	"quintupleo/internal/stacktest"
 	"quintupleo/internal/testtool"
 	"quintupleo/nodes"
 )
@@ -143,20 +144,8 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		for _, o := range opts {
 			o(&simOpts, &cfg)
 		}
-		var err error
-		sim, err = cloudsim.New(simOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sim.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-		if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg.osCloud, cfg.cloudsYAML = "sim", yaml
+		sim = stacktest.StartSim(t, simOpts)
+		cfg.osCloud, cfg.cloudsYAML = "sim", stacktest.CloudsYAML(t, sim)
 	}
 
 	e := runStack(t, cfg)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -123,6 +124,17 @@ func StartSim(t testing.TB, opts cloudsim.Options) *cloudsim.Sim {
 	}
 	t.Cleanup(func() { sim.Close() })
 	return sim
+}
+
+// CloudsYAML writes a clouds.yaml naming sim "sim" into a temporary
+// directory and returns its path, for the real binary's --clouds-yaml.
+func CloudsYAML(t testing.TB, sim *cloudsim.Sim) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "clouds.yaml")
+	if err := os.WriteFile(path, sim.CloudsYAML("sim"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // SimConfig is the nodes.CloudConfig that reaches sim.
