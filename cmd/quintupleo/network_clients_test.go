@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,101 +23,6 @@ func netState(sim *cloudsim.Sim) []string {
 		out = append(out, fmt.Sprintf("%s %s up=%v %q %v", n.ID, n.Name, n.AdminUp, n.Description, n.Subnets))
 	}
 	return out
-}
-
-// devtestNetXML is tripleo-incubator's templates/net.xml.
-const devtestNetXML = `<network>
-  <name>%NETWORK_NAME%</name>
-  <forward mode='bridge'/>
-  <bridge name='%NETWORK_NAME%'/>
-  <virtualport type='openvswitch'/>
-</network>
-`
-
-// setupNetwork is devtest's setup-network for one bridge, its virsh lines
-// verbatim (devtest_virsh_cmds.txt, section C), under set -eu.
-const setupNetwork = `set -eu
-BRIDGE_NAME=brbm
-(virsh net-list --persistent | grep "${BRIDGE_NAME} ") && virsh net-destroy ${BRIDGE_NAME}
-(virsh net-list --inactive --persistent | grep "${BRIDGE_NAME} ") && virsh net-undefine ${BRIDGE_NAME}
-virsh net-define <(sed -e "s/%NETWORK_NAME%/$BRIDGE_NAME/" $BASE/templates/net.xml)
-virsh net-autostart ${BRIDGE_NAME}
-virsh net-start ${BRIDGE_NAME}
-default_net=$(virsh net-list --all --persistent | grep default | awk 'BEGIN{OFS=":";} {print $2,$3}')
-default_state=$(echo $default_net | cut -d':' -f1)
-default_autostart=$(echo $default_net | cut -d':' -f2)
-if [ "$default_state" != "active" ]; then
-  virsh net-start default
-fi
-if [ "$default_autostart" != "yes" ]; then
-  virsh net-autostart default
-fi
-`
-
-// TestDevtestSetupNetwork runs devtest's setup-network twice with the real
-// virsh (the second run finds brbm and destroys and undefines it first),
-// then its clean-up lines, and wants the cloud's networks as they were.
-func TestDevtestSetupNetwork(t *testing.T) {
-	bin := testtool.Require(t, "virsh")
-	bash := testtool.Require(t, "bash")
-	e := startEnv(t)
-	// devtest expects libvirt's 'default' network; a cloud has one only if
-	// someone made it (docs/semantics.md, "Networks").
-	if _, err := e.sim.AddNetwork(cloudsim.NetworkSpec{Name: "default", CIDR: "192.168.122.0/24", DHCP: true}); err != nil {
-		t.Fatal(err)
-	}
-	before := netState(e.sim)
-	base := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(base, "templates"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testtool.WriteFile(t, filepath.Join(base, "templates", "net.xml"), []byte(devtestNetXML))
-	pathDir := filepath.Dir(bin)
-	run := func(script string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bash, "-c", script)
-		cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "LIBVIRT_DEFAULT_URI="+e.uri, "BASE="+base,
-			"PATH="+pathDir+":"+os.Getenv("PATH"))
-		out, errOut, code := testtool.Run(t, cmd)
-		if code != 0 {
-			t.Fatalf("script failed: exit %d\n%s\nstderr: %s", code, out, errOut)
-		}
-		return out
-	}
-	first := run(setupNetwork)
-	if !strings.Contains(first, "Network brbm defined from /dev/fd/") || !strings.Contains(first, "Network brbm started") {
-		t.Errorf("first setup-network:\n%s", first)
-	}
-	table := e.mustVirsh(t, "net-list", "--all")
-	want := " Name        State    Autostart   Persistent\n" +
-		"----------------------------------------------\n" +
-		" brbm        active   yes         yes\n" +
-		" default     active   yes         yes\n" +
-		" provision   active   yes         yes\n\n"
-	if table != want {
-		t.Errorf("net-list --all:\n%q\nwant\n%q", table, want)
-	}
-	second := run(setupNetwork)
-	for _, s := range []string{"Network brbm destroyed", "Network brbm has been undefined", "Network brbm defined from", "Network brbm started"} {
-		if !strings.Contains(second, s) {
-			t.Errorf("second setup-network lacks %q:\n%s", s, second)
-		}
-	}
-	var brbm []cloudsim.NetworkInfo
-	for _, n := range e.sim.Networks() {
-		if n.Name == "brbm" {
-			brbm = append(brbm, n)
-		}
-	}
-	if len(brbm) != 1 || !brbm[0].AdminUp || len(brbm[0].Subnets) != 0 {
-		t.Errorf("brbm in the cloud: %+v (want one admin-up network without subnets)", brbm)
-	}
-	run("set -eu\nvirsh net-destroy brbm\nvirsh net-undefine brbm\n")
-	if got := netState(e.sim); !slices.Equal(got, before) {
-		t.Errorf("the cloud's networks changed:\nwant %v\ngot  %v", before, got)
-	}
 }
 
 // TestLibvirtPythonNetworks: libvirt-python reads the provisioning
