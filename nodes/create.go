@@ -523,11 +523,6 @@ func (p *Provisioner) poll(ctx context.Context, id string, done func(Node) (bool
 		switch err = classify("get server "+id, err); {
 		case err == nil:
 			if ok, derr := done(n); ok || derr != nil {
-				if derr == nil {
-					one := []Node{n}
-					derr = p.cloud.addPortsWithoutIPs(ctx, one)
-					n = one[0]
-				}
 				return n, derr
 			}
 		case !errors.Is(err, ErrUnavailable):

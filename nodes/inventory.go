@@ -257,9 +257,6 @@ func (inv *Inventory) list(ctx context.Context, since time.Time) ([]Node, error)
 		}
 		return nil, classify("list servers", err)
 	}
-	if err := inv.cloud.addPortsWithoutIPs(ctx, listed); err != nil {
-		return nil, err
-	}
 	return listed, nil
 }
 
@@ -411,11 +408,6 @@ func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
 		}
 		return Node{}, err
 	}
-	one := []Node{n}
-	if err := inv.cloud.addPortsWithoutIPs(ctx, one); err != nil {
-		return Node{}, err
-	}
-	n = one[0]
 	inv.apply(n)
 	return n, nil
 }

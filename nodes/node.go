@@ -27,12 +27,6 @@ type Node struct {
 	Fault    string // fault message of an ERROR server
 	Created  time.Time
 	Updated  time.Time
-
-	// macless are the networks Nova lists in `addresses` with no entry, so
-	// with no MAC: a port without a fixed IP (on a network without a subnet,
-	// as devtest's brbm) shows only as its network's empty list. Cloud's
-	// addPortsWithoutIPs reads those ports from Neutron and clears it.
-	macless []string
 }
 
 // Flavor is the part of the embedded flavor (microversion ≥ 2.47) we use.

@@ -116,9 +116,6 @@ func (w *wireServer) node() Node {
 	// per IP), sorted by network then MAC so the order is stable.
 	at := map[string]int{} // MAC → index in n.Ports
 	for network, entries := range w.Addresses {
-		if len(entries) == 0 {
-			n.macless = append(n.macless, network)
-		}
 		for _, e := range entries {
 			mac := strings.ToLower(e.MAC)
 			if mac == "" {
