@@ -103,10 +103,11 @@ func (d *Driver) Pools(ctx context.Context, flags uint32) ([]Pool, error) {
 	return []Pool{d.pool}, nil
 }
 
-// virConnectListAllStoragePoolsFlags.
+// virConnectListAllStoragePoolsFlags (libvirt-storage.h: INACTIVE is the
+// first bit, ACTIVE the second).
 const (
-	listActive      = 1 << 0
-	listInactive    = 1 << 1
+	listInactive    = 1 << 0
+	listActive      = 1 << 1
 	listPersistent  = 1 << 2
 	listTransient   = 1 << 3
 	listAutostart   = 1 << 4
