@@ -263,19 +263,23 @@ func (e *env) cloudNetworkNamed(t *testing.T, name string) networks.Network {
 // removeNetworksAtEnd makes sure the networks a section-C run defines do
 // not outlive a failed test (a real cloud keeps them).
 func (e *env) removeNetworksAtEnd(t *testing.T, names ...string) {
+	t.Cleanup(func() { e.removeNetworks(t, names...) })
+}
+
+// removeNetworks net-undefines those of the networks that exist.
+func (e *env) removeNetworks(t *testing.T, names ...string) {
 	bin := testtool.Require(t, "virsh")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), e.bound())
-		defer cancel()
-		for _, name := range names {
-			if exec.CommandContext(ctx, bin, "-c", e.uri, "net-info", name).Run() == nil {
-				_ = exec.CommandContext(ctx, bin, "-c", e.uri, "net-destroy", name).Run() // may be inactive
-				if err := exec.CommandContext(ctx, bin, "-c", e.uri, "net-undefine", name).Run(); err != nil {
-					t.Errorf("clean-up: net-undefine %s: %v", name, err)
-				}
+	// Not t.Context: this also runs in t.Cleanup, after it ended.
+	ctx, cancel := context.WithTimeout(context.Background(), e.bound())
+	defer cancel()
+	for _, name := range names {
+		if exec.CommandContext(ctx, bin, "-c", e.uri, "net-info", name).Run() == nil {
+			_ = exec.CommandContext(ctx, bin, "-c", e.uri, "net-destroy", name).Run() // may be inactive
+			if err := exec.CommandContext(ctx, bin, "-c", e.uri, "net-undefine", name).Run(); err != nil {
+				t.Errorf("net-undefine %s: %v", name, err)
 			}
 		}
-	})
+	}
 }
 
 // TestDevtestSectionC runs all of devtest's section C in devtest_testenv.sh's
@@ -294,9 +298,11 @@ func TestDevtestSectionC(t *testing.T) {
 	var client sshClient
 	e := startEnv(t, withSSH(t, &client))
 	e.removeNetworksAtEnd(t, "brbm", "default")
-	t.Run("qemu+tcp", func(t *testing.T) {
+	if !t.Run("qemu+tcp", func(t *testing.T) {
 		e.devtestSectionC(t, newDevtestHost(t, e, e.uri))
-	})
+	}) {
+		return // what it left would fail the next run for the wrong reason
+	}
 	t.Run("qemu+ssh", func(t *testing.T) {
 		e.devtestSectionC(t, newDevtestHost(t, e, e.qemuSSHURI(t, &client), e.sshWrapperDir(t)))
 	})
@@ -324,6 +330,10 @@ func (e *env) sshWrapperDir(t *testing.T) string {
 }
 
 func (e *env) devtestSectionC(t *testing.T, h *devtestHost) {
+	// What a failed earlier run on a real cloud may have left: devtest's
+	// own clean-up, before the cloud is taken as found.
+	h.run(t, "cleanup_env")
+	e.removeNetworks(t, "brbm", "default")
 	before := e.sectionCState(t)
 	// The host's 'default' network, as libvirt's package installs it
 	// (defined, not started: setup-network starts it).
@@ -351,9 +361,14 @@ func (e *env) devtestSectionC(t *testing.T, h *devtestHost) {
 	if table := e.mustVirsh(t, "net-list", "--all"); table != want {
 		t.Errorf("net-list --all:\n%q\nwant\n%q", table, want)
 	}
+	// brbm has no <ip>: the cloud network gets the L2 placeholder subnet
+	// Nova needs to boot servers on it (docs/semantics.md "Networks").
 	brbm := e.cloudNetworkNamed(t, "brbm")
-	if !brbm.AdminStateUp || len(brbm.Subnets) != 0 {
-		t.Errorf("brbm in the cloud: %+v (want an admin-up network without subnets)", brbm)
+	if !brbm.AdminStateUp || len(brbm.Subnets) != 1 {
+		t.Errorf("brbm in the cloud: %+v (want an admin-up network with one subnet)", brbm)
+	}
+	if got := e.mustVirsh(t, "net-dumpxml", "brbm"); got != "<network>\n  <name>brbm</name>\n  <uuid>"+brbm.ID+"</uuid>\n</network>\n\n" {
+		t.Errorf("net-dumpxml brbm:\n%s", got)
 	}
 
 	if out := h.run(t, "cleanup_env"); out != "" {
@@ -382,6 +397,10 @@ func (e *env) devtestSectionC(t *testing.T, h *devtestHost) {
 	}
 	if got := h.run(t, "virsh list --name"); !strings.Contains(got, "baremetalbrbm_1\n") {
 		t.Errorf("list --name after start: %q", got)
+	}
+	// Its only address is the L2 placeholder's, which no guest has.
+	if got := e.mustVirsh(t, "domifaddr", "baremetalbrbm_1"); strings.Contains(got, "198.18.") {
+		t.Errorf("domifaddr reports the placeholder subnet's address:\n%s", got)
 	}
 	if _, errOut, code := e.virsh(t, "vol-delete", "--pool", "default", "baremetalbrbm_1.qcow2"); code == 0 ||
 		!strings.Contains(errOut, "error: Requested operation is not valid: volume 'baremetalbrbm_1.qcow2' is still in use.") {
