@@ -63,7 +63,8 @@ explain_cloud_failure() {
 }
 
 # Cinder is opt-in in the realcloud tools; the storage conformance tests
-# (volumes, boot from volume) hold cloudsim's Cinder to it.
+# (volumes, boot from volume) hold cloudsim's Cinder to it, and the storage
+# end-to-end tests (devtest's section C, pools, volumes) run on it.
 export RC_SERVICES="${RC_SERVICES:-cinder}"
 say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh, RC_SERVICES=$RC_SERVICES)"
 setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
@@ -100,7 +101,7 @@ say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
 e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
 if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
-	-run '^(TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
+	-run '^(TestAnsibleVirtNet|TestAnsibleVirtPool|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestDevtestSectionC|TestGoLibvirtClient|TestLibvirtPythonNetworks|TestLibvirtPythonStorageLookups|TestNetworkDefineWithSubnet|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges)$' \
 	>"$e2e_log" 2>&1; then
 	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
 	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"

@@ -52,11 +52,17 @@ const (
 // portableE2E is the real-cloud tier's test selection: scripts/realcloud-tier.sh
 // runs exactly these (TestPortableE2ESelection keeps the two in step).
 var portableE2E = []string{
+	"TestAnsibleVirtNet",
+	"TestAnsibleVirtPool",
 	"TestBootDeviceMetadataStrategy",
 	"TestBootDeviceRebuildStrategy",
 	"TestBootDeviceRescueStrategy",
 	"TestDefineRefusesWhatTheCloudCannotChange",
+	"TestDevtestSectionC",
 	"TestGoLibvirtClient",
+	"TestLibvirtPythonNetworks",
+	"TestLibvirtPythonStorageLookups",
+	"TestNetworkDefineWithSubnet",
 	"TestServeSSHEndpoint",
 	"TestUnixSocketsReadWriteAndReadOnly",
 	"TestVirshDefineAndUndefineNewDomain",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +253,41 @@ func TestStorageWithoutCinder(t *testing.T) {
 		t.Errorf("server booted without an image: %+v", s.Image)
 	}
 	e.mustVirsh(t, "undefine", "nocinder_0")
+}
+
+// TestAnsibleVirtPool runs Debian's community.libvirt.virt_pool: list_pools
+// and facts (the pool's state, figures, path and volumes).
+func TestAnsibleVirtPool(t *testing.T) {
+	e := startEnv(t)
+	e.mustVirsh(t, "vol-create-as", "default", "ansible.qcow2", "2G", "--format", "qcow2")
+	defer e.mustVirsh(t, "vol-delete", "--pool", "default", "ansible.qcow2")
+	if r := e.ansibleModule(t, "virt_pool", "command=list_pools"); fmt.Sprint(r["list_pools"]) != "[default]" {
+		t.Errorf("list_pools: %v", r)
+	}
+	r := e.ansibleModule(t, "virt_pool", "command=facts")
+	facts, _ := r["ansible_facts"].(map[string]any)
+	pools, _ := facts["ansible_libvirt_pools"].(map[string]any)
+	pool, _ := pools["default"].(map[string]any)
+	uuid := strings.TrimSpace(e.mustVirsh(t, "pool-uuid", "default"))
+	want := map[string]any{"autostart": "yes", "path": "/var/lib/libvirt/images", "persistent": "yes",
+		"state": "active", "status": "running", "type": "dir", "uuid": uuid}
+	for k, v := range want {
+		if pool[k] != v {
+			t.Errorf("facts: %s is %v, want %v (%v)", k, pool[k], v, pool)
+		}
+	}
+	// The figures (strings of bytes) are the Cinder quota's; the cloud's
+	// other volumes count.
+	size := func(k string) int64 {
+		n, err := strconv.ParseInt(fmt.Sprint(pool[k]), 10, 64)
+		if err != nil {
+			t.Errorf("facts: %s: %v", k, err)
+		}
+		return n
+	}
+	total, used, avail := size("size_total"), size("size_used"), size("size_available")
+	vols, _ := pool["volumes"].([]any)
+	if used < 2<<30 || used+avail != total || !slices.Contains(vols, any("ansible.qcow2")) || fmt.Sprint(pool["volume_count"]) != strconv.Itoa(len(vols)) {
+		t.Errorf("facts: figures or volumes: %v", pool)
+	}
 }
