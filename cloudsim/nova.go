@@ -342,6 +342,12 @@ func (s *Sim) handleServerCreate(c *call) *apiError {
 			if p.DeviceID != "" {
 				return novaErr(409, "Port %s is still in use.", n.Port)
 			}
+			// Nova checks fixed_ips unless Neutron shows the port's
+			// ip_allocation as deferred or none, which needs the segments
+			// plugin; this Neutron, like the reference cloud's, has none.
+			if len(p.FixedIPs) == 0 {
+				return novaErr(400, "Port %s requires a FixedIP in order to be used.", n.Port)
+			}
 		case n.UUID != "":
 			if s.st.networkByID(n.UUID) == nil {
 				return novaErr(400, "Network %s could not be found.", n.UUID)

@@ -42,7 +42,7 @@ func connectListAllStoragePools(ctx context.Context, c *conn, a *libvirt.Connect
 // The pre-0.10 listing calls (libvirt-python's listStoragePools,
 // Ansible's virt_pool): the pool is active, so it is never "defined".
 
-const listActivePools = 1 << 0 // VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
+const listActivePools = uint32(libvirt.ConnectListStoragePoolsActive)
 
 func connectNumOfStoragePools(ctx context.Context, c *conn, _ *none) (*libvirt.ConnectNumOfStoragePoolsRet, error) {
 	pools, err := c.storage().Pools(ctx, listActivePools)

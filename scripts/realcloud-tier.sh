@@ -66,7 +66,9 @@ explain_cloud_failure() {
 
 # Cinder and Ironic are opt-in in the realcloud tools; the storage
 # conformance tests (volumes, boot from volume) hold cloudsim's Cinder to
-# it, and TestIronicDrivesRedfish has the real Ironic drive the Redfish front.
+# it, the storage end-to-end tests (devtest's section C, pools, volumes) run
+# on it, and TestIronicDrivesRedfish has the real Ironic drive the Redfish
+# front.
 export RC_SERVICES="${RC_SERVICES:-cinder ironic}"
 say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh, RC_SERVICES=$RC_SERVICES)"
 setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
@@ -110,7 +112,7 @@ say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
 e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
 if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
-	-run '^(TestAnsibleVirtPauseAndFreemem|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestGoLibvirtClient|TestIronicDrivesRedfish|TestLibvirtPythonGuestAndHostAPIs|TestMetadataChangeEventsFromAnyReplica|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVcpuinfoFromNovaDiagnostics|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges|TestVirtInstallImportUsesDomainCapabilities)$' \
+	-run '^(TestAnsibleVirtNet|TestAnsibleVirtPauseAndFreemem|TestAnsibleVirtPool|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestDevtestSectionC|TestGoLibvirtClient|TestIronicDrivesRedfish|TestLibvirtPythonGuestAndHostAPIs|TestLibvirtPythonNetworks|TestLibvirtPythonStorageLookups|TestMetadataChangeEventsFromAnyReplica|TestNetworkDefineWithSubnet|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVcpuinfoFromNovaDiagnostics|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges|TestVirtInstallImportUsesDomainCapabilities)$' \
 	>"$e2e_log" 2>&1; then
 	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
 	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"

@@ -53,15 +53,21 @@ const (
 // portableE2E is the real-cloud tier's test selection: scripts/realcloud-tier.sh
 // runs exactly these (TestPortableE2ESelection keeps the two in step).
 var portableE2E = []string{
+	"TestAnsibleVirtNet",
 	"TestAnsibleVirtPauseAndFreemem",
+	"TestAnsibleVirtPool",
 	"TestBootDeviceMetadataStrategy",
 	"TestBootDeviceRebuildStrategy",
 	"TestBootDeviceRescueStrategy",
 	"TestDefineRefusesWhatTheCloudCannotChange",
+	"TestDevtestSectionC",
 	"TestGoLibvirtClient",
 	"TestIronicDrivesRedfish",
 	"TestLibvirtPythonGuestAndHostAPIs",
+	"TestLibvirtPythonNetworks",
+	"TestLibvirtPythonStorageLookups",
 	"TestMetadataChangeEventsFromAnyReplica",
+	"TestNetworkDefineWithSubnet",
 	"TestServeSSHEndpoint",
 	"TestUnixSocketsReadWriteAndReadOnly",
 	"TestVcpuinfoFromNovaDiagnostics",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,111 +15,6 @@ import (
 	"quintupleo/internal/testtool"
 )
 
-// netState is the cloud's networks as a comparable list: what a network
-// call could change or leave behind.
-func netState(sim *cloudsim.Sim) []string {
-	var out []string
-	for _, n := range sim.Networks() {
-		out = append(out, fmt.Sprintf("%s %s up=%v %q %v", n.ID, n.Name, n.AdminUp, n.Description, n.Subnets))
-	}
-	return out
-}
-
-// devtestNetXML is tripleo-incubator's templates/net.xml.
-const devtestNetXML = `<network>
-  <name>%NETWORK_NAME%</name>
-  <forward mode='bridge'/>
-  <bridge name='%NETWORK_NAME%'/>
-  <virtualport type='openvswitch'/>
-</network>
-`
-
-// setupNetwork is devtest's setup-network for one bridge, its virsh lines
-// verbatim (devtest_virsh_cmds.txt, section C), under set -eu.
-const setupNetwork = `set -eu
-BRIDGE_NAME=brbm
-(virsh net-list --persistent | grep "${BRIDGE_NAME} ") && virsh net-destroy ${BRIDGE_NAME}
-(virsh net-list --inactive --persistent | grep "${BRIDGE_NAME} ") && virsh net-undefine ${BRIDGE_NAME}
-virsh net-define <(sed -e "s/%NETWORK_NAME%/$BRIDGE_NAME/" $BASE/templates/net.xml)
-virsh net-autostart ${BRIDGE_NAME}
-virsh net-start ${BRIDGE_NAME}
-default_net=$(virsh net-list --all --persistent | grep default | awk 'BEGIN{OFS=":";} {print $2,$3}')
-default_state=$(echo $default_net | cut -d':' -f1)
-default_autostart=$(echo $default_net | cut -d':' -f2)
-if [ "$default_state" != "active" ]; then
-  virsh net-start default
-fi
-if [ "$default_autostart" != "yes" ]; then
-  virsh net-autostart default
-fi
-`
-
-// TestDevtestSetupNetwork runs devtest's setup-network twice with the real
-// virsh (the second run finds brbm and destroys and undefines it first),
-// then its clean-up lines, and wants the cloud's networks as they were.
-func TestDevtestSetupNetwork(t *testing.T) {
-	bin := testtool.Require(t, "virsh")
-	bash := testtool.Require(t, "bash")
-	e := startEnv(t)
-	// devtest expects libvirt's 'default' network; a cloud has one only if
-	// someone made it (docs/semantics.md, "Networks").
-	if _, err := e.sim.AddNetwork(cloudsim.NetworkSpec{Name: "default", CIDR: "192.168.122.0/24", DHCP: true}); err != nil {
-		t.Fatal(err)
-	}
-	before := netState(e.sim)
-	base := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(base, "templates"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testtool.WriteFile(t, filepath.Join(base, "templates", "net.xml"), []byte(devtestNetXML))
-	pathDir := filepath.Dir(bin)
-	run := func(script string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bash, "-c", script)
-		cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "LIBVIRT_DEFAULT_URI="+e.uri, "BASE="+base,
-			"PATH="+pathDir+":"+os.Getenv("PATH"))
-		out, errOut, code := testtool.Run(t, cmd)
-		if code != 0 {
-			t.Fatalf("script failed: exit %d\n%s\nstderr: %s", code, out, errOut)
-		}
-		return out
-	}
-	first := run(setupNetwork)
-	if !strings.Contains(first, "Network brbm defined from /dev/fd/") || !strings.Contains(first, "Network brbm started") {
-		t.Errorf("first setup-network:\n%s", first)
-	}
-	table := e.mustVirsh(t, "net-list", "--all")
-	want := " Name        State    Autostart   Persistent\n" +
-		"----------------------------------------------\n" +
-		" brbm        active   yes         yes\n" +
-		" default     active   yes         yes\n" +
-		" provision   active   yes         yes\n\n"
-	if table != want {
-		t.Errorf("net-list --all:\n%q\nwant\n%q", table, want)
-	}
-	second := run(setupNetwork)
-	for _, s := range []string{"Network brbm destroyed", "Network brbm has been undefined", "Network brbm defined from", "Network brbm started"} {
-		if !strings.Contains(second, s) {
-			t.Errorf("second setup-network lacks %q:\n%s", s, second)
-		}
-	}
-	var brbm []cloudsim.NetworkInfo
-	for _, n := range e.sim.Networks() {
-		if n.Name == "brbm" {
-			brbm = append(brbm, n)
-		}
-	}
-	if len(brbm) != 1 || !brbm[0].AdminUp || len(brbm[0].Subnets) != 0 {
-		t.Errorf("brbm in the cloud: %+v (want one admin-up network without subnets)", brbm)
-	}
-	run("set -eu\nvirsh net-destroy brbm\nvirsh net-undefine brbm\n")
-	if got := netState(e.sim); !slices.Equal(got, before) {
-		t.Errorf("the cloud's networks changed:\nwant %v\ngot  %v", before, got)
-	}
-}
-
 // TestLibvirtPythonNetworks: libvirt-python reads the provisioning
 // network's XML and lists networks the pre-LIST_ALL way (Ansible's
 // virt_net does); bad XML and unknown names get libvirt's errors, with
@@ -128,7 +22,7 @@ func TestDevtestSetupNetwork(t *testing.T) {
 func TestLibvirtPythonNetworks(t *testing.T) {
 	py := debianPython(t)
 	e := startEnv(t)
-	before := netState(e.sim)
+	before := e.cloudNetworks(t)
 	script := `
 import sys, libvirt
 conn = libvirt.open(sys.argv[1])
@@ -155,12 +49,7 @@ err(lambda: net.setAutostart(0))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	out, errOut, code := testtool.Run(t, exec.CommandContext(ctx, py, "-c", script, e.uri))
-	uuid := ""
-	for _, n := range e.sim.Networks() {
-		if n.Name == "provision" {
-			uuid = n.ID
-		}
-	}
+	uuid := e.cloudNetworkNamed(t, "provision").ID
 	want := "<network>\n  <name>provision</name>\n  <uuid>" + uuid + "</uuid>\n" +
 		"  <ip address='10.128.0.0' netmask='255.255.0.0'>\n  </ip>\n</network>\n" +
 		"['provision'] [] 1 1 1\n" +
@@ -178,7 +67,7 @@ err(lambda: net.setAutostart(0))
 	if code != 0 || out != want {
 		t.Errorf("libvirt-python: exit %d, stderr %s\n got: %q\nwant: %q", code, errOut, out, want)
 	}
-	if got := netState(e.sim); !slices.Equal(got, before) {
+	if got := e.cloudNetworks(t); !slices.Equal(got, before) {
 		t.Errorf("the cloud's networks changed:\nwant %v\ngot  %v", before, got)
 	}
 }
@@ -189,7 +78,7 @@ err(lambda: net.setAutostart(0))
 // net-destroy deletes it. dumpxml renders the network from Neutron.
 func TestNetworkDefineWithSubnet(t *testing.T) {
 	e := startEnv(t)
-	before := netState(e.sim)
+	before := e.cloudNetworks(t)
 	withDHCP := writeXML(t, `<network><name>prov2</name><ip address='10.20.0.1' netmask='255.255.255.0'>
 <dhcp><range start='10.20.0.100' end='10.20.0.150'/></dhcp></ip></network>`)
 	e.mustVirsh(t, "net-define", withDHCP)
@@ -219,7 +108,7 @@ func TestNetworkDefineWithSubnet(t *testing.T) {
 	}
 	e.mustVirsh(t, "net-destroy", "tmp")
 	e.mustVirsh(t, "net-undefine", "prov2")
-	if got := netState(e.sim); !slices.Equal(got, before) {
+	if got := e.cloudNetworks(t); !slices.Equal(got, before) {
 		t.Errorf("the cloud's networks changed:\nwant %v\ngot  %v", before, got)
 	}
 }
@@ -258,33 +147,41 @@ func TestNetworkEvents(t *testing.T) {
 	}
 }
 
+// ansibleModule runs one task of a community.libvirt module (Debian's
+// ansible package) against the env with the JSON callback and returns the
+// host's result.
+func (e *env) ansibleModule(t *testing.T, module, args string) map[string]any {
+	t.Helper()
+	ansible := testtool.Require(t, "ansible")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*e.bound())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ansible, "localhost", "-m", "community.libvirt."+module, "-a", args+" uri="+e.uri)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "HOME="+t.TempDir(), "ANSIBLE_STDOUT_CALLBACK=json",
+		"ANSIBLE_LOAD_CALLBACK_PLUGINS=1", "ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3", "ANSIBLE_LOCALHOST_WARNING=0")
+	out, errOut, code := testtool.Run(t, cmd)
+	if code != 0 {
+		t.Fatalf("ansible %s %s: exit %d\n%s\n%s", module, args, code, out, errOut)
+	}
+	var doc struct {
+		Plays []struct {
+			Tasks []struct {
+				Hosts map[string]map[string]any `json:"hosts"`
+			} `json:"tasks"`
+		} `json:"plays"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Plays) == 0 || len(doc.Plays[0].Tasks) == 0 {
+		t.Fatalf("ansible output: %v\n%s", err, out)
+	}
+	return doc.Plays[0].Tasks[0].Hosts["localhost"]
+}
+
 // TestAnsibleVirtNet runs Debian's community.libvirt.virt_net: list_nets,
 // info and get_xml.
 func TestAnsibleVirtNet(t *testing.T) {
-	ansible := testtool.Require(t, "ansible")
 	e := startEnv(t)
 	run := func(args string) map[string]any {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, ansible, "localhost", "-m", "community.libvirt.virt_net", "-a", args+" uri="+e.uri)
-		cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "HOME="+t.TempDir(), "ANSIBLE_STDOUT_CALLBACK=json",
-			"ANSIBLE_LOAD_CALLBACK_PLUGINS=1", "ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3", "ANSIBLE_LOCALHOST_WARNING=0")
-		out, errOut, code := testtool.Run(t, cmd)
-		if code != 0 {
-			t.Fatalf("ansible virt_net %s: exit %d\n%s\n%s", args, code, out, errOut)
-		}
-		var doc struct {
-			Plays []struct {
-				Tasks []struct {
-					Hosts map[string]map[string]any `json:"hosts"`
-				} `json:"tasks"`
-			} `json:"plays"`
-		}
-		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Plays) == 0 || len(doc.Plays[0].Tasks) == 0 {
-			t.Fatalf("ansible output: %v\n%s", err, out)
-		}
-		return doc.Plays[0].Tasks[0].Hosts["localhost"]
+		return e.ansibleModule(t, "virt_net", args)
 	}
 	if r := run("command=list_nets"); fmt.Sprint(r["list_nets"]) != "[provision]" {
 		t.Errorf("list_nets: %v", r)

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,122 +87,11 @@ func volumeNamed(t *testing.T, e *env, name string) cinder.Volume {
 	return cinder.Volume{}
 }
 
-// devtestShell runs a bash script the way devtest's scripts run (set -eu),
-// with the env as the default libvirt URI, and returns stdout.
-func (e *env) devtestShell(t *testing.T, script string) string {
-	t.Helper()
-	testtool.Require(t, "virsh")
-	ctx, cancel := context.WithTimeout(t.Context(), 4*e.bound())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eu\n"+script)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "LIBVIRT_DEFAULT_URI="+e.uri)
-	out, errOut, code := testtool.Run(t, cmd)
-	if code != 0 {
-		t.Fatalf("script failed: exit %d\n%s\nstdout: %s\nstderr: %s", code, script, out, errOut)
-	}
-	return out
-}
-
 func (e *env) bound() time.Duration {
 	if e.clientMax == 0 {
 		return 60 * time.Second
 	}
 	return e.clientMax
-}
-
-// devtestCreateNodes is create-nodes' storage lines (tripleo-incubator),
-// verbatim but for sudo: the pool made only if pool-list does not show it,
-// one qcow2 volume per node unless the node exists, and its path printed.
-const devtestCreateNodes = `
-LIBVIRT_VOL_POOL=default
-LIBVIRT_VOL_POOL_TARGET=/var/lib/libvirt/images
-if ! $(virsh pool-list --all --persistent | grep -q $LIBVIRT_VOL_POOL) ; then
-  virsh pool-define-as --name $LIBVIRT_VOL_POOL dir --target $LIBVIRT_VOL_POOL_TARGET
-  virsh pool-autostart $LIBVIRT_VOL_POOL
-  virsh pool-start $LIBVIRT_VOL_POOL
-fi
-PREALLOC="--prealloc-metadata"
-for idx in $NODES; do
-  vm_name=baremetalbrbm_$idx
-  (virsh list --all --name | grep -q "^$vm_name\$") && continue
-  virsh vol-create-as $LIBVIRT_VOL_POOL $vm_name.qcow2 41G --format qcow2 $PREALLOC >&2
-  volume_path=$(virsh vol-path --pool $LIBVIRT_VOL_POOL $vm_name.qcow2)
-  echo "$vm_name $volume_path"
-done
-`
-
-// devtestCleanupEnv is cleanup-env (SEED_NAME=seed,
-// BAREMETAL_PREFIX=baremetalbrbm), verbatim but for sudo and the seed
-// image's local rm.
-const devtestCleanupEnv = `
-SEED_NAME=seed
-BAREMETAL_PREFIX=baremetalbrbm
-LIBVIRT_VOL_POOL=default
-for NAME in $(virsh list --name | grep "^\($SEED_NAME\|${BAREMETAL_PREFIX}\)"); do
-  virsh destroy $NAME
-done
-for NAME in $(virsh list --name --all | grep "^\($SEED_NAME\|${BAREMETAL_PREFIX}\)"); do
-  if [ $NAME = $SEED_NAME ]; then
-    virsh undefine --managed-save $NAME
-  else
-    virsh undefine --managed-save --remove-all-storage $NAME
-  fi
-done
-for NAME in $(virsh vol-list $LIBVIRT_VOL_POOL 2>/dev/null | grep /var/ | awk '{print $1}' | grep "^\($SEED_NAME\|${BAREMETAL_PREFIX}\)" ); do
-  virsh vol-delete --pool $LIBVIRT_VOL_POOL $NAME
-done
-`
-
-// TestDevtestStorage runs devtest's section-C storage lines in order with
-// the real virsh: cleanup-env, create-nodes (pool check, one volume per
-// node, vol-path), a tripleo-incubator domain.xml per node whose disk is
-// that path (the server boots from the volume: Cinder shows it in use by
-// the server), get-vm-mac, start/destroy, and cleanup-env again, which
-// undefines with --remove-all-storage and deletes a leftover volume. The
-// cloud is left exactly as it was found.
-func TestDevtestStorage(t *testing.T) {
-	e := startEnv(t)
-	before := cloudStorage(t, e)
-	e.devtestShell(t, devtestCleanupEnv)
-
-	out := e.devtestShell(t, "NODES='0 1 2 3'\n"+devtestCreateNodes)
-	var wantOut strings.Builder
-	for i := range 4 {
-		fmt.Fprintf(&wantOut, "baremetalbrbm_%d /var/lib/libvirt/images/baremetalbrbm_%d.qcow2\n", i, i)
-	}
-	if out != wantOut.String() {
-		t.Fatalf("create-nodes' volume paths:\n%s\nwant:\n%s", out, wantOut.String())
-	}
-	// A node whose domain never gets defined: cleanup-env's last loop.
-	e.devtestShell(t, "NODES=9\n"+devtestCreateNodes)
-
-	for i := range 4 {
-		name := fmt.Sprintf("baremetalbrbm_%d", i)
-		mac := fmt.Sprintf("00:d6:4e:2a:5b:%02x", 0x10+2*i)
-		xml := strings.Replace(tripleoDomainXML(name, "", mac), "<target dev='sda' bus='scsi'/>", "<target dev='sda' bus='sata'/>", 1)
-		e.mustVirsh(t, "define", writeXML(t, xml))
-		got := e.devtestShell(t, fmt.Sprintf(`
-vms=$(virsh list --all | grep "%s" | awk '{ print $2 }')
-for vm in $vms; do virsh dumpxml $vm | grep "mac address" | head -1 | awk -F "'" '{ print $2 }'; done`, name))
-		if got != mac+"\n" {
-			t.Errorf("get-vm-mac %s: %q, want %q", name, got, mac)
-		}
-		vol := volumeNamed(t, e, name+".qcow2")
-		srv := e.server(t, name)
-		if vol.Status != "in-use" || !slices.Equal(vol.Servers, []string{srv.ID}) || vol.SizeGiB != 41 {
-			t.Errorf("volume of %s: %+v, want 41 GiB in use by server %s", name, vol, srv.ID)
-		}
-	}
-	e.mustVirsh(t, "start", "baremetalbrbm_1")
-	if _, errOut, code := e.virsh(t, "vol-delete", "--pool", "default", "baremetalbrbm_1.qcow2"); code == 0 ||
-		!strings.Contains(errOut, "error: Requested operation is not valid: volume 'baremetalbrbm_1.qcow2' is still in use.") {
-		t.Errorf("vol-delete of a volume in use: exit %d, %s", code, errOut)
-	}
-
-	e.devtestShell(t, devtestCleanupEnv)
-	if after := cloudStorage(t, e); !after.equal(before) {
-		t.Errorf("devtest's lines left the cloud changed:\nbefore %v\nafter  %v", before, after)
-	}
 }
 
 // TestVirshStorageCommands drives every pool and volume command virsh has
@@ -364,4 +253,41 @@ func TestStorageWithoutCinder(t *testing.T) {
 		t.Errorf("server booted without an image: %+v", s.Image)
 	}
 	e.mustVirsh(t, "undefine", "nocinder_0")
+}
+
+// TestAnsibleVirtPool runs Debian's community.libvirt.virt_pool: list_pools
+// and facts (the pool's state, figures, path and volumes).
+func TestAnsibleVirtPool(t *testing.T) {
+	e := startEnv(t)
+	e.mustVirsh(t, "vol-create-as", "default", "ansible.qcow2", "2G", "--format", "qcow2")
+	defer e.mustVirsh(t, "vol-delete", "--pool", "default", "ansible.qcow2")
+	if r := e.ansibleModule(t, "virt_pool", "command=list_pools"); fmt.Sprint(r["list_pools"]) != "[default]" {
+		t.Errorf("list_pools: %v", r)
+	}
+	r := e.ansibleModule(t, "virt_pool", "command=facts")
+	facts, _ := r["ansible_facts"].(map[string]any)
+	pools, _ := facts["ansible_libvirt_pools"].(map[string]any)
+	pool, _ := pools["default"].(map[string]any)
+	uuid := strings.TrimSpace(e.mustVirsh(t, "pool-uuid", "default"))
+	want := map[string]any{"autostart": "yes", "path": "/var/lib/libvirt/images", "persistent": "yes",
+		"state": "active", "status": "running", "type": "dir", "uuid": uuid}
+	for k, v := range want {
+		if pool[k] != v {
+			t.Errorf("facts: %s is %v, want %v (%v)", k, pool[k], v, pool)
+		}
+	}
+	// The figures (strings of bytes) are the Cinder quota's; the cloud's
+	// other volumes count.
+	size := func(k string) int64 {
+		n, err := strconv.ParseInt(fmt.Sprint(pool[k]), 10, 64)
+		if err != nil {
+			t.Errorf("facts: %s: %v", k, err)
+		}
+		return n
+	}
+	total, used, avail := size("size_total"), size("size_used"), size("size_available")
+	vols, _ := pool["volumes"].([]any)
+	if used < 2<<30 || used+avail != total || !slices.Contains(vols, any("ansible.qcow2")) || fmt.Sprint(pool["volume_count"]) != strconv.Itoa(len(vols)) {
+		t.Errorf("facts: figures or volumes: %v", pool)
+	}
 }

@@ -3,8 +3,10 @@ package domain
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"quintupleo/nodes"
+	"quintupleo/nodes/neutron"
 	"quintupleo/virt"
 )
 
@@ -159,7 +161,10 @@ func (h *Driver) InterfaceAddresses(ctx context.Context, u virt.UUID, source, fl
 	}
 	var out []Interface
 	for i, p := range n.Ports {
-		if len(p.FixedIPs) == 0 {
+		// The L2 placeholder subnet's addresses are the cloud's bookkeeping,
+		// never configured in a guest (neutron.L2SubnetCIDR).
+		ips := slices.DeleteFunc(slices.Clone(p.FixedIPs), func(ip nodes.IP) bool { return neutron.InL2Subnet(ip.Addr) })
+		if len(ips) == 0 {
 			continue // no lease: libvirt lists only interfaces it has addresses for
 		}
 		f := facts[p.MAC]
@@ -167,7 +172,7 @@ func (h *Driver) InterfaceAddresses(ctx context.Context, u virt.UUID, source, fl
 		if len(f.ID) >= 11 {
 			ifc.Name = "tap" + f.ID[:11]
 		}
-		for _, ip := range p.FixedIPs {
+		for _, ip := range ips {
 			a := IPAddr{IPv6: ip.Version == 6, Addr: ip.Addr}
 			if source == AddrSourceLease {
 				a.Prefix = uint32(f.Prefixes[ip.Addr])

@@ -10,7 +10,8 @@ import (
 )
 
 // DefineXML is virNetworkDefineXML: a new, inactive (admin down) Neutron
-// network with a subnet per <ip>.
+// network with a subnet per <ip>, or without <ip> the L2 placeholder
+// subnet (neutron.L2SubnetName) servers need to boot on it.
 func (d *Driver) DefineXML(ctx context.Context, xml string) (Network, error) {
 	return d.create(ctx, xml, false)
 }
@@ -46,7 +47,11 @@ func (d *Driver) create(ctx context.Context, xml string, transient bool) (Networ
 		d.invalidate()
 		return Network{}, why
 	}
-	for _, sn := range sp.subnets {
+	subnets := sp.subnets
+	if len(subnets) == 0 {
+		subnets = []neutron.SubnetSpec{{Name: neutron.L2SubnetName, CIDR: neutron.L2SubnetCIDR}}
+	}
+	for _, sn := range subnets {
 		sn.NetworkID = id
 		if _, err := d.cloud.CreateSubnet(ctx, sn); err != nil {
 			return undo(fromCloud(err))

@@ -20,7 +20,9 @@ import (
 //     networks have 1450 or so, which guests must use);
 //   - one <ip> per subnet: the gateway as the address (a subnet without
 //     one shows the network address), netmask for IPv4, prefix for IPv6;
-//     <dhcp> with one <range> per allocation pool when Neutron's DHCP is on.
+//     <dhcp> with one <range> per allocation pool when Neutron's DHCP is on;
+//     the L2 placeholder subnet of a network defined without <ip> is not
+//     one (neutron.L2SubnetName).
 func renderXML(n Network) string {
 	var b strings.Builder
 	b.WriteString("<network>\n")
@@ -30,6 +32,9 @@ func renderXML(n Network) string {
 		fmt.Fprintf(&b, "  <mtu size='%d'/>\n", n.Cloud.MTU)
 	}
 	for _, s := range n.Cloud.Subnets {
+		if s.Name == neutron.L2SubnetName && s.CIDR == neutron.L2SubnetCIDR {
+			continue // ours, for Nova; the network was defined without <ip>
+		}
 		writeIP(&b, s)
 	}
 	b.WriteString("</network>\n")

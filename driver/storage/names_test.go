@@ -37,8 +37,12 @@ func TestNamed(t *testing.T) {
 }
 
 // TestMatches: the pool (active, persistent, autostarted, dir) against
-// virConnectListAllStoragePools' filters.
+// virConnectListAllStoragePools' filters, the bits as libvirt numbers them
+// (virsh pool-list without --all sends ACTIVE, 2).
 func TestMatches(t *testing.T) {
+	if listInactive != 1 || listActive != 2 || listPersistent != 4 || listAutostart != 16 || listDir != 64 {
+		t.Fatalf("the filter bits are not libvirt's")
+	}
 	for flags, want := range map[uint32]bool{
 		0: true, listActive: true, listInactive: false, listActive | listInactive: true,
 		listPersistent: true, listTransient: false, listAutostart: true, listNoAutostart: false,

@@ -42,9 +42,21 @@ type PoolInfo struct {
 // virStoragePoolState: the pool is running whenever Cinder is there.
 const poolRunning = 2
 
+// volumeCloud is what the driver asks of Cinder (nodes/cinder.Client); a
+// test gives it a cloud that holds a listing while a change is made.
+type volumeCloud interface {
+	Project() string
+	List(ctx context.Context) ([]cinder.Volume, error)
+	Get(ctx context.Context, id string) (cinder.Volume, error)
+	Usage(ctx context.Context) (cinder.Usage, error)
+	Create(ctx context.Context, spec cinder.CreateSpec) (cinder.Volume, error)
+	Delete(ctx context.Context, id string) error
+	WaitReleased(ctx context.Context, id string) error
+}
+
 // Driver is the storage driver. cc nil means the cloud has no Cinder.
 type Driver struct {
-	cc   *cinder.Client
+	cc   volumeCloud
 	cfg  Config
 	log  *slog.Logger
 	pool Pool
@@ -58,6 +70,13 @@ type Driver struct {
 
 // New is the storage driver over cc (nil: the catalog has no Cinder).
 func New(cc *cinder.Client, cfg Config) *Driver {
+	if cc == nil {
+		return newDriver(nil, cfg) // a nil interface, not a nil *Client in one
+	}
+	return newDriver(cc, cfg)
+}
+
+func newDriver(cc volumeCloud, cfg Config) *Driver {
 	cfg.PoolName = cmp.Or(cfg.PoolName, "default")
 	cfg.PoolPath = path.Clean(cmp.Or(cfg.PoolPath, "/var/lib/libvirt/images"))
 	cfg.CacheFor = cmp.Or(cfg.CacheFor, 2*time.Second)
@@ -103,10 +122,11 @@ func (d *Driver) Pools(ctx context.Context, flags uint32) ([]Pool, error) {
 	return []Pool{d.pool}, nil
 }
 
-// virConnectListAllStoragePoolsFlags.
+// virConnectListAllStoragePoolsFlags (libvirt-storage.h: INACTIVE is the
+// first bit, ACTIVE the second).
 const (
-	listActive      = 1 << 0
-	listInactive    = 1 << 1
+	listInactive    = 1 << 0
+	listActive      = 1 << 1
 	listPersistent  = 1 << 2
 	listTransient   = 1 << 3
 	listAutostart   = 1 << 4

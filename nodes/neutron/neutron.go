@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"sort"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -134,6 +135,27 @@ func (c *Client) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, e
 		return "", classify("create network "+spec.Name, err)
 	}
 	return n.ID, nil
+}
+
+// The subnet quintupleo gives a network defined without an address (a
+// libvirt network without <ip>, L2 only, as devtest's brbm): Nova boots a
+// server only on a port with a fixed IP ("Port … requires a FixedIP in
+// order to be used.") unless the cloud shows Neutron's ip_allocation
+// (the segments plugin), so such a network needs a subnet to hold servers.
+// Its addresses mean nothing to the guests (DHCP off, no gateway; the
+// undercloud runs its own DHCP): 198.18.0.0/15, the benchmarking range no
+// network routes, so they cannot clash with a real one. It is not shown in
+// the network's XML, and domain addresses from it are not reported.
+const (
+	L2SubnetName = "quintupleo-l2"
+	L2SubnetCIDR = "198.18.0.0/15"
+)
+
+// InL2Subnet reports whether addr is an address of the L2 placeholder
+// subnet's range.
+func InL2Subnet(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	return err == nil && netip.MustParsePrefix(L2SubnetCIDR).Contains(a)
 }
 
 // SubnetSpec is an IPv4 subnet to create on a network.

@@ -120,3 +120,52 @@ func TestStorageUndefineRemovesVolumes(t *testing.T) {
 		t.Errorf("volumes left: %q", r.out)
 	}
 }
+
+// TestStorageTablesMatchLibvirtd: the pool-list and vol-list tables (and
+// the lines devtest greps out of them) are byte for byte those of a real
+// libvirtd (the test driver) holding the same pool and volumes. virsh lays
+// the tables out itself; what this holds to libvirtd is what quintupleo
+// answers in them: names, states, autostart, persistence, paths, types and
+// sizes. A Cinder volume is allocated whole, so the reference's volumes are
+// made with their allocation equal to their capacity.
+func TestStorageTablesMatchLibvirtd(t *testing.T) {
+	testtool.Require(t, "virsh")
+	ref := testtool.ReferenceLibvirtd(t)
+	st := stacktest.New(t, 1)
+	ours := "qemu+tcp://127.0.0.1:" + st.Port + "/system"
+	// The test driver's own pool gives way to devtest's, made as
+	// create-nodes makes it.
+	for _, args := range [][]string{
+		{"pool-destroy", "default-pool"}, {"pool-undefine", "default-pool"},
+		{"pool-define-as", "--name", "default", "dir", "--target", "/var/lib/libvirt/images"},
+		{"pool-autostart", "default"}, {"pool-start", "default"},
+		{"vol-create-as", "default", "baremetalbrbm_0.qcow2", "41G", "--allocation", "41G", "--format", "qcow2"},
+		{"vol-create-as", "default", "b1", "2G", "--allocation", "2G"},
+	} {
+		if r := virshAt(t, ref, nil, args...); r.status != 0 {
+			t.Fatalf("reference libvirtd: virsh %v: %+v", args, r)
+		}
+	}
+	for _, args := range [][]string{
+		{"vol-create-as", "default", "baremetalbrbm_0.qcow2", "41G", "--format", "qcow2", "--prealloc-metadata"},
+		{"vol-create-as", "default", "b1", "1500M"},
+	} {
+		if r := virshAt(t, ours, nil, args...); r.status != 0 {
+			t.Fatalf("quintupleo: virsh %v: %+v", args, r)
+		}
+	}
+	for _, args := range [][]string{
+		{"pool-list"}, {"pool-list", "--all"}, {"pool-list", "--all", "--persistent"}, {"pool-list", "--inactive"},
+		{"pool-list", "--autostart"}, {"pool-list", "--transient"}, {"pool-list", "--type", "dir"}, {"pool-list", "--name"},
+		{"-q", "pool-list", "--all"},
+		{"vol-list", "default"}, {"vol-list", "--details", "default"}, {"vol-list", "nope"},
+		{"vol-path", "--pool", "default", "baremetalbrbm_0.qcow2"},
+		{"vol-info", "--pool", "default", "b1"}, {"vol-info", "--bytes", "/var/lib/libvirt/images/baremetalbrbm_0.qcow2"},
+	} {
+		want, got := virshAt(t, ref, nil, args...), virshAt(t, ours, nil, args...)
+		if got != want {
+			t.Errorf("virsh %s:\n quintupleo: %q\n            %q\n            %d\n   libvirtd: %q\n            %q\n            %d",
+				strings.Join(args, " "), got.out, got.err, got.status, want.out, want.err, want.status)
+		}
+	}
+}

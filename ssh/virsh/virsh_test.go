@@ -48,6 +48,13 @@ func realVirsh(t *testing.T, st *stacktest.Stack, args ...string) result {
 // realVirshIn is realVirsh with stdin (nil: none).
 func realVirshIn(t *testing.T, st *stacktest.Stack, stdin io.Reader, args ...string) result {
 	t.Helper()
+	return virshAt(t, "qemu+tcp://127.0.0.1:"+st.Port+"/system", stdin, args...)
+}
+
+// virshAt runs the real virsh against uri (quintupleo, or the reference
+// libvirtd); leading "-" arguments are virsh's global options.
+func virshAt(t *testing.T, uri string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	bin := testtool.Require(t, "virsh")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -55,7 +62,7 @@ func realVirshIn(t *testing.T, st *stacktest.Stack, stdin io.Reader, args ...str
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		global, args = append(global, args[0]), args[1:]
 	}
-	full := append(append(global, "-c", "qemu+tcp://127.0.0.1:"+st.Port+"/system"), args...)
+	full := append(append(global, "-c", uri), args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.Stdin = stdin
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir(), "VIRSH_DEFAULT_CONNECT_URI=", "LIBVIRT_DEFAULT_URI=")
