@@ -14,6 +14,12 @@ import (
 // flight may finish within it, then whatever remains is closed.
 const shutdownTimeout = 10 * time.Second
 
+// partReserve is the part of shutdownTimeout each part keeps for those
+// after it: the parts stop one after the other, and one waiting for a
+// lingering client (an idle SSH shell) used to take the whole timeout,
+// leaving the libvirt calls in flight after it an expired deadline.
+const partReserve = time.Second
+
 // Stack is one quintupleo being built, then run: what its builders
 // registered, in the order they did.
 type Stack struct {
@@ -21,9 +27,12 @@ type Stack struct {
 	loops     []loop
 	listeners []*Listener
 	shutdowns []shutdown
-	closers   []func() error
-	bound     bool
-	closeOnce sync.Once
+	// shutdownTimeout and partReserve are the constants'; tests shorten
+	// them.
+	shutdownTimeout, partReserve time.Duration
+	closers                      []func() error
+	bound                        bool
+	closeOnce                    sync.Once
 }
 
 // loop is a background goroutine that runs until its ctx ends.
@@ -56,7 +65,7 @@ func (l *Listener) Addr() net.Addr {
 
 // New returns an empty stack logging to log.
 func New(log *slog.Logger) *Stack {
-	return &Stack{log: log}
+	return &Stack{log: log, shutdownTimeout: shutdownTimeout, partReserve: partReserve}
 }
 
 // Go registers a background loop that Run starts and that runs until Run's
@@ -159,17 +168,33 @@ func (st *Stack) Run(ctx context.Context) error {
 	// the other, and a part draining its clients would otherwise leave the
 	// listeners of those after it taking new ones.
 	st.closeListeners()
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer done()
-	for i := len(st.shutdowns) - 1; i >= 0; i-- {
-		if err := st.shutdowns[i].stop(shutdownCtx); err != nil {
-			st.log.Warn(st.shutdowns[i].name+" shutdown", "err", err)
-		}
-	}
+	st.shutdownParts(context.WithoutCancel(ctx))
 	st.closeListeners()
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// shutdownParts runs the parts' graceful stops in the reverse order of
+// registration, all within shutdownTimeout; each part's deadline leaves
+// partReserve for every part after it (at most an equal share of the
+// timeout each), so that none is left without time by one before it.
+func (st *Stack) shutdownParts(ctx context.Context) {
+	end := time.Now().Add(st.shutdownTimeout)
+	all, done := context.WithDeadline(ctx, end)
+	defer done()
+	n := len(st.shutdowns)
+	reserve := st.partReserve
+	if n > 0 && time.Duration(n)*reserve > st.shutdownTimeout {
+		reserve = st.shutdownTimeout / time.Duration(n)
+	}
+	for i := n - 1; i >= 0; i-- {
+		part, cancel := context.WithDeadline(all, end.Add(-time.Duration(i)*reserve))
+		if err := st.shutdowns[i].stop(part); err != nil {
+			st.log.Warn(st.shutdowns[i].name+" shutdown", "err", err)
+		}
+		cancel()
+	}
 }
 
 // Close releases what the stack holds without running it: the bound
