@@ -3,6 +3,8 @@ package nodes
 import (
 	"context"
 	"sync"
+
+	"quintupleo/internal/actionlog"
 )
 
 // acceptedKey carries the callback of WithAccepted.
@@ -46,7 +48,7 @@ func UntilAccepted(ctx, bg context.Context, wg *sync.WaitGroup, op func(context.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		err := op(WithAccepted(bg, func() { close(accepted) }))
+		err := op(WithAccepted(actionlog.Carry(ctx, bg), func() { close(accepted) }))
 		if err != nil && (isClosed(accepted) || ctx.Err() != nil) {
 			failed(err) // the caller has answered already
 		}

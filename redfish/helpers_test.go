@@ -3,7 +3,6 @@ package redfish_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,6 +41,7 @@ type env struct {
 	ro   string // the read-only one
 	// transport, when set, is the client's (HTTPS tests trust their CA).
 	transport http.RoundTripper
+	logs      *testtool.LogBuffer // what the stack logged
 }
 
 func newEnv(t *testing.T, opts cloudsim.Options) *env {
@@ -58,11 +58,11 @@ func newEnvWith(t *testing.T, opts cloudsim.Options, tune func(*stack.RedfishCon
 	}
 	sim := stacktest.StartSim(t, opts)
 	dir := t.TempDir()
-	e := &env{sim: sim, auth: filepath.Join(dir, "htpasswd"), ro: filepath.Join(dir, "htpasswd.ro")}
+	e := &env{sim: sim, auth: filepath.Join(dir, "htpasswd"), ro: filepath.Join(dir, "htpasswd.ro"), logs: &testtool.LogBuffer{}}
 	writeHtpasswd(t, e.auth, adminUser, adminPass)
 	writeHtpasswd(t, e.ro, readerUser, readerPass)
 
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := e.logs.Logger()
 	b := stack.New(log)
 	inv, err := stack.AddInventory(t.Context(), b, stacktest.SimConfig(sim), nodes.InventoryConfig{RefreshInterval: time.Hour, Logger: log})
 	if err != nil {

@@ -2,6 +2,7 @@ package redfish_test
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -233,6 +234,20 @@ func TestResetAnswersOnAcceptance(t *testing.T) {
 	}
 	if n := e.sim.Count("os-start"); n != 1 {
 		t.Errorf("%d os-start for one Reset On (and a ForceOn of a running node), want 1", n)
+	}
+	// Each action is one log line: who, what, which System, its cloud
+	// requests, how long, the status answered.
+	id := path[strings.LastIndex(path, "/")+1:]
+	var lines []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, `msg="redfish: action"`) {
+			lines = append(lines, l)
+		}
+	}
+	want := regexp.MustCompile(`remote=127\.0\.0\.1:\d+ user=` + adminUser + ` method=POST path=\S+/Actions/ComputerSystem\.Reset system=` + id +
+		` cloud_calls=[1-9]\d* duration=\S+ status=204`)
+	if len(lines) != 2 || !want.MatchString(lines[0]) || !strings.Contains(lines[1], "status=204") {
+		t.Errorf("action lines for Reset On and ForceOn:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

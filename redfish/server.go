@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"quintupleo/internal/actionlog"
 	"quintupleo/nodes"
 )
 
@@ -130,8 +131,40 @@ func (s *Server) handle(pattern string, rt route) {
 				return
 			}
 		}
-		h(w, r, p)
+		if method == http.MethodGet {
+			h(w, r, p)
+			return
+		}
+		s.serveAction(w, r, p, h)
 	})
+}
+
+// serveAction serves a request that may change something (every method but
+// GET) and logs its one action line: who (address and account), what
+// (method, path, the System's Id), the cloud requests it cost, how long it
+// took and the status answered — as the libvirt front logs its actions.
+func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, p principal, h handler) {
+	start := time.Now()
+	ctx, calls := actionlog.WithCounter(r.Context())
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h(sw, r.WithContext(ctx), p)
+	attrs := []any{"remote", r.RemoteAddr, "user", p.user, "method", r.Method, "path", r.URL.Path}
+	if id := r.PathValue("id"); id != "" {
+		attrs = append(attrs, "system", id)
+	}
+	attrs = append(attrs, "cloud_calls", calls.N(), "duration", time.Since(start), "status", sw.status)
+	s.log.Info("redfish: action", attrs...)
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // ownSession reports whether r deletes the caller's own session (logging

@@ -48,3 +48,17 @@ func Client(ctx context.Context) string {
 	who, _ := ctx.Value(clientKey{}).(string)
 	return who
 }
+
+// Carry returns to carrying from's Counter and client, for work an action
+// goes on with after its request's context ends (an action answered once
+// the cloud accepted it): its cloud requests still count towards the
+// action, up to the moment its line is logged.
+func Carry(from, to context.Context) context.Context {
+	if c, ok := from.Value(counterKey{}).(*Counter); ok {
+		to = context.WithValue(to, counterKey{}, c)
+	}
+	if who := Client(from); who != "" {
+		to = WithClient(to, who)
+	}
+	return to
+}
