@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -182,6 +183,9 @@ func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err 
 		finish = p.waitBuilt
 	}
 	if n, err = finish(ctx, m.server); err != nil {
+		return Node{}, err
+	}
+	if n, err = p.unmark(ctx, n); err != nil {
 		return Node{}, err
 	}
 	p.cache.Store(n)
@@ -398,12 +402,19 @@ func (p *Provisioner) createServer(ctx context.Context, spec CreateSpec, pl plan
 	for i, id := range portIDs {
 		nets[i] = servers.Network{Port: id}
 	}
+	// The define's marker goes with the create itself, so no listing ever
+	// shows the server without it until the define has finished (debris.go).
+	md := maps.Clone(spec.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	md[MetaDefining] = strconv.Itoa(int(p.cfg.Timeout.Seconds()))
 	opts := servers.CreateOpts{
 		Name:      spec.Name,
 		FlavorRef: pl.flavor.ID,
 		ImageRef:  pl.imageID,
 		Networks:  nets,
-		Metadata:  spec.Metadata,
+		Metadata:  md,
 	}
 	if len(nets) == 0 {
 		opts.Networks = "none"

@@ -143,19 +143,8 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 		for _, o := range opts {
 			o(&simOpts, &cfg)
 		}
-		var err error
-		sim, err = cloudsim.New(simOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sim.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-		if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		var yaml string
+		sim, yaml = simCloudsYAML(t, simOpts)
 		cfg.osCloud, cfg.cloudsYAML = "sim", yaml
 	}
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -204,18 +202,7 @@ func allOf(checks ...func(string) error) func(string) error {
 func TestReplicasAgree(t *testing.T) {
 	testtool.Require(t, "virsh")
 	testtool.Require(t, "stdbuf")
-	sim, err := cloudsim.New(cloudsim.Options{Nodes: 4, TransitionDelay: 30 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	yaml := filepath.Join(t.TempDir(), "clouds.yaml")
-	if err := os.WriteFile(yaml, sim.CloudsYAML("sim"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	sim, yaml := simCloudsYAML(t, cloudsim.Options{Nodes: 4, TransitionDelay: 30 * time.Millisecond})
 	rs := startReplicas(t, yaml, 3, "--define-network", "provision")
 	a, b, c := rs[0], rs[1], rs[2]
 	agree(t, rs, time.Now(), "at start", snapHas("node-0", "node-3"))
