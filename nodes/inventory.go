@@ -21,7 +21,10 @@ type InventoryConfig struct {
 	// first full list). Out-of-band changes appear within it. Default 2s.
 	RefreshInterval time.Duration
 	// FullResyncEvery makes every Nth refresh a full list, to catch anything
-	// changes-since cannot show (purged rows, clock jumps). Default 60.
+	// changes-since cannot show (purged rows, clock jumps). Default 60. A
+	// changes-since listing that shows unknown servers is followed by a full
+	// one at once (relistIfStrangers), so a replaced database is caught
+	// sooner.
 	FullResyncEvery int
 	// RefreshTimeout bounds one whole refresh, every page of the listing
 	// included (each request is bounded on its own by the cloud's
