@@ -159,6 +159,56 @@ func (s *Sim) DeleteServer(idOrName string) error {
 	return nil
 }
 
+// ArchiveDeleted drops the records of every deleted server, as Nova's
+// `nova-manage db archive_deleted_rows` does: they no longer show in
+// changes-since, or anywhere. It returns how many went.
+func (s *Sim) ArchiveDeleted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.archiveLocked()
+	s.notify()
+	return n
+}
+
+// WipeServers replaces Nova's database with an empty one, at once: every
+// server is gone without a trace (no DELETED record in changes-since), its
+// ports released and volumes detached, as when the cloud under the same
+// endpoints is rebuilt. It returns how many servers went.
+func (s *Sim) WipeServers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.st.servers {
+		if !v.Deleted {
+			s.deleteServer(v, true)
+		}
+	}
+	n := s.archiveLocked()
+	s.notify()
+	return n
+}
+
+// archiveLocked drops every deleted server's record. s.mu must be held.
+func (s *Sim) archiveLocked() int {
+	kept := s.st.servers[:0]
+	gone := 0
+	for _, v := range s.st.servers {
+		if !v.Deleted {
+			kept = append(kept, v)
+			continue
+		}
+		s.stopTimer(v)
+		delete(s.st.byID, v.ID)
+		gone++
+	}
+	clear(s.st.servers[len(kept):])
+	s.st.servers = kept
+	clear(s.st.serverIndex)
+	for i, v := range kept {
+		s.st.serverIndex[v.ID] = i
+	}
+	return gone
+}
+
 // SetPower changes a server's power out of band, as Nova's power-state sync
 // does when a guest shuts itself down (on=false: SHUTOFF/stopped/4) or is
 // started behind Nova's back (on=true: ACTIVE/active/1). Any task in flight
@@ -504,6 +554,12 @@ func (s *Sim) adminRoutes() {
 			return
 		}
 		w.WriteHeader(204)
+	})
+	h("POST "+A+"/servers/archive-deleted", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]int{"archived": s.ArchiveDeleted()})
+	})
+	h("POST "+A+"/servers/wipe", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]int{"wiped": s.WipeServers()})
 	})
 	h("POST "+A+"/tokens/expire", func(w http.ResponseWriter, _ *http.Request) { s.ExpireTokens(); w.WriteHeader(204) })
 	h("GET "+A+"/clouds.yaml", func(w http.ResponseWriter, r *http.Request) {

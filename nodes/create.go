@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -182,6 +183,9 @@ func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err 
 		finish = p.waitBuilt
 	}
 	if n, err = finish(ctx, m.server); err != nil {
+		return Node{}, err
+	}
+	if n, err = p.unmark(ctx, n); err != nil {
 		return Node{}, err
 	}
 	p.cache.Store(n)
@@ -398,12 +402,19 @@ func (p *Provisioner) createServer(ctx context.Context, spec CreateSpec, pl plan
 	for i, id := range portIDs {
 		nets[i] = servers.Network{Port: id}
 	}
+	// The define's marker goes with the create itself, so no listing ever
+	// shows the server without it until the define has finished (debris.go).
+	md := maps.Clone(spec.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	md[MetaDefining] = strconv.Itoa(int(p.cfg.Timeout.Seconds()))
 	opts := servers.CreateOpts{
 		Name:      spec.Name,
 		FlavorRef: pl.flavor.ID,
 		ImageRef:  pl.imageID,
 		Networks:  nets,
-		Metadata:  spec.Metadata,
+		Metadata:  md,
 	}
 	if len(nets) == 0 {
 		opts.Networks = "none"
@@ -605,7 +616,10 @@ func (p *Provisioner) ourPorts(ctx context.Context, id string) ([]string, error)
 func (p *Provisioner) deleteServer(ctx context.Context, id string) error {
 	op := "delete server " + id
 	if err := servers.Delete(ctx, p.cloud.Compute, id).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
-		return classify(op, err)
+		if err = classify(op, err); !errors.Is(err, ErrUnavailable) || !p.deleteUnderWay(ctx, id) {
+			return err
+		}
+		p.log.Info("the cloud's answer to a server delete was lost, but the delete is under way", "server", id, "err", err)
 	}
 	_, err := p.poll(ctx, id, func(n Node) (bool, error) { return n.Deleted(), nil })
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -613,6 +627,19 @@ func (p *Provisioner) deleteServer(ctx context.Context, id string) error {
 	}
 	p.cache.Forget(id)
 	return nil
+}
+
+// deleteUnderWay reads back a server whose delete got no clear answer (a
+// 5xx, a proxy's 504 after Nova acted, a lost connection): Nova's API sets
+// task_state deleting before it answers, so a server that is deleting,
+// deleted or gone was accepted for deletion — sending the delete again
+// would only repeat it.
+func (p *Provisioner) deleteUnderWay(ctx context.Context, id string) bool {
+	n, err := getServer(ctx, p.cloud.Compute, id)
+	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return true
+	}
+	return err == nil && (n.Deleted() || n.TaskState == "deleting")
 }
 
 func (p *Provisioner) deletePort(ctx context.Context, id string) error {

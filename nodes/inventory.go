@@ -21,7 +21,10 @@ type InventoryConfig struct {
 	// first full list). Out-of-band changes appear within it. Default 2s.
 	RefreshInterval time.Duration
 	// FullResyncEvery makes every Nth refresh a full list, to catch anything
-	// changes-since cannot show (purged rows, clock jumps). Default 60.
+	// changes-since cannot show (purged rows, clock jumps). Default 60. A
+	// changes-since listing that shows unknown servers is followed by a full
+	// one at once (relistIfStrangers), so a replaced database is caught
+	// sooner.
 	FullResyncEvery int
 	// RefreshTimeout bounds one whole refresh, every page of the listing
 	// included (each request is bounded on its own by the cloud's
@@ -199,6 +202,9 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 	}
 	start := time.Now()
 	listed, err := inv.list(ctx, sinceArg)
+	if err == nil && !full {
+		listed, full, err = inv.relistIfStrangers(ctx, listed, writesAtStart)
+	}
 	if err != nil {
 		inv.mu.Lock()
 		inv.lastErr = err
@@ -245,6 +251,37 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 	inv.mu.Unlock()
 	inv.cloud.observer().Refreshed(time.Since(start), nil, byStatus)
 	return nil
+}
+
+// relistIfStrangers follows a changes-since listing that shows servers the
+// cache did not know with a full listing, which drops every cached server
+// the cloud no longer has. changes-since shows a deleted server only while
+// Nova keeps its row (until `nova-manage db archive_deleted_rows`); a
+// replaced database has none, so its old servers would linger until the
+// next periodic full listing. New servers come with any replacement (nodes.sh
+// recreating node-K), so they are the cue. Not cues: servers of defines in
+// progress (marked MetaDefining, made by a replica), servers we wrote
+// ourselves since the listing began, deleted or filtered-out ones.
+func (inv *Inventory) relistIfStrangers(ctx context.Context, listed []Node, writesAtStart uint64) ([]Node, bool, error) {
+	inv.mu.Lock()
+	strangers := 0
+	for _, n := range listed {
+		_, known := inv.nodes[n.ID]
+		_, defining := n.Metadata[MetaDefining]
+		if !known && !defining && !n.Deleted() && inv.wanted(n) && inv.writtenAt[n.ID] <= writesAtStart {
+			strangers++
+		}
+	}
+	inv.mu.Unlock()
+	if strangers == 0 {
+		return listed, false, nil
+	}
+	inv.log.Info("servers the cache did not know appeared; listing every server to drop any the cloud no longer has", "new", strangers)
+	all, err := inv.list(ctx, time.Time{})
+	if err != nil {
+		return nil, false, err
+	}
+	return all, true, nil
 }
 
 // list is one listing of the servers, bounded by RefreshTimeout as a whole.

@@ -16,16 +16,26 @@ import (
 // written for a libvirt host would.
 func (e *env) golibvirt(t *testing.T) *libvirt.Libvirt {
 	t.Helper()
-	host, port, err := net.SplitHostPort(e.st.tcp.Addr().String())
+	l, err := dialGoLibvirt(e.st.tcp.Addr().String())
 	if err != nil {
-		t.Fatal(err)
-	}
-	l := libvirt.NewWithDialer(dialers.NewRemote(host, dialers.UsePort(port)))
-	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { l.Disconnect() })
 	return l
+}
+
+// dialGoLibvirt connects go-libvirt's client to the libvirt TCP listener at
+// addr and opens qemu:///system.
+func dialGoLibvirt(addr string) (*libvirt.Libvirt, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	l := libvirt.NewWithDialer(dialers.NewRemote(host, dialers.UsePort(port)))
+	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 func TestGoLibvirtClient(t *testing.T) {

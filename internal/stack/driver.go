@@ -45,7 +45,10 @@ func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Driver
 	if cfg.Provision != nil {
 		pc := *cfg.Provision
 		pc.Logger = cmp.Or(pc.Logger, cfg.Logger)
-		dcfg.Provisioner = act.Provisioner(pc)
+		prov := act.Provisioner(pc)
+		dcfg.Provisioner = prov
+		// What defines killed in the middle left behind (nodes/debris.go).
+		st.Go("define debris sweep", prov.SweepDebris)
 	}
 	var nets *network.Driver
 	if cfg.Networks != nil {
