@@ -63,6 +63,9 @@ func newEnvWith(t *testing.T, opts cloudsim.Options, tune func(*stack.RedfishCon
 	writeHtpasswd(t, e.ro, readerUser, readerPass)
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("DEBUGLOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	b := stack.New(log)
 	inv, err := stack.AddInventory(t.Context(), b, stacktest.SimConfig(sim), nodes.InventoryConfig{RefreshInterval: time.Hour, Logger: log})
 	if err != nil {
