@@ -217,10 +217,12 @@ func (s *Sim) handleImportInfo(c *call) *apiError {
 // handleImageImport is POST /v2/images/{id}/import with the web-download
 // method, checked as Glance's import_image does (in its order, with its
 // messages): the image must be queued with both formats set, the URI must
-// pass the import filter. Then 202, the image is "importing", and the sim
-// itself downloads the URI, as Glance's task does: the image becomes active
-// with the data's size and checksum, or, when the download fails, queued
-// again with the store in os_glance_failed_import.
+// pass the import filter. Then 202 (the image still queued, locked by the
+// task's os_glance_import_task), and the sim itself downloads the URI, as
+// Glance's task does: the image is importing, then active with the data's
+// size and checksums, or, when the download fails, queued again with the
+// store in os_glance_failed_import (as the real-cloud tier's Glance does,
+// docs/redfish.md).
 func (s *Sim) handleImageImport(c *call) *apiError {
 	var req struct {
 		Method *struct {
@@ -262,11 +264,10 @@ func (s *Sim) handleImageImport(c *call) *apiError {
 	if s.closed {
 		return glanceErr(503, "The server is shutting down.")
 	}
+	// As real Glance: the 202 leaves the image queued with the task's
+	// lock; the task then marks it importing.
 	task := uuid()
-	im.Status = "importing"
 	im.Props["os_glance_import_task"] = task
-	im.Props["os_glance_importing_to_stores"] = glanceStore
-	im.Props["os_glance_failed_import"] = ""
 	im.Updated = s.now().UTC().Truncate(time.Second)
 	s.wg.Add(1)
 	go func() {
@@ -326,6 +327,13 @@ func (s *Sim) webDownload(id, task, uri string) {
 		case <-ctx.Done():
 		}
 	}()
+	s.mu.Lock()
+	if im := s.st.imageByID(id); im != nil && im.Props["os_glance_import_task"] == task {
+		im.Status = "importing"
+		im.Props["os_glance_importing_to_stores"] = glanceStore
+		im.Props["os_glance_failed_import"] = ""
+	}
+	s.mu.Unlock()
 	size, sum, err := download(ctx, uri)
 	s.mu.Lock()
 	defer s.mu.Unlock()
