@@ -124,8 +124,10 @@ func (s *Sim) actionTable() map[string]actionSpec {
 					return novaErr(400, "Image %s could not be found.", ref)
 				}
 				v.TaskState = "rescuing"
+				ref := arg.(string)
 				s.startTask(v, "rescue", []step{{s.opts.TransitionDelay, func(v *server) {
 					v.VMState, v.TaskState, v.PowerState = vmRescued, "", powerShutdown
+					v.RescueImageID = ref
 				}}})
 				writeJSON(c.w, 200, map[string]any{"adminPass": randAlnum(12)})
 				return nil
@@ -135,6 +137,7 @@ func (s *Sim) actionTable() map[string]actionSpec {
 				v.TaskState = "unrescuing"
 				s.startTask(v, "unrescue", []step{{s.opts.TransitionDelay, func(v *server) {
 					v.VMState, v.TaskState, v.PowerState = vmActive, "", powerRunning
+					v.RescueImageID = ""
 				}}})
 				accepted(c)
 				return nil

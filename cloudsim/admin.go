@@ -43,13 +43,16 @@ type ServerInfo struct {
 	PortIDs      []string          `json:"port_ids"`
 	Updated      time.Time         `json:"updated"`
 	Deleted      bool              `json:"deleted"`
+	// RescueImageID is the image a rescued server runs from: its
+	// rescue_image_ref ("" when not rescued or rescued with its own image).
+	RescueImageID string `json:"rescue_image_id,omitempty"`
 }
 
 func (s *Sim) info(v *server) ServerInfo {
 	in := ServerInfo{ID: v.ID, Name: v.Name, InstanceName: instanceName(v.Num), Status: v.status(),
 		VMState: v.VMState, TaskState: v.TaskState, PowerState: v.PowerState, ImageID: v.ImageID,
 		Flavor: v.Flavor.Name, Metadata: copyMap(v.Metadata), Updated: v.Updated, Deleted: v.Deleted,
-		MACs: []string{}, PortIDs: []string{}}
+		RescueImageID: v.RescueImageID, MACs: []string{}, PortIDs: []string{}}
 	for _, pid := range v.Ports {
 		if p := s.st.portByID(pid); p != nil {
 			in.MACs = append(in.MACs, p.MAC)
@@ -330,6 +333,25 @@ func (s *Sim) ImageID(name string) string {
 		return im.ID
 	}
 	return ""
+}
+
+// ImageInfo is Glance's record of one image, for tests to check.
+type ImageInfo struct {
+	ID, Name, Status, DiskFormat, ContainerFormat, Visibility string
+	Size                                                      int64
+	Props                                                     map[string]string
+}
+
+// Images lists every image, in creation order.
+func (s *Sim) Images() []ImageInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ImageInfo, 0, len(s.st.images))
+	for _, im := range s.st.images {
+		out = append(out, ImageInfo{ID: im.ID, Name: im.Name, Status: im.Status, DiskFormat: im.DiskFormat,
+			ContainerFormat: im.ContainerFormat, Visibility: im.Visibility, Size: im.Size, Props: copyMap(im.Props)})
+	}
+	return out
 }
 
 // AddImage adds an active image with properties (e.g. hw_firmware_type) and

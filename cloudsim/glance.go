@@ -1,8 +1,15 @@
 package cloudsim
 
 import (
+	"context"
+	"crypto/md5"
+	"crypto/sha512"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -185,4 +192,192 @@ func (s *Sim) handleImageDelete(c *call) *apiError {
 	s.st.images = slices.DeleteFunc(s.st.images, func(im *image) bool { return im.ID == id })
 	c.w.WriteHeader(204)
 	return nil
+}
+
+// The store the sim's Glance keeps images in: Zed with enabled_backends =
+// fs:file (the real-cloud tier's configuration), so an import reports its
+// progress in os_glance_importing_to_stores / os_glance_failed_import.
+const glanceStore = "fs"
+
+// Glance's web-download filtering defaults ([import_filtering_opts]):
+// http and https, an explicit port only 80 or 443, no loopback or link-local
+// address unless the host is allowed.
+var defaultImportPorts = []int{80, 443}
+
+// handleImportInfo is GET /v2/info/import: the import methods Glance has
+// enabled (its default enabled_import_methods).
+func (s *Sim) handleImportInfo(c *call) *apiError {
+	writeJSON(c.w, 200, map[string]any{"import-methods": map[string]any{
+		"description": "Import methods available.", "type": "array",
+		"value": []string{"glance-direct", "web-download", "copy-image"},
+	}})
+	return nil
+}
+
+// handleImageImport is POST /v2/images/{id}/import with the web-download
+// method, checked as Glance's import_image does (in its order, with its
+// messages): the image must be queued with both formats set, the URI must
+// pass the import filter. Then 202 (the image still queued, locked by the
+// task's os_glance_import_task), and the sim itself downloads the URI, as
+// Glance's task does: the image is importing, then active with the data's
+// size and checksums, or, when the download fails, queued again with the
+// store in os_glance_failed_import (as the real-cloud tier's Glance does,
+// docs/redfish.md).
+func (s *Sim) handleImageImport(c *call) *apiError {
+	var req struct {
+		Method *struct {
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		} `json:"method"`
+	}
+	if !readJSON(c, &req) {
+		return glanceErr(400, "Malformed JSON in request body.")
+	}
+	switch {
+	case req.Method == nil:
+		return glanceErr(400, "Import request requires a 'method' field.")
+	case req.Method.Name == "":
+		return glanceErr(400, "Import request requires a 'name' field.")
+	case req.Method.Name != "web-download":
+		// glance-direct and copy-image are enabled in Glance but not modelled.
+		return glanceErr(400, fmt.Sprintf("Unknown import method name '%s'.", req.Method.Name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := c.r.PathValue("id")
+	im := s.st.imageByID(id)
+	switch {
+	case im == nil:
+		return glanceErr(404, "No image found with ID "+id)
+	case im.Status == "active":
+		return glanceErr(409, "Image with status active cannot be target for import")
+	case im.Status != "queued":
+		return glanceErr(409, "Image needs to be in 'queued' state to use 'web-download' method")
+	case im.ContainerFormat == "":
+		return glanceErr(409, "'container_format' needs to be set before import")
+	case im.DiskFormat == "":
+		return glanceErr(409, "'disk_format' needs to be set before import")
+	}
+	if !s.importURIAllowed(req.Method.URI) {
+		return glanceErr(400, "URI for web-download does not pass filtering: "+req.Method.URI)
+	}
+	if s.closed {
+		return glanceErr(503, "The server is shutting down.")
+	}
+	// As real Glance: the 202 leaves the image queued with the task's
+	// lock; the task then marks it importing.
+	task := uuid()
+	im.Props["os_glance_import_task"] = task
+	im.Updated = s.now().UTC().Truncate(time.Second)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.webDownload(id, task, req.Method.URI)
+	}()
+	c.w.WriteHeader(202)
+	return nil
+}
+
+// importURIAllowed applies Glance's import filter with its defaults, but
+// for the hosts and ports Options.ImportAllowedHosts / ImportAllowedPorts
+// allow (as a deployment's allowed_hosts / allowed_ports would).
+func (s *Sim) importURIAllowed(uri string) bool {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return false
+	}
+	allowedHost := slices.Contains(s.opts.ImportAllowedHosts, u.Hostname())
+	if len(s.opts.ImportAllowedHosts) > 0 && !allowedHost {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		port, err := strconv.Atoi(p)
+		ports := s.opts.ImportAllowedPorts
+		if len(ports) == 0 {
+			ports = defaultImportPorts
+		}
+		if err != nil || !slices.Contains(ports, port) {
+			return false
+		}
+	}
+	if allowedHost {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil {
+		ips, err := net.LookupIP(u.Hostname())
+		if err != nil || len(ips) == 0 {
+			return false
+		}
+		ip = ips[0]
+	}
+	return !ip.IsLoopback() && !ip.IsLinkLocalUnicast()
+}
+
+// webDownload is Glance's web-download task: GET the URI, store the data
+// (counted, not kept), and finish the import. A Content-Length the data does
+// not match fails the task, as Glance's does.
+func (s *Sim) webDownload(id, task, uri string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	s.mu.Lock()
+	if im := s.st.imageByID(id); im != nil && im.Props["os_glance_import_task"] == task {
+		im.Status = "importing"
+		im.Props["os_glance_importing_to_stores"] = glanceStore
+		im.Props["os_glance_failed_import"] = ""
+	}
+	s.mu.Unlock()
+	size, sum, err := download(ctx, uri)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	im := s.st.imageByID(id)
+	if im == nil || im.Props["os_glance_import_task"] != task {
+		return // deleted meanwhile
+	}
+	delete(im.Props, "os_glance_import_task")
+	im.Props["os_glance_importing_to_stores"] = ""
+	im.Updated = s.now().UTC().Truncate(time.Second)
+	if err != nil {
+		s.log.Info("cloudsim: web-download failed", "image", id, "uri", uri, "err", err)
+		im.Status = "queued"
+		im.Props["os_glance_failed_import"] = glanceStore
+		return
+	}
+	im.Status, im.Size = "active", size
+	im.Checksum, im.HashValue = sum.md5, sum.sha512
+}
+
+// digests are Glance's two checksums of an image's data.
+type digests struct{ md5, sha512 string }
+
+// download reads uri to its end: its size and checksums.
+func download(ctx context.Context, uri string) (int64, digests, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return 0, digests{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, digests{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, digests{}, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	h5, h512 := md5.New(), sha512.New()
+	n, err := io.Copy(io.MultiWriter(h5, h512), resp.Body)
+	if err != nil {
+		return n, digests{}, err
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, digests{}, fmt.Errorf("downloaded data size %d is different from expected %d", n, resp.ContentLength)
+	}
+	return n, digests{hex.EncodeToString(h5.Sum(nil)), hex.EncodeToString(h512.Sum(nil))}, nil
 }

@@ -97,6 +97,8 @@ func (s *Sim) routeTable() []route {
 		{pattern: "GET " + I + "/images/{id}", h: s.handleImageShow, auth: true},
 		{pattern: "DELETE " + I + "/images/{id}", h: s.handleImageDelete, auth: true},
 		{pattern: "PUT " + I + "/images/{id}/file", h: s.handleImageUpload, auth: true},
+		{pattern: "POST " + I + "/images/{id}/import", h: s.handleImageImport, auth: true},
+		{pattern: "GET " + I + "/info/import", h: s.handleImportInfo, auth: true},
 	}
 }
 

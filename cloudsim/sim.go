@@ -105,6 +105,14 @@ type Options struct {
 	// WithoutCinder leaves Cinder out of the service catalog, as a cloud
 	// without block storage (its routes still answer, unlisted).
 	WithoutCinder bool
+	// ImportAllowedHosts and ImportAllowedPorts are Glance's
+	// [import_filtering_opts] allowed_hosts and allowed_ports for the
+	// web-download import: empty means Glance's defaults (any host but
+	// loopback and link-local addresses; an explicit port only 80 or 443).
+	// A test serving an image on 127.0.0.1:port allows both, as a
+	// deployment would.
+	ImportAllowedHosts []string
+	ImportAllowedPorts []int
 	// Faults are installed before the first request.
 	Faults []Fault
 	// Now is the clock; nil means time.Now. Tests may inject one (timers

@@ -118,6 +118,7 @@ type server struct {
 	Purged        bool // GET /servers/{id} answers 404
 	Description   *string
 	Volumes       []serverVolume // attached volumes (boot from volume)
+	RescueImageID string         // the image a rescued server runs from ("" = its own, or not rescued)
 
 	// task machinery
 	gen      int         // bumped when a task starts or is superseded

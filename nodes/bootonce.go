@@ -23,7 +23,7 @@ func (x *Executor) BootOnce(n Node) (next, revert BootDevice, ok bool) {
 	if !has || v == "" {
 		return "", "", false
 	}
-	next, revert = x.boot.Get(n), BootDevice(v)
+	next, revert = x.BootDevice(n), BootDevice(v)
 	return next, revert, next != revert
 }
 
@@ -36,16 +36,41 @@ func (x *Executor) SetBootDeviceOnce(ctx context.Context, id string, dev BootDev
 	if err != nil {
 		return err
 	}
-	revert := x.boot.Get(n)
+	revert := x.BootDevice(n)
 	if _, pending, ok := x.BootOnce(n); ok {
 		revert = pending // a second Once keeps the first one's way back
+	}
+	switch {
+	case dev == BootCD && revert == BootCD:
+		return nil // the CD already is the boot device of every power-on
+	case revert == BootCD:
+		return &Error{Op: "set a one-time boot device of " + id, Kind: ErrConflict,
+			Reason: "the boot device is the CD (continuous); a one-time device cannot return to it: set the other device continuous, or eject the CD, first"}
+	case dev == BootCD:
+		if _, ok := MediaOf(n); !ok {
+			return errNoMedia(id)
+		}
 	}
 	if n.Metadata[MetaBootOnce] != string(revert) {
 		if n, err = x.SetMetadata(ctx, id, MetaBootOnce, string(revert)); err != nil {
 			return err
 		}
 	}
+	if dev == BootCD {
+		_, err = x.SetMetadata(ctx, id, MetaBootCD, "1")
+		return err
+	}
+	if _, has := n.Metadata[MetaBootCD]; has { // a pending one-time CD, replaced
+		if n, err = x.DeleteMetadatum(ctx, id, MetaBootCD); err != nil {
+			return err
+		}
+	}
 	return x.boot.Set(ctx, x, n, dev)
+}
+
+// errNoMedia refuses the CD as a boot device of a node without media.
+func errNoMedia(id string) error {
+	return &Error{Op: "boot " + id + " from its CD", Kind: ErrConflict, Reason: "no media is inserted in its virtual CD; insert one first"}
 }
 
 // clearBootOnce removes the one-time mark, when there is one (a persistent

@@ -19,6 +19,10 @@ func (x *Executor) PowerOn(ctx context.Context, id string) (Node, error) {
 	}
 	switch n.Status {
 	case "SHUTOFF":
+		if cdBoot(n) {
+			booted, err := x.bootCD(ctx, n)
+			return x.afterBoot(ctx, booted, err)
+		}
 		booted, err := x.boot.PowerOn(ctx, x, n)
 		return x.afterBoot(ctx, booted, err)
 	case "PAUSED":
@@ -56,6 +60,10 @@ func (x *Executor) powerOff(ctx context.Context, id string, before func(context.
 		if n, err = x.Unrescue(ctx, id); err != nil {
 			return n, err
 		}
+		// The rescue may have been a one-time CD boot, now over.
+		if err := x.cdOnceSpent(ctx, id); err != nil {
+			return n, err
+		}
 	}
 	if before != nil {
 		if err := before(ctx); err != nil {
@@ -84,7 +92,9 @@ func (x *Executor) Reboot(ctx context.Context, id string, hard bool) (Node, erro
 	if err != nil {
 		return Node{}, err
 	}
-	if n.Status == "RESCUE" {
+	// A rescued server cannot be rebooted in Nova, and a CD boot is a
+	// rescue, which only a cold start can begin.
+	if n.Status == "RESCUE" || cdBoot(n) {
 		if _, err := x.PowerOff(ctx, id); err != nil {
 			return Node{}, err
 		}
@@ -98,18 +108,43 @@ func (x *Executor) Reboot(ctx context.Context, id string, hard bool) (Node, erro
 	return x.afterBoot(ctx, booted, err)
 }
 
-// BootDevice is the boot device of the node's next power-on.
-func (x *Executor) BootDevice(n Node) BootDevice { return x.boot.Get(n) }
+// BootDevice is the boot device of the node's next power-on: the CD when
+// its override says so (vmedia.go), else the strategy's.
+func (x *Executor) BootDevice(n Node) BootDevice {
+	if cdBoot(n) {
+		return BootCD
+	}
+	return x.boot.Get(n)
+}
 
 // SetBootDevice records the boot device for the node's next power-on and
 // every one after it, replacing a one-time override (SetBootDeviceOnce).
+// The CD needs media inserted; another device replaces the CD override.
 func (x *Executor) SetBootDevice(ctx context.Context, id string, dev BootDevice) error {
 	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := x.boot.Set(ctx, x, n, dev); err != nil {
-		return err
+	if dev == BootCD {
+		if _, ok := MediaOf(n); !ok {
+			return errNoMedia(id)
+		}
+		if n.Metadata[MetaBootCD] != "1" {
+			if n, err = x.SetMetadata(ctx, id, MetaBootCD, "1"); err != nil {
+				return err
+			}
+		}
+	} else {
+		// A spent one-time CD mark of a rescued node waits for the
+		// power-off (cdOnceSpent): Nova refuses the write now.
+		if _, has := n.Metadata[MetaBootCD]; has && !(rescued(n) && n.Metadata[MetaBootOnce] != "") {
+			if n, err = x.DeleteMetadatum(ctx, id, MetaBootCD); err != nil {
+				return err
+			}
+		}
+		if err := x.boot.Set(ctx, x, n, dev); err != nil {
+			return err
+		}
 	}
 	if n.Status == "RESCUE" || n.VMState == "rescued" {
 		return nil // Nova refuses metadata writes; the mark is spent or goes at the next boot

@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -240,18 +241,26 @@ func (s *Server) parseBoot(ctx context.Context, obj map[string]json.RawMessage, 
 	switch c.target {
 	case "", "None", "Pxe", "Hdd":
 	case "Cd":
-		return c, refuse(http.StatusBadRequest, "PropertyValueNotInList",
-			"This service has no virtual media yet, so there is no CD to boot from; offered: "+strings.Join(bootTargets, ", ")+".",
-			c.target, "BootSourceOverrideTarget")
+		if _, ok := nodes.MediaOf(n); !ok {
+			return c, refuse(http.StatusBadRequest, "PropertyValueConflict",
+				"The virtual CD is empty: insert media (Managers/"+n.UUID()+"/VirtualMedia/Cd) before booting from it.",
+				"BootSourceOverrideTarget", "VirtualMedia/Cd/Inserted")
+		}
 	default:
 		return c, refuse(http.StatusBadRequest, "PropertyValueNotInList",
-			"Nova boots a server from its disk or (through the boot strategy) the network; offered: "+strings.Join(bootTargets, ", ")+".",
+			"Nova boots a server from its disk, (through the boot strategy) the network, or (through a rescue) its virtual CD; offered: "+strings.Join(bootTargets, ", ")+".",
 			c.target, "BootSourceOverrideTarget")
 	}
 	switch c.enabled {
 	case "", "Once", "Continuous", "Disabled":
 	default:
 		return c, refuse(http.StatusBadRequest, "PropertyValueNotInList", "", c.enabled, "BootSourceOverrideEnabled")
+	}
+	if curTarget, curEnabled := s.bootOverride(n); curTarget == "Cd" && curEnabled == "Continuous" &&
+		cmp.Or(c.enabled, curEnabled) == "Once" && cmp.Or(c.target, curTarget) != "Cd" {
+		return c, refuse(http.StatusBadRequest, "PropertyValueConflict",
+			"The boot target is the CD (Continuous), which a one-time override could not return to: set the other target Continuous, or eject the CD, first.",
+			"BootSourceOverrideEnabled", "BootSourceOverrideTarget")
 	}
 	if c.mode != "" {
 		if cur := s.images.of(ctx, n.ImageID).mode; c.mode != cur {
@@ -285,8 +294,11 @@ func (s *Server) applyBoot(ctx context.Context, n nodes.Node, c bootChange) erro
 		return nil // only the (unchanged) mode
 	}
 	dev := nodes.BootDisk
-	if target == "Pxe" {
+	switch target {
+	case "Pxe":
 		dev = nodes.BootNetwork
+	case "Cd":
+		dev = nodes.BootCD
 	}
 	if target == "None" || enabled == "Disabled" {
 		return s.act.SetBootDevice(ctx, n.ID, nodes.BootDisk)

@@ -152,7 +152,7 @@ func TestRefusalsAreRedfishErrors(t *testing.T) {
 		{"unknown property", "PATCH", path, adminUser, `{"Bios":{}}`, nil, 400, "PropertyUnknown"},
 		{"unknown Boot property", "PATCH", path, adminUser, `{"Boot":{"HttpBootUri":"http://x"}}`, nil, 400, "PropertyUnknown"},
 		{"read-only property", "PATCH", path, adminUser, `{"PowerState":"On"}`, nil, 400, "PropertyNotWritable"},
-		{"Cd without virtual media", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideTarget":"Cd"}}`, nil, 400, "PropertyValueNotInList"},
+		{"Cd without virtual media", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideTarget":"Cd"}}`, nil, 400, "PropertyValueConflict"},
 		{"target not offered", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideTarget":"Floppy"}}`, nil, 400, "PropertyValueNotInList"},
 		{"enabled not offered", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideEnabled":"Sometimes"}}`, nil, 400, "PropertyValueNotInList"},
 		{"boot mode cannot change", "PATCH", path, adminUser, `{"Boot":{"BootSourceOverrideMode":"UEFI"}}`, nil, 400, "PropertyValueNotInList"},

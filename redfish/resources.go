@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	s.handle(systemsPath+"/{id}/Processors/{cpu}", get(s.withNode(s.getProcessor)))
 	s.handle(managersPath, get(s.collection(managersPath, "ManagerCollection", "Manager Collection")))
 	s.handle(managersPath+"/{id}", get(s.withNode(s.getManager)))
+	s.vmediaRoutes()
 	s.handle(chassisPath, get(s.collection(chassisPath, "ChassisCollection", "Chassis Collection")))
 	s.handle(chassisPath+"/{id}", get(s.withNode(s.getChassis)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +171,7 @@ func (s *Server) collection(path, typ, name string) handler {
 var resetTypes = []string{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "Nmi", "ForceOn", "PushPowerButton"}
 
 // bootTargets are the BootSourceOverrideTarget values offered.
-var bootTargets = []string{"None", "Pxe", "Hdd"}
+var bootTargets = []string{"None", "Pxe", "Hdd", "Cd"}
 
 func (s *Server) getSystem(w http.ResponseWriter, r *http.Request, _ principal, n nodes.Node) {
 	s.writeJSON(w, http.StatusOK, s.system(r.Context(), n))
@@ -259,8 +260,11 @@ func (s *Server) bootOverride(n nodes.Node) (target, enabled string) {
 }
 
 func redfishTarget(dev nodes.BootDevice) string {
-	if dev == nodes.BootNetwork {
+	switch dev {
+	case nodes.BootNetwork:
 		return "Pxe"
+	case nodes.BootCD:
+		return "Cd"
 	}
 	return "Hdd"
 }
@@ -335,13 +339,14 @@ func (s *Server) getProcessor(w http.ResponseWriter, r *http.Request, _ principa
 func (s *Server) getManager(w http.ResponseWriter, _ *http.Request, _ principal, n nodes.Node) {
 	u := n.UUID()
 	s.writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.type": "#Manager.v1_5_0.Manager",
-		"@odata.id":   managersPath + "/" + u,
-		"Id":          u,
-		"Name":        "quintupleo BMC of " + n.Name,
-		"ManagerType": "BMC",
-		"UUID":        u,
-		"Status":      map[string]any{"State": "Enabled", "Health": "OK"},
+		"@odata.type":  "#Manager.v1_5_0.Manager",
+		"@odata.id":    managersPath + "/" + u,
+		"Id":           u,
+		"Name":         "quintupleo BMC of " + n.Name,
+		"ManagerType":  "BMC",
+		"UUID":         u,
+		"Status":       map[string]any{"State": "Enabled", "Health": "OK"},
+		"VirtualMedia": odataID(managersPath + "/" + u + "/VirtualMedia"),
 		"Links": map[string]any{
 			"ManagerForServers": []any{odataID(systemsPath + "/" + u)},
 			"ManagerForChassis": []any{odataID(chassisPath + "/" + u)},

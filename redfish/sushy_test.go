@@ -16,13 +16,13 @@ import (
 
 // sushy runs one step of testdata/sushy_drive.py (Debian's python3-sushy,
 // the library of Ironic's redfish driver) as user and decodes what it saw.
-func (e *env) sushy(t *testing.T, py, user, pass, system, step string) map[string]any {
+func (e *env) sushy(t *testing.T, py, user, pass, system, step string, args ...string) map[string]any {
 	t.Helper()
 	script, err := filepath.Abs(filepath.Join("testdata", "sushy_drive.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code := testtool.Run(t, exec.CommandContext(t.Context(), py, script, e.url, user, pass, system, step))
+	stdout, stderr, code := testtool.Run(t, exec.CommandContext(t.Context(), py, append([]string{script, e.url, user, pass, system, step}, args...)...))
 	if code != 0 {
 		t.Fatalf("sushy step %s: exit %d\n%s%s", step, code, stdout, stderr)
 	}
@@ -60,7 +60,7 @@ func TestSushy(t *testing.T) {
 			"identity": id, "uuid": id, "name": "node-1", "power_state": "Off",
 			"boot":          map[string]any{"target": "Hdd", "enabled": "Continuous", "mode": "Legacy"},
 			"reset_allowed": []any{"ForceOff", "ForceOn", "ForceRestart", "GracefulRestart", "GracefulShutdown", "Nmi", "On", "PushPowerButton"},
-			"boot_allowed":  []any{"Hdd", "None", "Pxe"},
+			"boot_allowed":  []any{"Cd", "Hdd", "None", "Pxe"},
 			"cpus":          2.0, "memory_gib": 4.0, "macs": []any{e.macOf(t, "node-1")},
 			"manager_type": "BMC", "manager_for": []any{id}, "chassis_of": []any{id},
 		}
@@ -136,8 +136,8 @@ func TestSushy(t *testing.T) {
 		got := run("errors")
 		for k, want := range map[string]map[string]any{
 			"wrong_password":   {"status": 401.0, "class": "AccessError", "message_id": "Base.1.8.NoValidSession"},
-			"cd_client_side":   {"class": "InvalidParameterValueError"},
-			"cd":               {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.PropertyValueNotInList"},
+			"cd_client_side":   {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.PropertyValueConflict"},
+			"cd":               {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.PropertyValueConflict"},
 			"uefi":             {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.PropertyValueNotInList"},
 			"unknown_property": {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.PropertyUnknown"},
 			"not_an_object":    {"status": 400.0, "class": "BadRequestError", "message_id": "Base.1.8.MalformedJSON"},

@@ -1,6 +1,6 @@
 """Drive quintupleo's Redfish endpoint with sushy, as Ironic's redfish driver does.
 
-usage: sushy_drive.py URL USER PASSWORD SYSTEM_PATH STEP
+usage: sushy_drive.py URL USER PASSWORD SYSTEM_PATH STEP [ARG...]
 
 Each STEP prints one JSON object of what sushy saw; the Go test
 (redfish/sushy_test.go) judges it and cloudsim's state between steps.
@@ -14,6 +14,7 @@ import sushy
 from sushy import exceptions
 
 url, user, password, path, step = sys.argv[1:6]
+args = sys.argv[6:]
 
 
 def connect(u=user, p=password):
@@ -49,7 +50,8 @@ def http_error(fn):
     except exceptions.HTTPError as e:
         ext = (e.body or {}).get('@Message.ExtendedInfo', [{}])
         return {'status': e.status_code, 'class': type(e).__name__,
-                'message_id': ext[0].get('MessageId'), 'detail': e.detail}
+                'message_id': ext[0].get('MessageId'), 'detail': e.detail,
+                'resolution': ext[0].get('Resolution')}
     except exceptions.SushyError as e:
         return {'class': type(e).__name__, 'error': str(e)}
     return {'status': 'no error'}
@@ -161,6 +163,104 @@ def read_only():
             'boot': http_error(lambda: system.set_system_boot_options(sushy.BootSource.PXE))}
 
 
-steps = {'inspect': inspect, 'resets': resets, 'once': once, 'poweron': power_on,
+def cd_of(system):
+    """The CD as Ironic's redfish-virtual-media finds it: the manager's
+    virtual media member whose MediaTypes has CD."""
+    for m in system.managers[0].virtual_media.get_members():
+        if sushy.VIRTUAL_MEDIA_CD in m.media_types:
+            return m
+    raise SystemExit('no CD among the virtual media')
+
+
+def media(m):
+    m.refresh()
+    return {'id': m.identity, 'image': m.image, 'image_name': m.image_name, 'inserted': m.inserted,
+            'write_protected': m.write_protected,
+            'connected_via': m.connected_via and m.connected_via.value,
+            'transfer_method': m.transfer_method and m.transfer_method.value,
+            'media_types': sorted(t.value for t in m.media_types)}
+
+
+def vm_insert():
+    system = connect().get_system(path)
+    cd = cd_of(system)
+    before = media(cd)
+    cd.insert_media(args[0], inserted=True, write_protected=True)
+    return {'before': before, 'after': media(cd_of(system)), 'boot_allowed': sorted(
+        v.value for v in system.get_allowed_system_boot_source_values())}
+
+
+def vm_boot(enabled):
+    system = connect().get_system(path)
+    system.set_system_boot_options(sushy.BootSource.CD, enabled=sushy.BootSourceOverrideEnabled(enabled))
+    set_to = boot(system)
+    system.reset_system(sushy.ResetType.ON)
+    wait_power(system, 'On')
+    deadline = time.time() + 10
+    while enabled == 'Once' and boot(system)['enabled'] != 'Continuous' and time.time() < deadline:
+        time.sleep(0.02)
+    return {'set': set_to, 'after_power_on': boot(system)}
+
+
+def vm_restart():
+    system = connect().get_system(path)
+    system.reset_system(sushy.ResetType.FORCE_RESTART)
+    return {}
+
+
+def vm_power_off():
+    system = connect().get_system(path)
+    system.reset_system(sushy.ResetType.FORCE_OFF)
+    wait_power(system, 'Off')
+    return {'boot': boot(system)}
+
+
+def vm_eject():
+    s = connect()
+    system = s.get_system(path)
+    cd = cd_of(system)
+    # Not cd.eject_media(): sushy swallows any refusal of it but a 400 or
+    # 415 (which it answers by posting again with {}).
+    answer = http_error(lambda: s._conn.post(cd.path + '/Actions/VirtualMedia.EjectMedia'))
+    return {'eject': answer, 'after': media(cd_of(system)), 'boot': boot(system)}
+
+
+def vm_sushy_eject():
+    system = connect().get_system(path)
+    cd = cd_of(system)
+    cd.eject_media()
+    return {'after': media(cd_of(system)), 'boot': boot(system)}
+
+
+def vm_errors():
+    system = connect().get_system(path)
+    cd = cd_of(system)
+    conn = connect()._conn
+    target = cd.path + '/Actions/VirtualMedia.InsertMedia'
+    return {
+        'cd_empty': http_error(lambda: system.set_system_boot_options(sushy.BootSource.CD)),
+        'ftp': http_error(lambda: cd.insert_media('ftp://example.com/boot.iso')),
+        'writable': http_error(lambda: cd.insert_media(args[0], write_protected=False)),
+        'stream': http_error(lambda: cd.insert_media(args[0], transfer_method='Stream')),
+        'credentials': http_error(lambda: cd.insert_media(args[0], username='u', password='p')),
+        'nfs': http_error(lambda: conn.post(target, data={'Image': args[0], 'TransferProtocolType': 'NFS'})),
+        'no_image': http_error(lambda: conn.post(target, data={'Inserted': True})),
+        'unknown': http_error(lambda: conn.post(target, data={'Image': args[0], 'Foo': 1})),
+        'floppy': http_error(lambda: conn.get(system.managers[0].path + '/VirtualMedia/Floppy')),
+        'glance_refuses': http_error(lambda: cd.insert_media(args[1])),
+        'download_fails': http_error(lambda: cd.insert_media(args[2])),
+        'after': media(cd_of(system)),
+    }
+
+
+def vm_twice():
+    cd = cd_of(connect().get_system(path))
+    return {'second': http_error(lambda: cd.insert_media(args[0]))}
+
+
+steps = {'vm-insert': vm_insert, 'vm-once': lambda: vm_boot('Once'), 'vm-continuous': lambda: vm_boot('Continuous'),
+         'vm-restart': vm_restart, 'vm-off': vm_power_off, 'vm-eject': vm_eject, 'vm-errors': vm_errors,
+         'vm-twice': vm_twice, 'vm-sushy-eject': vm_sushy_eject,
+'inspect': inspect, 'resets': resets, 'once': once, 'poweron': power_on,
          'continuous': continuous, 'errors': errors, 'readonly': read_only}
 print(json.dumps(steps[step]()))
