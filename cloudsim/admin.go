@@ -25,6 +25,8 @@ type ServerSpec struct {
 	MAC      string            `json:"mac,omitempty"`     // port MAC; default random fa:16:3e:…
 	Metadata map[string]string `json:"metadata,omitempty"`
 	Status   string            `json:"status,omitempty"` // "SHUTOFF" (default), "ACTIVE" or "ERROR"
+	// Description is the server's description (nil: none, Nova's null).
+	Description *string `json:"description,omitempty"`
 }
 
 // ServerInfo is a snapshot of one server.
@@ -45,7 +47,8 @@ type ServerInfo struct {
 	Deleted      bool              `json:"deleted"`
 	// RescueImageID is the image a rescued server runs from: its
 	// rescue_image_ref ("" when not rescued or rescued with its own image).
-	RescueImageID string `json:"rescue_image_id,omitempty"`
+	RescueImageID string  `json:"rescue_image_id,omitempty"`
+	Description   *string `json:"description"`
 }
 
 func (s *Sim) info(v *server) ServerInfo {
@@ -53,6 +56,10 @@ func (s *Sim) info(v *server) ServerInfo {
 		VMState: v.VMState, TaskState: v.TaskState, PowerState: v.PowerState, ImageID: v.ImageID,
 		Flavor: v.Flavor.Name, Metadata: copyMap(v.Metadata), Updated: v.Updated, Deleted: v.Deleted,
 		RescueImageID: v.RescueImageID, MACs: []string{}, PortIDs: []string{}}
+	if v.Description != nil {
+		d := *v.Description
+		in.Description = &d
+	}
 	for _, pid := range v.Ports {
 		if p := s.st.portByID(pid); p != nil {
 			in.MACs = append(in.MACs, p.MAC)
@@ -121,6 +128,7 @@ func (s *Sim) CreateServer(spec ServerSpec) (ServerInfo, error) {
 	}
 	md := copyMap(spec.Metadata)
 	v := s.st.newServer(spec.Name, fl, im.ID, md, now)
+	v.Description = spec.Description
 	if p != nil {
 		s.st.bindPort(p, v, now)
 	}

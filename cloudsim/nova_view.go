@@ -242,7 +242,7 @@ func (s *Sim) serverView(v *server, root string, mv microversion, show bool) map
 		}
 	}
 	if mv.ge(26) {
-		m["tags"] = []any{}
+		m["tags"] = tagList(v)
 	}
 	if mv.ge(63) {
 		m["trusted_image_certificates"] = nil

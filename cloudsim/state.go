@@ -117,6 +117,7 @@ type server struct {
 	Deleted       bool // vm_state deleted: listed by changes-since / deleted=true
 	Purged        bool // GET /servers/{id} answers 404
 	Description   *string
+	Tags          []string       // sorted (2.26+)
 	Volumes       []serverVolume // attached volumes (boot from volume)
 	RescueImageID string         // the image a rescued server runs from ("" = its own, or not rescued)
 

@@ -2,12 +2,9 @@ package nodes
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +50,9 @@ type Actor interface {
 	Rescue(ctx context.Context, id, imageID string) (Node, error)
 	Rebuild(ctx context.Context, id, imageID string) (Node, error)
 	SetMetadata(ctx context.Context, id, key, value string) (Node, error)
+	// SetDescription replaces the server's description (nil: none); Nova
+	// takes it while the server is rescued.
+	SetDescription(ctx context.Context, id string, desc *string) (Node, error)
 	// ImageByID reads one image; FindImage finds one by ID or unique name.
 	ImageByID(ctx context.Context, id string) (Image, error)
 	FindImage(ctx context.Context, nameOrID string) (Image, error)
@@ -69,8 +69,6 @@ type BootOptions struct {
 	// BIOS and UEFI servers; the server's own image's hw_firmware_type picks
 	// one.
 	IPXEImage, IPXEImageUEFI string
-	// StateDir holds the rescue strategy's pending boot devices (see Rescue).
-	StateDir string
 	// AllowRebuild must be set for the rebuild strategy, which destroys the
 	// server's disk on every network boot.
 	AllowRebuild bool
@@ -107,14 +105,7 @@ func newRescueStrategy(opts BootOptions) (BootStrategy, error) {
 	if opts.IPXEImage == "" {
 		return nil, errors.New("nodes: the rescue boot strategy needs an iPXE image (--ipxe-image)")
 	}
-	if opts.StateDir == "" {
-		return nil, errors.New("nodes: the rescue boot strategy needs a state directory (--state-dir)")
-	}
-	st, err := openBootState(filepath.Join(opts.StateDir, "boot-devices.json"))
-	if err != nil {
-		return nil, err
-	}
-	return &rescueStrategy{images: newImageChooser(opts), state: st}, nil
+	return &rescueStrategy{images: newImageChooser(opts)}, nil
 }
 
 func newRebuildStrategy(opts BootOptions) (BootStrategy, error) {
@@ -166,38 +157,46 @@ func (metadataStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, err
 // deployed OS lands on it); a disk boot is a normal start. Nova refuses
 // metadata writes while a server is rescued, which is exactly when Ironic
 // switches the boot device back to disk after a deploy; such a change is
-// kept in a local state file until the server leaves rescue, then written to
-// metadata. The file is the trade-off: replicas of quintupleo fronting one
-// cloud must share --state-dir (or accept that a change made while rescued is
-// only seen by the replica that took it until the next power-off).
+// kept as a mark at the end of the server's description, which Nova takes
+// in every state and every listing carries (rescuemark.go), until the
+// server leaves rescue; then it moves to metadata. Nothing is kept locally,
+// so every replica over the cloud reads the same boot device.
 type rescueStrategy struct {
 	images *imageChooser
-	state  *bootState
 }
 
 func (*rescueStrategy) Name() string { return "rescue" }
 
+func rescued(n Node) bool { return n.Status == "RESCUE" || n.VMState == "rescued" }
+
+// Get is the pending device of a rescued node's description mark, which is
+// newer than the metadata (it is only written while Nova refuses metadata
+// writes), else the metadata's.
 func (r *rescueStrategy) Get(n Node) BootDevice {
-	if dev, ok := r.state.get(n.ID); ok {
+	if dev, _, ok := pendingBoot(n.Description); ok {
 		return dev
 	}
 	return metadataBootDevice(n)
 }
 
 func (r *rescueStrategy) Set(ctx context.Context, a Actor, n Node, dev BootDevice) error {
-	if n.Status == "RESCUE" || n.VMState == "rescued" {
-		return r.state.set(n.ID, dev)
+	if rescued(n) {
+		return markBootPending(ctx, a, n, dev)
 	}
 	if metadataBootDevice(n) != dev {
 		if _, err := a.SetMetadata(ctx, n.ID, MetaPXEFirst, metadataValue(dev)); err != nil {
 			return err
 		}
 	}
-	return r.state.clear(n.ID)
+	return clearBootPending(ctx, a, n)
 }
 
 func (r *rescueStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, error) {
-	if r.Get(n) != BootNetwork {
+	dev := r.Get(n)
+	if err := r.settle(ctx, a, n); err != nil {
+		return Node{}, err
+	}
+	if dev != BootNetwork {
 		return a.Do(ctx, n.ID, ActionStart)
 	}
 	image, err := r.images.forServer(ctx, a, n)
@@ -207,14 +206,20 @@ func (r *rescueStrategy) PowerOn(ctx context.Context, a Actor, n Node) (Node, er
 	return a.Rescue(ctx, n.ID, image)
 }
 
-// poweredOff writes a boot device kept while the server was rescued to its
-// metadata, now that Nova accepts writes again.
+// poweredOff moves a boot device chosen while the server was rescued from
+// its description to its metadata, now that Nova accepts metadata writes
+// again.
 func (r *rescueStrategy) poweredOff(ctx context.Context, a Actor, n Node) error {
-	dev, ok := r.state.get(n.ID)
-	if !ok {
-		return nil
+	return r.settle(ctx, a, n)
+}
+
+// settle moves a pending device of a node that is no longer rescued (a
+// power-off through quintupleo, or an unrescue in the cloud) to metadata.
+func (r *rescueStrategy) settle(ctx context.Context, a Actor, n Node) error {
+	if dev, _, ok := pendingBoot(n.Description); ok && !rescued(n) {
+		return r.Set(ctx, a, n, dev)
 	}
-	return r.Set(ctx, a, n, dev)
+	return nil
 }
 
 // rebuildStrategy is OVB's fallback: a network boot rebuilds the server with
@@ -314,75 +319,4 @@ func (c *imageChooser) resolve(ctx context.Context, a Actor, nameOrID string) (s
 	c.resolved[nameOrID] = id
 	c.mu.Unlock()
 	return id, nil
-}
-
-// bootState is the rescue strategy's small persistent map: server ID → boot
-// device chosen while Nova refused metadata writes. Written atomically.
-type bootState struct {
-	path string
-
-	mu sync.Mutex
-	// mu guards:
-	pending map[string]BootDevice
-}
-
-func openBootState(path string) (*bootState, error) {
-	st := &bootState{path: path, pending: map[string]BootDevice{}}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return st, nil
-	case err != nil:
-		return nil, fmt.Errorf("nodes: boot state: %w", err)
-	}
-	if err := json.Unmarshal(data, &st.pending); err != nil {
-		return nil, fmt.Errorf("nodes: boot state %s: %w", path, err)
-	}
-	return st, nil
-}
-
-func (s *bootState) get(id string) (BootDevice, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dev, ok := s.pending[id]
-	return dev, ok
-}
-
-func (s *bootState) set(id string, dev BootDevice) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending[id] == dev {
-		return nil
-	}
-	s.pending[id] = dev
-	return s.saveLocked()
-}
-
-func (s *bootState) clear(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.pending[id]; !ok {
-		return nil
-	}
-	delete(s.pending, id)
-	return s.saveLocked()
-}
-
-func (s *bootState) saveLocked() error {
-	// MarshalIndent writes map keys sorted, so the file is stable.
-	data, err := json.MarshalIndent(s.pending, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("nodes: boot state: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("nodes: boot state: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("nodes: boot state: %w", err)
-	}
-	return nil
 }

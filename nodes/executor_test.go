@@ -30,7 +30,7 @@ func TestActionNames(t *testing.T) {
 // Every strategy BootStrategyNames lists is built by NewBootStrategy under
 // that name, and an unknown name lists them all.
 func TestBootStrategyTable(t *testing.T) {
-	opts := nodes.BootOptions{IPXEImage: "ipxe", StateDir: t.TempDir(), AllowRebuild: true}
+	opts := nodes.BootOptions{IPXEImage: "ipxe", AllowRebuild: true}
 	names := nodes.BootStrategyNames()
 	if !slices.Equal(names, []string{"metadata", "rebuild", "rescue"}) {
 		t.Errorf("BootStrategyNames = %q", names)
@@ -75,6 +75,15 @@ func (r *recordingActor) Rebuild(_ context.Context, id, image string) (nodes.Nod
 func (r *recordingActor) SetMetadata(_ context.Context, id, key, value string) (nodes.Node, error) {
 	r.calls = append(r.calls, fmt.Sprintf("metadata %s %s=%q", id, key, value))
 	return nodes.Node{ID: id}, nil
+}
+
+func (r *recordingActor) SetDescription(_ context.Context, id string, desc *string) (nodes.Node, error) {
+	if desc == nil {
+		r.calls = append(r.calls, fmt.Sprintf("description %s null", id))
+	} else {
+		r.calls = append(r.calls, fmt.Sprintf("description %s %q", id, *desc))
+	}
+	return nodes.Node{ID: id, Description: desc}, nil
 }
 
 func (r *recordingActor) ImageByID(_ context.Context, id string) (nodes.Image, error) {

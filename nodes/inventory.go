@@ -329,7 +329,14 @@ func sameObservable(a, b Node) bool {
 	return a.Name == b.Name && a.Status == b.Status && a.VMState == b.VMState &&
 		a.TaskState == b.TaskState && a.PowerState == b.PowerState && a.Fault == b.Fault &&
 		a.Flavor == b.Flavor && a.ImageID == b.ImageID && equalPorts(a.Ports, b.Ports) &&
-		slices.Equal(a.Volumes, b.Volumes) && equalMetadata(a.Metadata, b.Metadata)
+		slices.Equal(a.Volumes, b.Volumes) && equalMetadata(a.Metadata, b.Metadata) &&
+		equalDescription(a.Description, b.Description)
+}
+
+// equalDescription compares two descriptions, nil (Nova's null) only equal
+// to nil: the rescue strategy's mark lives there (rescuemark.go).
+func equalDescription(a, b *string) bool {
+	return a == b || a != nil && b != nil && *a == *b
 }
 
 func equalPorts(a, b []Port) bool {

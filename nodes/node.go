@@ -24,9 +24,13 @@ type Node struct {
 	// Nova's order: the first of a server booted from a volume is its root.
 	Volumes  []string
 	Metadata map[string]string
-	Fault    string // fault message of an ERROR server
-	Created  time.Time
-	Updated  time.Time
+	// Description is the server's description (microversion 2.19+), nil
+	// when Nova has none (null). The rescue boot strategy keeps a boot
+	// device chosen while the server is rescued at its end (rescuemark.go).
+	Description *string
+	Fault       string // fault message of an ERROR server
+	Created     time.Time
+	Updated     time.Time
 }
 
 // Flavor is the part of the embedded flavor (microversion ≥ 2.47) we use.

@@ -245,8 +245,6 @@ func cdBoot(n Node) bool {
 	return !(n.Metadata[MetaBootOnce] != "" && rescued(n))
 }
 
-func rescued(n Node) bool { return n.Status == "RESCUE" || n.VMState == "rescued" }
-
 // cdOnceSpent removes the marks of a one-time CD boot once the node has
 // left the rescue that was that boot (a power-off unrescues first).
 func (x *Executor) cdOnceSpent(ctx context.Context, id string) error {

@@ -31,6 +31,7 @@ type wireServer struct {
 	PowerState   int               `json:"OS-EXT-STS:power_state"`
 	InstanceName string            `json:"OS-EXT-SRV-ATTR:instance_name"`
 	Metadata     map[string]string `json:"metadata"`
+	Description  *string           `json:"description"`
 	Created      novaTime          `json:"created"`
 	Updated      novaTime          `json:"updated"`
 	Flavor       struct {
@@ -90,6 +91,7 @@ func (w *wireServer) node() Node {
 		PowerState:   w.PowerState,
 		InstanceName: w.InstanceName,
 		Metadata:     w.Metadata,
+		Description:  w.Description,
 		Created:      w.Created.Time,
 		Updated:      w.Updated.Time,
 		Flavor:       Flavor{Name: w.Flavor.OriginalName, RAMMiB: w.Flavor.RAM, VCPUs: w.Flavor.VCPUs, DiskGiB: w.Flavor.Disk},

@@ -6,6 +6,8 @@ package main
 // across restarts; bad XML changes nothing.
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/digitalocean/go-libvirt"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 
 	"quintupleo/cloudsim"
 	"quintupleo/nodes"
@@ -125,9 +128,46 @@ func TestBootDeviceMetadataStrategy(t *testing.T) {
 	}
 }
 
+// description reads a server's description straight from the cloud (nil:
+// none), which gophercloud's servers.Server does not carry.
+func (e *env) description(t *testing.T, name string) *string {
+	t.Helper()
+	var s struct {
+		Description *string `json:"description"`
+	}
+	if err := servers.Get(t.Context(), e.cloudClient(t), e.serverID(t, name)).ExtractInto(&s); err != nil {
+		t.Fatalf("get server %s: %v", name, err)
+	}
+	return s.Description
+}
+
+// setDescription sets a server's description in the cloud, as an operator
+// would (openstack server set --description), and puts the old one back
+// when the test ends: the real cloud's fixture reset leaves descriptions.
+func (e *env) setDescription(t *testing.T, name, desc string) {
+	t.Helper()
+	c, id := e.cloudClient(t), e.serverID(t, name)
+	put := func(ctx context.Context, d *string) error {
+		return servers.Update(ctx, c, id, describeOpts{d}).Err
+	}
+	old := e.description(t, name)
+	if err := put(t.Context(), &desc); err != nil {
+		t.Fatalf("set the description of %s: %v", name, err)
+	}
+	t.Cleanup(func() { put(context.WithoutCancel(t.Context()), old) })
+}
+
+// describeOpts is PUT /servers/{id} with a description (nil: null).
+type describeOpts struct{ desc *string }
+
+func (o describeOpts) ToServerUpdateMap() (map[string]any, error) {
+	return map[string]any{"server": map[string]any{"description": o.desc}}, nil
+}
+
 func TestBootDeviceRescueStrategy(t *testing.T) {
-	stateDir := t.TempDir()
-	e := startEnv(t, withBoot("rescue", stateDir))
+	e := startEnv(t, withBoot("rescue", ""))
+	const operator = "rack 4, slot 2"
+	e.setDescription(t, "node-1", operator)
 
 	// Network boot: the next start is a Nova rescue with the iPXE image.
 	e.virshEdit(t, "node-1", "network")
@@ -144,22 +184,31 @@ func TestBootDeviceRescueStrategy(t *testing.T) {
 	}
 
 	// Ironic switches to disk while the node runs its deploy (rescued):
-	// Nova refuses metadata writes now, so the choice is kept locally...
+	// Nova refuses metadata writes now, so the choice goes to the end of
+	// the server's description...
 	e.virshEdit(t, "node-1", "hd")
 	if got := ironicBootDevice(t, e.mustVirsh(t, "dumpxml", "node-1")); got != "hd" {
 		t.Errorf("boot device read back while rescued = %q, want hd", got)
 	}
-	// ...and survives a restart of quintupleo.
-	e2 := e.restart(t, withBoot("rescue", stateDir))
+	if d := e.description(t, "node-1"); d == nil || *d != operator+" [quintupleo:boot=disk]" {
+		t.Errorf("description while rescued = %v, want the operator's text and the mark", shown(d))
+	}
+	// ...where another quintupleo over the cloud, sharing nothing else,
+	// reads it.
+	e2 := e.restart(t, withBoot("rescue", ""))
 	if got := ironicBootDevice(t, e2.mustVirsh(t, "dumpxml", "node-1")); got != "hd" {
-		t.Errorf("boot device after restart = %q, want hd", got)
+		t.Errorf("boot device on a second quintupleo = %q, want hd", got)
 	}
 
-	// Power off: unrescue, stop, and the pending choice reaches Nova.
+	// Power off: unrescue, stop, and the pending choice reaches Nova's
+	// metadata; the description is the operator's again.
 	e2.mustVirsh(t, "destroy", "node-1")
 	info := e.server(t, "node-1")
 	if info.Status != "SHUTOFF" || info.Metadata[nodes.MetaPXEFirst] != "" {
 		t.Errorf("after destroy: %s, metadata %v; want SHUTOFF and pxe-first cleared", info.Status, info.Metadata)
+	}
+	if d := e.description(t, "node-1"); d == nil || *d != operator {
+		t.Errorf("description after destroy = %v, want %q", shown(d), operator)
 	}
 	e2.mustVirsh(t, "start", "node-1")
 	if info := e.server(t, "node-1"); info.Status != "ACTIVE" {
@@ -168,9 +217,14 @@ func TestBootDeviceRescueStrategy(t *testing.T) {
 	if got, want := append(e.actions(), e2.actions()...), []string{"rescue", "unrescue", "os-stop", "os-start"}; !slices.Equal(got, want) {
 		t.Errorf("Nova actions of the PXE cycle = %q, want %q", got, want)
 	}
-	if data, err := os.ReadFile(filepath.Join(stateDir, "boot-devices.json")); err != nil || strings.Contains(string(data), info.ID) {
-		t.Errorf("state file after the cycle still holds the node: %q, %v", data, err)
+}
+
+// shown prints a description for a failure message, null as <null>.
+func shown(s *string) string {
+	if s == nil {
+		return "<null>"
 	}
+	return fmt.Sprintf("%q", *s)
 }
 
 func TestBootDeviceRebuildStrategy(t *testing.T) {
@@ -242,4 +296,40 @@ func (e *env) restart(t *testing.T, opts ...envOption) *env {
 	restarted := runStack(t, cfg)
 	restarted.sim, restarted.clientMax = e.sim, e.clientMax
 	return restarted
+}
+
+// A boot-devices.json an earlier rescue strategy left in --state-dir is
+// moved into the cloud at start: a rescued node's choice to its
+// description, a stopped node's to its metadata; a server that is gone is
+// skipped; the file goes.
+func TestBootStateFileMovesIntoTheCloud(t *testing.T) {
+	e := startEnv(t, withBoot("rescue", ""))
+	e.virshEdit(t, "node-2", "network")
+	e.mustVirsh(t, "start", "node-2")
+	if info := e.server(t, "node-2"); info.Status != "RESCUE" {
+		t.Fatalf("after a network boot node-2 is %s, want RESCUE", info.Status)
+	}
+	stateDir := t.TempDir()
+	file := filepath.Join(stateDir, "boot-devices.json")
+	old := fmt.Sprintf(`{"%s": "disk", "%s": "network", "00000000-0000-4000-8000-000000000000": "disk"}`,
+		e.serverID(t, "node-2"), e.serverID(t, "node-3"))
+	if err := os.WriteFile(file, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := e.restart(t, withBoot("rescue", stateDir))
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the state file is still there after start (%v)", err)
+	}
+	if d := e.description(t, "node-2"); d == nil || *d != "[quintupleo:boot=disk]" {
+		t.Errorf("rescued node-2's description = %s, want the disk mark", shown(d))
+	}
+	if info := e.server(t, "node-3"); info.Metadata[nodes.MetaPXEFirst] != "1" {
+		t.Errorf("stopped node-3's metadata = %v, want pxe-first=1", info.Metadata)
+	}
+	for dom, want := range map[string]string{"node-2": "hd", "node-3": "network"} {
+		if got := ironicBootDevice(t, e2.mustVirsh(t, "dumpxml", dom)); got != want {
+			t.Errorf("boot device of %s after the move = %q, want %q", dom, got, want)
+		}
+	}
 }

@@ -102,7 +102,7 @@ func (c *bootFlags) register(fs *pflag.FlagSet) {
 		"rebuild (network boot = rebuild with the iPXE image: DESTROYS the disk; needs --allow-destructive-rebuild)")
 	fs.StringVar(&c.ipxeImage, "ipxe-image", "ipxe-boot", "Glance image (name or ID) that boots iPXE, for the rescue and rebuild strategies")
 	fs.StringVar(&c.ipxeImageUEFI, "ipxe-image-uefi", "", "iPXE image for servers whose image has hw_firmware_type=uefi (default: --ipxe-image)")
-	fs.StringVar(&c.stateDir, "state-dir", "", "directory for the small local state the rescue strategy keeps (boot devices chosen while a server is rescued)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "directory for local state: the SSH host key (see --ssh-host-key); a boot-devices.json an earlier rescue strategy left there is moved into the cloud at start and removed")
 	fs.BoolVar(&c.allowRebuild, "allow-destructive-rebuild", false, "allow --boot-strategy rebuild, which wipes a server's disk at every network boot")
 	fs.StringVar(&c.powerOff, "power-off-returns", powerOffAtShutoff, "when virsh destroy/shutdown return: shutoff (once Nova reports SHUTOFF) or "+
 		"accepted (once Nova accepted os-stop; the domain reads 'in shutdown' until SHUTOFF), for BMC clients that wait less than Nova's graceful stop")
@@ -116,7 +116,7 @@ func (c *bootFlags) validate() error {
 }
 
 func (c *bootFlags) options() nodes.BootOptions {
-	return nodes.BootOptions{IPXEImage: c.ipxeImage, IPXEImageUEFI: c.ipxeImageUEFI, StateDir: c.stateDir, AllowRebuild: c.allowRebuild}
+	return nodes.BootOptions{IPXEImage: c.ipxeImage, IPXEImageUEFI: c.ipxeImageUEFI, AllowRebuild: c.allowRebuild}
 }
 
 // helpGroups is the order and the members of serve's --help groups (and of

@@ -11,6 +11,7 @@ import (
 	"quintupleo/cloudsim"
 	"quintupleo/internal/stacktest"
 	"quintupleo/internal/testtool"
+	"quintupleo/nodes"
 )
 
 // Replicas over one cloud (docs/replicas.md): three `quintupleo serve`
@@ -37,6 +38,14 @@ type replica struct {
 	mu sync.Mutex
 	// mu guards:
 	events []string
+}
+
+// replicaCloud starts a cloudsim with n nodes for replicas to share and
+// writes the clouds.yaml that reaches it.
+func replicaCloud(t *testing.T, n int) (*cloudsim.Sim, string) {
+	t.Helper()
+	sim := stacktest.StartSim(t, cloudsim.Options{Nodes: n, TransitionDelay: 30 * time.Millisecond})
+	return sim, stacktest.CloudsYAML(t, sim)
 }
 
 // startReplicas starts n serve processes over the cloud of cloudsYAML,
@@ -203,8 +212,7 @@ func allOf(checks ...func(string) error) func(string) error {
 func TestReplicasAgree(t *testing.T) {
 	testtool.Require(t, "virsh")
 	testtool.Require(t, "stdbuf")
-	sim := stacktest.StartSim(t, cloudsim.Options{Nodes: 4, TransitionDelay: 30 * time.Millisecond})
-	yaml := stacktest.CloudsYAML(t, sim)
+	sim, yaml := replicaCloud(t, 4)
 	rs := startReplicas(t, yaml, 3, "--define-network", "provision")
 	a, b, c := rs[0], rs[1], rs[2]
 	agree(t, rs, time.Now(), "at start", snapHas("node-0", "node-3"))
@@ -299,4 +307,65 @@ func TestReplicasAgree(t *testing.T) {
 			t.Errorf("events on replica %s:\n%s\nreplica A:\n%s", r.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
+}
+
+// bootDevOf is a snapshot check: domain dom's XML boots from want.
+func bootDevOf(dom, want string) func(string) error {
+	return func(snap string) error {
+		_, xml, ok := strings.Cut(snap, "<name>"+dom+"</name>")
+		if !ok {
+			return fmt.Errorf("no XML of %s", dom)
+		}
+		xml, _, _ = strings.Cut(xml, "</domain>")
+		_, dev, ok := strings.Cut(xml, "<boot dev='")
+		if !ok {
+			return fmt.Errorf("no <boot dev> in the XML of %s", dom)
+		}
+		if dev, _, _ = strings.Cut(dev, "'"); dev != want {
+			return fmt.Errorf("%s boots from %q, want %q", dom, dev, want)
+		}
+		return nil
+	}
+}
+
+// TestReplicasShareTheRescueBootDevice: with the rescue strategy, a boot
+// device chosen on one replica while the node is rescued (Ironic's switch to
+// disk after a deploy, when Nova refuses metadata writes) is read by another
+// replica, and a power cycle through that one boots from it. The replicas
+// share one --state-dir, as docs/replicas.md used to advise: a file read at
+// start cannot carry a change between running replicas.
+func TestReplicasShareTheRescueBootDevice(t *testing.T) {
+	testtool.Require(t, "virsh")
+	testtool.Require(t, "stdbuf")
+	sim, yaml := replicaCloud(t, 2)
+	rs := startReplicas(t, yaml, 2, "--boot-strategy", "rescue", "--ipxe-image", "ipxe-boot", "--state-dir", t.TempDir())
+	a, b := rs[0], rs[1]
+	agree(t, rs, time.Now(), "at start", bootDevOf("node-1", "hd"))
+
+	at := time.Now()
+	t.Setenv("EDITOR", ironicSedEditor("network"))
+	a.mustVirsh(t, "edit", "node-1")
+	agree(t, rs, at, "network boot set on A", bootDevOf("node-1", "network"))
+	at = time.Now()
+	a.mustVirsh(t, "start", "node-1")
+	if s, _ := sim.Server("node-1"); s.Status != "RESCUE" {
+		t.Fatalf("a network boot left the server %s, want RESCUE", s.Status)
+	}
+	agree(t, rs, at, "network boot on A", allOf(replicaState("node-1", "running (booted)"), bootDevOf("node-1", "network")))
+
+	// The deploy is done: Ironic sets disk on A while the node is rescued.
+	at = time.Now()
+	t.Setenv("EDITOR", ironicSedEditor("hd"))
+	a.mustVirsh(t, "edit", "node-1")
+	agree(t, rs, at, "disk boot set on A while rescued", allOf(replicaState("node-1", "running (booted)"), bootDevOf("node-1", "hd")))
+
+	// A power cycle through B boots the disk: unrescue, stop, start.
+	at = time.Now()
+	b.mustVirsh(t, "reset", "node-1")
+	s, _ := sim.Server("node-1")
+	if s.Status != "ACTIVE" || s.Metadata[nodes.MetaPXEFirst] != "" || s.Description != nil {
+		t.Errorf("after the power cycle through B: %s, metadata %v, description %v; want ACTIVE (a disk boot), pxe-first cleared and no description",
+			s.Status, s.Metadata, shown(s.Description))
+	}
+	agree(t, rs, at, "power cycle on B", allOf(replicaState("node-1", "running (booted)"), bootDevOf("node-1", "hd")))
 }

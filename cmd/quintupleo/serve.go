@@ -218,6 +218,11 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 		return st, slowCloudHint(err)
 	}
 	st.act = nodes.NewExecutor(st.inv, actCfg)
+	// An earlier version's rescue strategy kept boot devices in a local file;
+	// they belong in the cloud now, where every replica reads them.
+	if _, err := st.act.MigrateBootState(ctx, cfg.stateDir); err != nil {
+		return st, err
+	}
 	var drivers rpc.Drivers
 	drivers, st.dom = stack.AddDrivers(st.Stack, st.inv, st.act, stack.DriverConfig{Hostname: cfg.hostname, Logger: log.With("component", "domain"),
 		Provision: &nodes.ProvisionConfig{Flavor: cfg.defineFlavor, Image: cfg.defineImage, DefaultNetwork: cfg.defineNetwork,
