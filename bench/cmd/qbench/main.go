@@ -81,8 +81,12 @@ func main() {
 	pc.register(flag.CommandLine)
 	var rc rfConfig
 	rc.register(flag.CommandLine)
+	var sc sshConfig
+	sc.register(flag.CommandLine)
 	flag.Parse()
 	switch *mode {
+	case "ssh":
+		os.Exit(runSSH(cfg, &sc))
 	case "provision":
 		os.Exit(runProvision(cfg, &pc))
 	case "redfish":
@@ -330,7 +334,7 @@ func benchN(ctx context.Context, w io.Writer, p *procs, cfg *config, work string
 	}
 	for _, t := range pollTargets {
 		log.Printf("N=%d: %d polling clients against %s for %v", n, cfg.pollClients, t.label, cfg.pollDuration)
-		r, err := benchPoll(ctx, t, cfg.pollClients, cfg.pollDuration, cfg.pollFullList)
+		r, err := benchPoll(ctx, []*target{t}, cfg.pollClients, cfg.pollDuration, cfg.pollFullList)
 		if err != nil {
 			return err
 		}
