@@ -18,6 +18,8 @@ type point struct{ x, y float64 }
 type series struct {
 	label string
 	pts   []point
+	color int  // index into svgColors; series of one colour belong together
+	dash  bool // a bound or reference line rather than a measurement
 }
 
 type plot struct {
@@ -27,7 +29,7 @@ type plot struct {
 }
 
 const (
-	svgW, svgH                         = 640, 400
+	svgW, svgH                         = 640, 400 // the plot area; the legend goes below it
 	padLeft, padRight, padTop, padBott = 70, 20, 40, 60
 )
 
@@ -122,8 +124,9 @@ func (pl plot) svg() string {
 	ax := newAxis(xs, pl.logX, padLeft, svgW-padRight)
 	ay := newAxis(ys, pl.logY, svgH-padBott, padTop)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", svgW, svgH, svgW, svgH)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", svgW, svgH)
+	h := svgH + 18*len(pl.series)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", svgW, h, svgW, h)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", svgW, h)
 	fmt.Fprintf(&b, `<text x="%d" y="22" text-anchor="middle" font-size="14">%s</text>`+"\n", svgW/2, esc(pl.title))
 	for i, v := range ax.ticks {
 		x := ax.pix(v)
@@ -139,18 +142,24 @@ func (pl plot) svg() string {
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", (padLeft+svgW-padRight)/2, svgH-20, esc(pl.xLabel))
 	fmt.Fprintf(&b, `<text x="16" y="%d" text-anchor="middle" transform="rotate(-90 16 %d)">%s</text>`+"\n", (padTop+svgH-padBott)/2, (padTop+svgH-padBott)/2, esc(pl.yLabel))
 	for i, s := range pl.series {
-		c := svgColors[i%len(svgColors)]
+		c := svgColors[s.color%len(svgColors)]
+		dash := ""
+		if s.dash {
+			dash = ` stroke-dasharray="6 4"`
+		}
 		var pts []string
 		for _, p := range s.pts {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", ax.pix(p.x), ay.pix(p.y)))
 		}
-		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), c)
-		for _, p := range s.pts {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %g, %g</title></circle>`+"\n", ax.pix(p.x), ay.pix(p.y), c, esc(s.label), p.x, p.y)
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), c, dash)
+		if !s.dash {
+			for _, p := range s.pts {
+				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %g, %g</title></circle>`+"\n", ax.pix(p.x), ay.pix(p.y), c, esc(s.label), p.x, p.y)
+			}
 		}
-		ly := padTop + 16 + 18*i
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", padLeft+10, ly-4, padLeft+34, ly-4, c)
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", padLeft+40, ly, esc(s.label))
+		ly := svgH + 4 + 18*i
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", padLeft, ly-4, padLeft+24, ly-4, c, dash)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", padLeft+30, ly, esc(s.label))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
