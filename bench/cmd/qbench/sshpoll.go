@@ -29,12 +29,14 @@ type sshConfig struct {
 	clients    string
 	duration   time.Duration
 	sshdScript string
+	kex        string
 }
 
 func (sc *sshConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&sc.nodes, "ssh-nodes", 1000, "-mode ssh: domains on both sides (cloudsim nodes; libvirtd test-driver domains)")
 	fs.StringVar(&sc.clients, "ssh-clients", "1,8", "-mode ssh: comma-separated numbers K of parallel clients, each one ssh process per command")
 	fs.DurationVar(&sc.duration, "ssh-duration", 10*time.Second, "-mode ssh: window per endpoint, command and K")
+	fs.StringVar(&sc.kex, "ssh-kex", "", "-mode ssh: force this key exchange (ssh -o KexAlgorithms=) on both endpoints; default: what the client negotiates")
 	fs.StringVar(&sc.sshdScript, "sshd-script", "../shared/tools/sshd-ref.sh", "-mode ssh: reference OpenSSH sshd start/stop script (default: the team's shared tools beside this checkout)")
 }
 
@@ -49,11 +51,15 @@ type sshEndpoint struct {
 	n       int
 }
 
-func sshClientArgs(port int, key, user string) []string {
-	return []string{"-F", "/dev/null", "-p", strconv.Itoa(port), "-i", key,
+func sshClientArgs(sc *sshConfig, port int, key, user string) []string {
+	var kex []string
+	if sc.kex != "" {
+		kex = []string{"-o", "KexAlgorithms=" + sc.kex}
+	}
+	return append(kex, "-F", "/dev/null", "-p", strconv.Itoa(port), "-i", key,
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ControlMaster=no", "-o", "ControlPath=none",
-		"-o", "ConnectTimeout=30", user + "@127.0.0.1"}
+		"-o", "ConnectTimeout=30", user+"@127.0.0.1")
 }
 
 // sshRun is one window of one command from K clients.
@@ -61,7 +67,19 @@ type sshRun struct {
 	calls, errors int64
 	firstErr      string
 	wall          time.Duration
+	lats          []time.Duration
 	lat           dist
+}
+
+// merge adds the calls of another window of the same command.
+func (r sshRun) merge(o sshRun) sshRun {
+	r.calls, r.errors, r.wall = r.calls+o.calls, r.errors+o.errors, r.wall+o.wall
+	if r.firstErr == "" {
+		r.firstErr = o.firstErr
+	}
+	r.lats = append(r.lats, o.lats...)
+	r.lat = summarize(r.lats)
+	return r
 }
 
 func (r sshRun) perSec() float64 { return float64(r.calls) / r.wall.Seconds() }
@@ -101,7 +119,7 @@ func sshLoad(ctx context.Context, ep *sshEndpoint, cmd string, k int, dur time.D
 		}()
 	}
 	wg.Wait()
-	r := sshRun{calls: calls.Load(), errors: errs.Load(), wall: time.Since(start), lat: summarize(lats)}
+	r := sshRun{calls: calls.Load(), errors: errs.Load(), wall: time.Since(start), lats: lats, lat: summarize(lats)}
 	if v := firstErr.Load(); v != nil {
 		r.firstErr = v.(string)
 	}
@@ -174,8 +192,11 @@ func benchSSH(ctx context.Context, w io.Writer, p *procs, cfg *config, sc *sshCo
 	for _, k := range ks {
 		for _, ep := range []*sshEndpoint{q, ref} {
 			r := row{ep: ep, k: k}
-			r.exit = sshLoad(ctx, ep, "exit", k, sc.duration)
+			// The floor is measured half before and half after the list, so
+			// that a change of the machine's load meanwhile weighs on both.
+			r.exit = sshLoad(ctx, ep, "exit", k, sc.duration/2)
 			r.lst = sshLoad(ctx, ep, ep.listCmd, k, sc.duration)
+			r.exit = r.exit.merge(sshLoad(ctx, ep, "exit", k, sc.duration/2))
 			if r.lst.calls == 0 || r.exit.calls == 0 {
 				return fmt.Errorf("%s, K=%d: no call succeeded: %s%s", ep.label, k, r.exit.firstErr, r.lst.firstErr)
 			}
@@ -186,9 +207,10 @@ func benchSSH(ctx context.Context, w io.Writer, p *procs, cfg *config, sc *sshCo
 	fmt.Fprintf(w, "## SSH: Ironic-style polling, a new SSH connection per command, N = %d\n\n", sc.nodes)
 	fmt.Fprintf(w, "- %s; load average at start: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), loadavg())
 	fmt.Fprintf(w, "- command: `go run ./bench/cmd/qbench %s`\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintf(w, "- client: OpenSSH `ssh` (%s), ed25519 key, one process per command; each K clients run back to back for %v per row\n", sshVersion(), sc.duration)
+	fmt.Fprintf(w, "- client: OpenSSH `ssh` (%s), ed25519 key, one process per command; K clients, each running its next command as soon as the last ended: `exit` for %v, the list for %v, `exit` again for %[2]v\n", sshVersion(), sc.duration/2, sc.duration)
 	fmt.Fprintf(w, "- quintupleo: `serve --listen-ssh` over `sim --nodes %d`, command `%s`\n", sc.nodes, q.listCmd)
-	fmt.Fprintf(w, "- reference: OpenSSH sshd (sshd-ref.sh) → bash → `/usr/bin/virsh` → libvirtd 9.0 test driver with %d domains, command `%s`\n\n", sc.nodes, ref.listCmd)
+	fmt.Fprintf(w, "- reference: OpenSSH sshd (sshd-ref.sh) → bash → `/usr/bin/virsh` → libvirtd 9.0 test driver with %d domains, command `%s`\n", sc.nodes, ref.listCmd)
+	fmt.Fprintf(w, "- key exchange negotiated: quintupleo `%s`, sshd `%s`\n\n", kexOf(ctx, q), kexOf(ctx, ref))
 	fmt.Fprintf(w, "| endpoint | K | `ssh host exit` p50 / p99 ms (/s) | `virsh list --all --name` p50 / p99 ms | list/s | list p50 ÷ exit p50 | errors |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		errs := strconv.FormatInt(r.exit.errors+r.lst.errors, 10)
@@ -239,7 +261,7 @@ func startSSHQuintupleo(ctx context.Context, p *procs, cfg *config, sc *sshConfi
 		"--ssh-authorized-keys", auth, "--state-dir", filepath.Join(dir, "state")); err != nil {
 		return nil, err
 	}
-	ep := &sshEndpoint{label: "quintupleo", sshArgs: sshClientArgs(port, key, "ironic"),
+	ep := &sshEndpoint{label: "quintupleo", sshArgs: sshClientArgs(sc, port, key, "ironic"),
 		listCmd: fmt.Sprintf(ironicListAll, "qemu:///system"), n: sc.nodes}
 	return ep, waitFor(ctx, 30*time.Second, "quintupleo SSH", func() error { return sshOnce(ctx, ep, ep.listCmd) })
 }
@@ -274,7 +296,47 @@ func startSSHReference(ctx context.Context, p *procs, cfg *config, sc *sshConfig
 	if i := strings.Index(string(out), "; user "); i >= 0 {
 		user = strings.TrimSpace(string(out)[i+len("; user "):])
 	}
-	ep := &sshEndpoint{label: "OpenSSH sshd + virsh + libvirtd", sshArgs: sshClientArgs(port, filepath.Join(sdir, "client_key"), user),
+	if err := ensureHome(ctx, user); err != nil {
+		return nil, err
+	}
+	ep := &sshEndpoint{label: "OpenSSH sshd + virsh + libvirtd", sshArgs: sshClientArgs(sc, port, filepath.Join(sdir, "client_key"), user),
 		listCmd: fmt.Sprintf(ironicListAll, lt.uri), n: sc.nodes}
 	return ep, waitFor(ctx, 30*time.Second, "reference sshd", func() error { return sshOnce(ctx, ep, ep.listCmd) })
+}
+
+// ensureHome creates the reference user's home directory when it is
+// missing: sshd-ref.sh sets it only when it creates the user, so it can
+// point into a directory a previous run removed, and every login would then
+// pay for bash's failed chdir and start-up file reads.
+func ensureHome(ctx context.Context, user string) error {
+	out, err := exec.CommandContext(ctx, "getent", "passwd", user).Output()
+	if err != nil {
+		return fmt.Errorf("getent passwd %s: %w", user, err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), ":")
+	if len(f) < 6 || f[5] == "" {
+		return fmt.Errorf("no home directory for %s: %q", user, out)
+	}
+	if _, err := os.Stat(f[5]); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(f[5], 0o755); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "chown", user, f[5]).CombinedOutput(); err != nil {
+		return fmt.Errorf("chown %s: %v: %s", f[5], err, out)
+	}
+	return nil
+}
+
+// kexOf is the key exchange the OpenSSH client negotiates with ep.
+func kexOf(ctx context.Context, ep *sshEndpoint) string {
+	args := append([]string{"-v"}, ep.sshArgs...)
+	out, _ := exec.CommandContext(ctx, "ssh", append(args, "exit")...).CombinedOutput()
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "kex: algorithm: "); i >= 0 {
+			return strings.TrimSpace(l[i+len("kex: algorithm: "):])
+		}
+	}
+	return "?"
 }
