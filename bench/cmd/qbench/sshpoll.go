@@ -49,6 +49,7 @@ type sshEndpoint struct {
 	sshArgs []string // everything before the remote command
 	listCmd string
 	n       int
+	pid     int // the server process whose CPU is counted
 }
 
 func sshClientArgs(sc *sshConfig, port int, key, user string) []string {
@@ -69,11 +70,23 @@ type sshRun struct {
 	wall          time.Duration
 	lats          []time.Duration
 	lat           dist
+	// CPU used in the window by the ssh client processes, and by the
+	// server process (quintupleo serve, or libvirtd for the reference)
+	clientCPU, serverCPU time.Duration
+}
+
+// cpuPerCall is d spread over the window's calls and failures, in ms.
+func (r sshRun) cpuPerCall(d time.Duration) string {
+	if n := r.calls + r.errors; n > 0 {
+		return ms(d / time.Duration(n))
+	}
+	return "–"
 }
 
 // merge adds the calls of another window of the same command.
 func (r sshRun) merge(o sshRun) sshRun {
 	r.calls, r.errors, r.wall = r.calls+o.calls, r.errors+o.errors, r.wall+o.wall
+	r.clientCPU, r.serverCPU = r.clientCPU+o.clientCPU, r.serverCPU+o.serverCPU
 	if r.firstErr == "" {
 		r.firstErr = o.firstErr
 	}
@@ -95,6 +108,9 @@ func sshLoad(ctx context.Context, ep *sshEndpoint, cmd string, k int, dur time.D
 		errs     atomic.Int64
 		firstErr atomic.Value
 		wg       sync.WaitGroup
+		// CPU of the ssh clients, and of the server process (pid > 0)
+		clientCPU atomic.Int64
+		server0   = cpuTime(ep.pid)
 	)
 	start := time.Now()
 	deadline := start.Add(dur)
@@ -104,8 +120,9 @@ func sshLoad(ctx context.Context, ep *sshEndpoint, cmd string, k int, dur time.D
 			defer wg.Done()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				err := sshOnce(ctx, ep, cmd)
+				cpu, err := sshOnce(ctx, ep, cmd)
 				el := time.Since(t0)
+				clientCPU.Add(int64(cpu))
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -119,29 +136,33 @@ func sshLoad(ctx context.Context, ep *sshEndpoint, cmd string, k int, dur time.D
 		}()
 	}
 	wg.Wait()
-	r := sshRun{calls: calls.Load(), errors: errs.Load(), wall: time.Since(start), lats: lats, lat: summarize(lats)}
+	r := sshRun{calls: calls.Load(), errors: errs.Load(), wall: time.Since(start), lats: lats, lat: summarize(lats),
+		clientCPU: time.Duration(clientCPU.Load()), serverCPU: cpuTime(ep.pid) - server0}
 	if v := firstErr.Load(); v != nil {
 		r.firstErr = v.(string)
 	}
 	return r
 }
 
-func sshOnce(ctx context.Context, ep *sshEndpoint, cmd string) error {
+// sshOnce runs cmd in one new ssh process and returns the CPU time that
+// client process used.
+func sshOnce(ctx context.Context, ep *sshEndpoint, cmd string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	c := exec.CommandContext(ctx, "ssh", append(append([]string{}, ep.sshArgs...), cmd)...)
 	var out, stderr strings.Builder
 	c.Stdout, c.Stderr = &out, &stderr
 	if err := c.Run(); err != nil {
-		return fmt.Errorf("ssh %s: %v: %.200s", cmd, err, strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("ssh %s: %v: %.200s", cmd, err, strings.TrimSpace(stderr.String()))
 	}
+	cpu := c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 	if cmd == "exit" {
-		return nil
+		return cpu, nil
 	}
 	if got := len(strings.Fields(out.String())); got != ep.n {
-		return fmt.Errorf("%s: %d names, want %d", cmd, got, ep.n)
+		return cpu, fmt.Errorf("%s: %d names, want %d", cmd, got, ep.n)
 	}
-	return nil
+	return cpu, nil
 }
 
 func runSSH(cfg *config, sc *sshConfig) int {
@@ -211,15 +232,17 @@ func benchSSH(ctx context.Context, w io.Writer, p *procs, cfg *config, sc *sshCo
 	fmt.Fprintf(w, "- quintupleo: `serve --listen-ssh` over `sim --nodes %d`, command `%s`\n", sc.nodes, q.listCmd)
 	fmt.Fprintf(w, "- reference: OpenSSH sshd (sshd-ref.sh) → bash → `/usr/bin/virsh` → libvirtd 9.0 test driver with %d domains, command `%s`\n", sc.nodes, ref.listCmd)
 	fmt.Fprintf(w, "- key exchange negotiated: quintupleo `%s`, sshd `%s`\n\n", kexOf(ctx, q), kexOf(ctx, ref))
-	fmt.Fprintf(w, "| endpoint | K | `ssh host exit` p50 / p99 ms (/s) | `virsh list --all --name` p50 / p99 ms | list/s | list p50 ÷ exit p50 | errors |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| endpoint | K | `ssh host exit` p50 / p99 ms (/s) | `virsh list --all --name` p50 / p99 ms | list/s | list p50 ÷ exit p50 | CPU ms per exit / list: ssh client; server process | errors |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		errs := strconv.FormatInt(r.exit.errors+r.lst.errors, 10)
 		if fe := r.exit.firstErr + r.lst.firstErr; fe != "" {
 			errs += fmt.Sprintf(" (first: %.80s)", fe)
 		}
-		fmt.Fprintf(w, "| %s | %d | %s / %s (%.1f) | %s / %s | %.1f | %.2f× | %s |\n", r.ep.label, r.k,
+		fmt.Fprintf(w, "| %s | %d | %s / %s (%.1f) | %s / %s | %.1f | %.2f× | %s / %s; %s / %s | %s |\n", r.ep.label, r.k,
 			ms(r.exit.lat.p50), ms(r.exit.lat.p99), r.exit.perSec(), ms(r.lst.lat.p50), ms(r.lst.lat.p99),
-			r.lst.perSec(), float64(r.lst.lat.p50)/float64(r.exit.lat.p50), errs)
+			r.lst.perSec(), float64(r.lst.lat.p50)/float64(r.exit.lat.p50),
+			r.exit.cpuPerCall(r.exit.clientCPU), r.lst.cpuPerCall(r.lst.clientCPU),
+			r.exit.cpuPerCall(r.exit.serverCPU), r.lst.cpuPerCall(r.lst.serverCPU), errs)
 	}
 	fmt.Fprintln(w)
 	for i := 0; i+1 < len(rows); i += 2 {
@@ -257,13 +280,14 @@ func startSSHQuintupleo(ctx context.Context, p *procs, cfg *config, sc *sshConfi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := startServeOver(ctx, p, cfg, dir, simURL, "serve", sc.nodes, "--listen-ssh", fmt.Sprintf("127.0.0.1:%d", port),
-		"--ssh-authorized-keys", auth, "--state-dir", filepath.Join(dir, "state")); err != nil {
+	t, err := startServeOver(ctx, p, cfg, dir, simURL, "serve", sc.nodes, "--listen-ssh", fmt.Sprintf("127.0.0.1:%d", port),
+		"--ssh-authorized-keys", auth, "--state-dir", filepath.Join(dir, "state"))
+	if err != nil {
 		return nil, err
 	}
 	ep := &sshEndpoint{label: "quintupleo", sshArgs: sshClientArgs(sc, port, key, "ironic"),
-		listCmd: fmt.Sprintf(ironicListAll, "qemu:///system"), n: sc.nodes}
-	return ep, waitFor(ctx, 30*time.Second, "quintupleo SSH", func() error { return sshOnce(ctx, ep, ep.listCmd) })
+		listCmd: fmt.Sprintf(ironicListAll, "qemu:///system"), n: sc.nodes, pid: t.pid}
+	return ep, waitFor(ctx, 30*time.Second, "quintupleo SSH", func() error { _, err := sshOnce(ctx, ep, ep.listCmd); return err })
 }
 
 // startSSHReference starts the reference libvirtd with N domains and the
@@ -300,8 +324,8 @@ func startSSHReference(ctx context.Context, p *procs, cfg *config, sc *sshConfig
 		return nil, err
 	}
 	ep := &sshEndpoint{label: "OpenSSH sshd + virsh + libvirtd", sshArgs: sshClientArgs(sc, port, filepath.Join(sdir, "client_key"), user),
-		listCmd: fmt.Sprintf(ironicListAll, lt.uri), n: sc.nodes}
-	return ep, waitFor(ctx, 30*time.Second, "reference sshd", func() error { return sshOnce(ctx, ep, ep.listCmd) })
+		listCmd: fmt.Sprintf(ironicListAll, lt.uri), n: sc.nodes, pid: lt.pid}
+	return ep, waitFor(ctx, 30*time.Second, "reference sshd", func() error { _, err := sshOnce(ctx, ep, ep.listCmd); return err })
 }
 
 // ensureHome creates the reference user's home directory when it is
