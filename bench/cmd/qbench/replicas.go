@@ -51,6 +51,7 @@ type repPoint struct {
 }
 
 func benchReplicas(ctx context.Context, w io.Writer, p *procs, cfg *config, rc *repConfig, work string) error {
+	load0 := loadavg()
 	ks, err := parseCounts("-rep-clients", rc.clients)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func benchReplicas(ctx context.Context, w io.Writer, p *procs, cfg *config, rc *
 			points = append(points, pt)
 		}
 	}
-	reportReplicas(w, cfg, rc, points)
+	reportReplicas(w, cfg, rc, points, load0)
 	return writePlot(rc.svg, replicasPlot(cfg, rc, points))
 }
 
@@ -99,10 +100,10 @@ func repWindow(ctx context.Context, ts []*target, k int, window time.Duration, s
 	return pt, nil
 }
 
-func reportReplicas(w io.Writer, cfg *config, rc *repConfig, points []repPoint) {
+func reportReplicas(w io.Writer, cfg *config, rc *repConfig, points []repPoint, load0 string) {
 	bound := 60 / cfg.refreshInterval.Seconds()
 	fmt.Fprintf(w, "## Replicas and clients: cloud requests per minute, N = %d\n\n", rc.nodes)
-	fmt.Fprintf(w, "- %s; load average at start: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), loadavg())
+	fmt.Fprintf(w, "- %s; load average at start: %s, at the end: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), load0, loadavg())
 	fmt.Fprintf(w, "- command: `go run ./bench/cmd/qbench %s`\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(w, "- one cloudsim `sim --nodes %d`; `serve --refresh-interval %v` replicas, each its own process and cache; "+
 		"clients: go-libvirt connections spread round-robin over the replicas, each looping list all → look one up → state; %v window per row\n",

@@ -28,6 +28,7 @@ func (rc *rssConfig) register(fs *flag.FlagSet) {
 
 func runRSS(cfg *config, rc *rssConfig) int {
 	return runMode(cfg, "qbench-rss-", func(ctx context.Context, w io.Writer, p *procs, work string) error {
+		load0 := loadavg()
 		simURL, err := startSim(ctx, p, cfg, work, "--nodes", strconv.Itoa(rc.nodes))
 		if err != nil {
 			return err
@@ -42,7 +43,7 @@ func runRSS(cfg *config, rc *rssConfig) int {
 			return err
 		}
 		fmt.Fprintf(w, "## Memory: `serve` with N = %d and %d connections\n\n", rc.nodes, rc.clients)
-		fmt.Fprintf(w, "- %s; load average at start: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), loadavg())
+		fmt.Fprintf(w, "- %s; load average at start: %s, at the end: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), load0, loadavg())
 		fmt.Fprintf(w, "- command: `go run ./bench/cmd/qbench %s`\n", strings.Join(os.Args[1:], " "))
 		fmt.Fprintf(w, "- %d go-libvirt connections, each looping list all (%d domains per reply) → look one up → state, for %v (%.1f s with the last iterations)\n\n",
 			rc.clients, rc.nodes, rc.duration, r.window.Seconds())

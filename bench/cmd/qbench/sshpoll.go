@@ -184,6 +184,7 @@ func parseCounts(flagName, list string) ([]int, error) {
 }
 
 func benchSSH(ctx context.Context, w io.Writer, p *procs, cfg *config, sc *sshConfig, work string) error {
+	load0 := loadavg()
 	ks, err := parseCounts("-ssh-clients", sc.clients)
 	if err != nil {
 		return err
@@ -226,7 +227,7 @@ func benchSSH(ctx context.Context, w io.Writer, p *procs, cfg *config, sc *sshCo
 	}
 
 	fmt.Fprintf(w, "## SSH: Ironic-style polling, a new SSH connection per command, N = %d\n\n", sc.nodes)
-	fmt.Fprintf(w, "- %s; load average at start: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), loadavg())
+	fmt.Fprintf(w, "- %s; load average at start: %s, at the end: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), load0, loadavg())
 	fmt.Fprintf(w, "- command: `go run ./bench/cmd/qbench %s`\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(w, "- client: OpenSSH `ssh` (%s), ed25519 key, one process per command; K clients, each running its next command as soon as the last ended: `exit` for %v, the list for %v, `exit` again for %[2]v\n", sshVersion(), sc.duration/2, sc.duration)
 	fmt.Fprintf(w, "- quintupleo: `serve --listen-ssh` over `sim --nodes %d`, command `%s`\n", sc.nodes, q.listCmd)
