@@ -7,6 +7,10 @@
 //	go run ./bench/cmd/qbench -n 100,1000 -out /tmp/bench.md
 //	go run ./bench/cmd/qbench -mode provision [-os-cloud NAME]   # define + undefine
 //	go run ./bench/cmd/qbench -mode redfish -rf-nodes 1000       # Redfish polling and Reset On
+//	go run ./bench/cmd/qbench -mode ssh                          # Ironic-style SSH polling
+//	go run ./bench/cmd/qbench -mode replicas -rep-svg FILE       # cloud requests vs clients, 1 and 3 replicas
+//	go run ./bench/cmd/qbench -mode curves -curve-svg FILE       # virsh list --all vs N
+//	go run ./bench/cmd/qbench -mode rss                          # RSS at N = 10,000, 200 connections
 //
 // It needs root (or the packages already installed) for the team's
 // reference libvirtd script (-libvirtd-script; by default
@@ -76,13 +80,30 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "", "also write the Markdown report to this file")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (logs)")
 	flag.DurationVar(&cfg.timeout, "timeout", 60*time.Minute, "abort (and clean up) after this long")
-	mode := flag.String("mode", "compare", "compare (quintupleo against libvirtd), provision (define + undefine of new domains; provision.go) or redfish (power polling of many nodes over Redfish against the anchors' Nova GETs, and Reset On; redfish.go)")
+	mode := flag.String("mode", "compare", "compare (quintupleo against libvirtd), provision (define + undefine of new domains; provision.go), redfish (power polling of many nodes over Redfish against the anchors' Nova GETs, and Reset On; redfish.go), "+
+		"ssh (Ironic-style SSH polling against OpenSSH sshd + virsh + libvirtd; sshpoll.go), replicas (cloud requests against clients and replicas; replicas.go), curves (virsh list --all against N; curves.go) or rss (memory at large N with many connections; rss.go)")
 	var pc provConfig
 	pc.register(flag.CommandLine)
 	var rc rfConfig
 	rc.register(flag.CommandLine)
+	var sc sshConfig
+	sc.register(flag.CommandLine)
+	var repc repConfig
+	repc.register(flag.CommandLine)
+	var cc curveConfig
+	cc.register(flag.CommandLine)
+	var rssc rssConfig
+	rssc.register(flag.CommandLine)
 	flag.Parse()
 	switch *mode {
+	case "replicas":
+		os.Exit(runReplicas(cfg, &repc))
+	case "curves":
+		os.Exit(runCurves(cfg, &cc))
+	case "rss":
+		os.Exit(runRSS(cfg, &rssc))
+	case "ssh":
+		os.Exit(runSSH(cfg, &sc))
 	case "provision":
 		os.Exit(runProvision(cfg, &pc))
 	case "redfish":
@@ -330,7 +351,7 @@ func benchN(ctx context.Context, w io.Writer, p *procs, cfg *config, work string
 	}
 	for _, t := range pollTargets {
 		log.Printf("N=%d: %d polling clients against %s for %v", n, cfg.pollClients, t.label, cfg.pollDuration)
-		r, err := benchPoll(ctx, t, cfg.pollClients, cfg.pollDuration, cfg.pollFullList)
+		r, err := benchPoll(ctx, []*target{t}, cfg.pollClients, cfg.pollDuration, cfg.pollFullList)
 		if err != nil {
 			return err
 		}

@@ -258,7 +258,10 @@ type pollResult struct {
 // benchPoll connects clients go-libvirt clients, then lets each loop
 // {list all domains; look one up by name; get its state} (or, with
 // fullList, a state per listed domain as virsh list --all does) for dur.
-func benchPoll(ctx context.Context, t *target, clients int, dur time.Duration, fullList bool) (*pollResult, error) {
+// Client i talks to ts[i % len(ts)] (replicas over one cloud); CPU and RSS
+// are those of ts[0], the cloud counters those of ts[0]'s cloudsim.
+func benchPoll(ctx context.Context, ts []*target, clients int, dur time.Duration, fullList bool) (*pollResult, error) {
+	t := ts[0]
 	res := &pollResult{clients: clients}
 	conns := make([]*libvirt.Libvirt, clients)
 	var wg sync.WaitGroup
@@ -271,7 +274,7 @@ func benchPoll(ctx context.Context, t *target, clients int, dur time.Duration, f
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l, err := t.dial()
+			l, err := ts[i%len(ts)].dial()
 			if err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, "connect: "+err.Error())
@@ -312,6 +315,7 @@ func benchPoll(ctx context.Context, t *target, clients int, dur time.Duration, f
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 1))
 			s := &samples[i]
+			t := ts[i%len(ts)]
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
 				doms, _, err := l.ConnectListAllDomains(1, allFlags)

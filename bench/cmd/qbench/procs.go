@@ -161,3 +161,15 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// scriptRunner runs a start/stop script (the reference libvirtd's or
+// sshd's) with env and one argument, bounded by two minutes.
+func scriptRunner(path string, env []string) func(arg string) ([]byte, error) {
+	return func(arg string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, path, arg)
+		cmd.Env = env
+		return cmd.CombinedOutput()
+	}
+}

@@ -18,10 +18,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -87,15 +89,19 @@ func runProvision(cfg *config, pc *provConfig) int {
 // -out, every child stopped at the end.
 func runMode(cfg *config, prefix string, bench func(ctx context.Context, w io.Writer, p *procs, work string) error) int {
 	p := &procs{}
-	defer p.cleanup()
 	work, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		log.Print(err)
 		return 1
 	}
+	// Deferred in this order so that cleanup runs first: the reference
+	// daemons' stop scripts read their PID files below work.
 	defer os.RemoveAll(work)
+	defer p.cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
 	if cfg.quintupleo == "" {
 		cfg.quintupleo = filepath.Join(work, "quintupleo")
 		if out, err := exec.CommandContext(ctx, "go", "build", "-o", cfg.quintupleo, "quintupleo/cmd/quintupleo").CombinedOutput(); err != nil {

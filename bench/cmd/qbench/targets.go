@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -54,13 +53,7 @@ func setupLibvirtd(ctx context.Context, p *procs, cfg *config, dir string, n int
 	}
 	lvdir := filepath.Join(dir, "lvref")
 	env := append(os.Environ(), "LVREF_DIR="+lvdir, "LVREF_PORT="+strconv.Itoa(port), "LVREF_CAPS="+filepath.Join(dir, "lvref-caps"))
-	script := func(arg string) ([]byte, error) {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, cfg.libvirtdScript, arg)
-		cmd.Env = env
-		return cmd.CombinedOutput()
-	}
+	script := scriptRunner(cfg.libvirtdScript, env)
 	p.onCleanup(func() { _, _ = script("stop") })
 	if out, err := script("start"); err != nil {
 		return nil, fmt.Errorf("%s start: %v\n%s", cfg.libvirtdScript, err, out)
