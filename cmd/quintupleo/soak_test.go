@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,13 +128,15 @@ func TestSoak(t *testing.T) {
 	var client sshClient
 	var keys serveConfig
 	withSSH(t, &client)(nil, &keys)
+	metricsAddr := freePort(t)
 	p := startServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--os-cloud", "sim", "--clouds-yaml", yaml,
-		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
+		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0", "--listen-metrics", metricsAddr,
 		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey,
 		"--define-network", "provision", "--refresh-interval", "500ms", "--poll-interval", "20ms",
 		"--action-timeout", "20s", "--cloud-timeout", soakCloudTimeout.String())
 	uri := "qemu+tcp://" + p.libvirtAddr + "/system"
 	fdsBefore, rssBefore := procUsage(t, p)
+	goBefore := goroutines(t, metricsAddr)
 
 	ctx, stop := context.WithTimeout(t.Context(), duration)
 	defer stop()
@@ -184,6 +188,40 @@ func TestSoak(t *testing.T) {
 	if fdsAfter > fdsBefore+16+4 {
 		t.Errorf("serve holds %d descriptors after the clients left, %d before", fdsAfter, fdsBefore)
 	}
+	// Goroutines: each idle pooled cloud connection keeps two (its reader
+	// and writer loops); beyond that, goroutines left mean a leak. Those of
+	// connections closing just now are given a few seconds.
+	var goAfter int
+	waitFor(t, 10*time.Second, "serve's goroutines to settle", func() bool {
+		goAfter = goroutines(t, metricsAddr)
+		return goAfter <= goBefore+2*16+8
+	})
+	t.Logf("soak: goroutines %d → %d", goBefore, goAfter)
+}
+
+// goroutines is serve's go_goroutines, read from its metrics endpoint.
+func goroutines(t *testing.T, addr string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("go_goroutines %q: %v", v, err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("metrics carry no go_goroutines:\n%s", body)
+	return 0
 }
 
 // soakPowerOwner starts node when it is shut off and destroys it when it
