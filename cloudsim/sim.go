@@ -156,10 +156,26 @@ type Sim struct {
 	changed chan struct{} // closed and replaced on every server change (WaitServer)
 }
 
+// Check reports the first option New would refuse (the node count, the
+// role, the microversion), so a command line can call it a usage error
+// before anything is built.
+func (opts Options) Check() error {
+	if opts.Nodes < 0 || opts.Nodes > 1<<24 {
+		return fmt.Errorf("cloudsim: Nodes %d out of range [0, 2^24]", opts.Nodes)
+	}
+	switch opts.Role {
+	case "", RoleAdmin, RoleMember:
+	default:
+		return fmt.Errorf("cloudsim: Role %q: want %q or %q", opts.Role, RoleAdmin, RoleMember)
+	}
+	_, err := parseMaxMicroversion(opts.MaxMicroversion)
+	return err
+}
+
 // New builds a sim with its fixture. It starts no goroutines: Start does.
 func New(opts Options) (*Sim, error) {
-	if opts.Nodes < 0 || opts.Nodes > 1<<24 {
-		return nil, fmt.Errorf("cloudsim: Nodes %d out of range [0, 2^24]", opts.Nodes)
+	if err := opts.Check(); err != nil {
+		return nil, err
 	}
 	if opts.TransitionDelay == 0 {
 		opts.TransitionDelay = DefaultTransitionDelay
@@ -184,12 +200,8 @@ func New(opts Options) (*Sim, error) {
 	if opts.ComputeQuota == (ComputeQuota{}) {
 		opts.ComputeQuota = DefaultComputeQuota
 	}
-	switch opts.Role {
-	case "":
+	if opts.Role == "" {
 		opts.Role = RoleAdmin
-	case RoleAdmin, RoleMember:
-	default:
-		return nil, fmt.Errorf("cloudsim: Role %q: want %q or %q", opts.Role, RoleAdmin, RoleMember)
 	}
 	if opts.RequestLogSize <= 0 {
 		opts.RequestLogSize = DefaultRequestLogSize
