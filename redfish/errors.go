@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"quintupleo/internal/limit"
 	"quintupleo/nodes"
 )
 
@@ -54,6 +55,14 @@ type Error struct {
 	ID     string // the Base message, e.g. "PropertyValueNotInList"
 	Args   []string
 	Reason string
+	// limit is the limit that refused, if one did (the metrics count it).
+	limit limit.Name
+}
+
+// by marks e as a refusal of limit l.
+func (e *Error) by(l limit.Name) *Error {
+	e.limit = l
+	return e
 }
 
 func (e *Error) Error() string {

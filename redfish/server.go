@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"quintupleo/internal/actionlog"
+	"quintupleo/internal/limit"
 	"quintupleo/nodes"
 )
 
@@ -28,7 +29,20 @@ type Config struct {
 	// SessionService default most BMCs ship.
 	SessionTimeout time.Duration
 	Logger         *slog.Logger
+	// Observer is told when a limit refuses a request (default: nobody).
+	Observer Observer
 }
+
+// Observer is told when a limit of the Redfish front refuses a request, for
+// the operator's metrics (cmd wires one; redfish imports no metrics
+// library). Limited must be quick and safe for concurrent use.
+type Observer interface {
+	Limited(l limit.Name, o limit.Outcome)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Limited(limit.Name, limit.Outcome) {}
 
 // DefaultSessionTimeout is Config.SessionTimeout's default.
 const DefaultSessionTimeout = 30 * time.Minute
@@ -42,6 +56,7 @@ type Server struct {
 	accounts *Accounts
 	sessions *sessions
 	log      *slog.Logger
+	obs      Observer
 	mux      *http.ServeMux
 	images   *imageFacts
 	index    nodeIndex
@@ -62,8 +77,12 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) (*Server, error)
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{inv: inv, act: act, accounts: cfg.Accounts, log: log,
+	s := &Server{inv: inv, act: act, accounts: cfg.Accounts, log: log, obs: obs,
 		sessions: newSessions(cmp.Or(cfg.SessionTimeout, DefaultSessionTimeout)),
 		mux:      http.NewServeMux(), images: newImageFacts(act), ctx: ctx, cancel: cancel}
 	s.routes()
@@ -190,7 +209,7 @@ func (s *Server) authenticate(r *http.Request) (principal, *Error) {
 	if token := r.Header.Get("X-Auth-Token"); token != "" {
 		ss, ok := s.sessions.lookup(token)
 		if !ok {
-			return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "The session token is unknown or expired; log in again.")
+			return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "The session token is unknown or expired; log in again.").by(limit.RedfishAuth)
 		}
 		return principal{user: ss.user, readOnly: ss.readOnly, session: ss}, nil
 	}
@@ -200,7 +219,7 @@ func (s *Server) authenticate(r *http.Request) (principal, *Error) {
 	}
 	readOnly, ok := s.accounts.check(user, password)
 	if !ok {
-		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.")
+		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.").by(limit.RedfishAuth)
 	}
 	return principal{user: user, readOnly: readOnly}, nil
 }
@@ -229,6 +248,9 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 // fail sends a refusal as a Redfish error body and logs it.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := fromNodes(err)
+	if e.limit != "" {
+		s.obs.Limited(e.limit, limit.Refused)
+	}
 	level := slog.LevelInfo
 	if e.Status >= 500 {
 		level = slog.LevelWarn
@@ -248,7 +270,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func decodeObject(r *http.Request) (map[string]json.RawMessage, *Error) {
 	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, "MalformedJSON", "The body could not be read: "+err.Error())
+		e := refuse(http.StatusBadRequest, "MalformedJSON", "The body could not be read: "+err.Error())
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			e = e.by(limit.RedfishBodySize)
+		}
+		return nil, e
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {

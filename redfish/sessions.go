@@ -2,6 +2,8 @@ package redfish
 
 import (
 	"net/http"
+
+	"quintupleo/internal/limit"
 )
 
 // The SessionService (DSP0266 §13.3): POST a user name and password to
@@ -73,7 +75,7 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, _ principal
 	}
 	readOnly, ok := s.accounts.check(user, password)
 	if !ok {
-		s.fail(w, r, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password."))
+		s.fail(w, r, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.").by(limit.RedfishAuth))
 		return
 	}
 	ss, cerr := s.sessions.create(user, readOnly)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"quintupleo/internal/limit"
 )
 
 // ErrOpenTimeout ends a listener connection that did not complete
@@ -32,6 +34,8 @@ const evictionLogEvery = 10 * time.Second
 // cost this process no descriptor.
 type admission struct {
 	max, maxPreOpen int
+	// obs is told of evictions, waits and every change of the counts.
+	obs Observer
 
 	mu sync.Mutex // guards the fields below
 	// conns are the admitted connections; the element is the connection's
@@ -47,15 +51,15 @@ type admission struct {
 	lastLog time.Time
 }
 
-func newAdmission(max, maxPreOpen int) *admission {
-	return &admission{max: max, maxPreOpen: min(maxPreOpen, max), conns: map[*conn]*list.Element{}, freed: make(chan struct{})}
+func newAdmission(max, maxPreOpen int, obs Observer) *admission {
+	return &admission{max: max, maxPreOpen: min(maxPreOpen, max), obs: obs, conns: map[*conn]*list.Element{}, freed: make(chan struct{})}
 }
 
 // wait blocks until a new connection could be admitted: a slot is free, or
 // an unopened connection could give up its own. It fails once the server
 // shuts down or ctx ends.
 func (a *admission) wait(ctx context.Context) error {
-	for {
+	for waited := false; ; waited = true {
 		a.mu.Lock()
 		if a.closed {
 			a.mu.Unlock()
@@ -67,6 +71,9 @@ func (a *admission) wait(ctx context.Context) error {
 		}
 		freed := a.freed
 		a.mu.Unlock()
+		if !waited {
+			a.obs.Limited(limit.MaxClients, limit.Waited)
+		}
 		select {
 		case <-freed:
 		case <-ctx.Done():
@@ -81,14 +88,19 @@ func (a *admission) wait(ctx context.Context) error {
 // since), it waits for a slot like wait. It fails once the server shuts
 // down or ctx ends.
 func (a *admission) admit(ctx context.Context, c *conn) (victims []*conn, err error) {
-	for {
+	for waited := false; ; waited = true {
 		a.mu.Lock()
 		if a.closed {
 			a.mu.Unlock()
 			return victims, ErrServerClosed
 		}
 		for len(a.conns) >= a.max || a.preOpen.Len() >= a.maxPreOpen {
-			v := a.popOldestLocked()
+			// The unopened cap is the one to blame when both are full.
+			why := limit.MaxClients
+			if a.preOpen.Len() >= a.maxPreOpen {
+				why = limit.MaxAnonymousClients
+			}
+			v := a.popOldestLocked(why)
 			if v == nil {
 				break
 			}
@@ -96,11 +108,15 @@ func (a *admission) admit(ctx context.Context, c *conn) (victims []*conn, err er
 		}
 		if len(a.conns) < a.max {
 			a.conns[c] = a.preOpen.PushBack(c)
+			a.reportLocked()
 			a.mu.Unlock()
 			return victims, nil
 		}
 		freed := a.freed
 		a.mu.Unlock()
+		if !waited {
+			a.obs.Limited(limit.MaxClients, limit.Waited)
+		}
 		select {
 		case <-freed:
 		case <-ctx.Done():
@@ -110,9 +126,9 @@ func (a *admission) admit(ctx context.Context, c *conn) (victims []*conn, err er
 }
 
 // popOldestLocked removes and returns the oldest connection that has not
-// opened (nil if none). One that opened in the meantime is only moved out
-// of preOpen.
-func (a *admission) popOldestLocked() *conn {
+// opened (nil if none), an eviction for the limit why. One that opened in
+// the meantime is only moved out of preOpen.
+func (a *admission) popOldestLocked(why limit.Name) *conn {
 	for e := a.preOpen.Front(); e != nil; e = a.preOpen.Front() {
 		c := a.preOpen.Remove(e).(*conn)
 		if c.isOpen() {
@@ -121,6 +137,8 @@ func (a *admission) popOldestLocked() *conn {
 		}
 		delete(a.conns, c)
 		a.evicted++
+		a.obs.Limited(why, limit.Evicted)
+		a.reportLocked()
 		return c
 	}
 	return nil
@@ -131,7 +149,7 @@ func (a *admission) popOldestLocked() *conn {
 func (a *admission) evictOldest() *conn {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.popOldestLocked()
+	return a.popOldestLocked(limit.OpenFiles)
 }
 
 // opened moves c out of the unopened set once CONNECT_OPEN succeeded; the
@@ -145,6 +163,7 @@ func (a *admission) opened(c *conn) {
 	if e := a.conns[c]; e != nil {
 		a.preOpen.Remove(e)
 		a.conns[c] = nil
+		a.reportLocked()
 	}
 }
 
@@ -160,7 +179,14 @@ func (a *admission) release(c *conn) {
 		a.preOpen.Remove(e)
 	}
 	delete(a.conns, c)
+	a.reportLocked()
 	a.signalLocked()
+}
+
+// reportLocked tells the observer the counts after a change; a.mu is held,
+// so the levels arrive in the order they were reached.
+func (a *admission) reportLocked() {
+	a.obs.Connections(limit.Libvirt, len(a.conns), a.preOpen.Len())
 }
 
 // shutdown makes wait fail from now on.

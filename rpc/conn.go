@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
+
+	"quintupleo/internal/limit"
 )
 
 // errPeerClosed is the cancellation cause when the peer goes away.
@@ -97,6 +99,10 @@ func (c *conn) serve() (err error) {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
+			var fe *FrameError
+			if errors.As(err, &fe) && fe.Len > MaxMessageSize {
+				c.srv.obs.Limited(limit.MessageSize, limit.Closed)
+			}
 			c.log.Warn("rpc: dropping connection", "err", err)
 			return err
 		}
@@ -118,6 +124,11 @@ func (c *conn) authorize(f func(context.Context, net.Conn) (bool, error)) error 
 	defer cancel()
 	readOnly, err := f(ctx, c.nc)
 	if err != nil {
+		if l, ok := tlsRefusal(err); ok {
+			c.srv.obs.Limited(l, limit.Refused)
+		} else if errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil {
+			c.srv.obs.Limited(limit.TLSHandshakeTimeout, limit.Closed)
+		}
 		c.log.Warn("rpc: client refused", "err", err)
 		return fmt.Errorf("rpc: client refused: %w", err)
 	}
@@ -172,8 +183,15 @@ func (c *conn) route(h Header, body []byte) bool {
 	// slow driver call neither blocks PINGs nor other calls.
 	select {
 	case c.sem <- struct{}{}:
-	case <-c.ctx.Done():
-		return false
+	default:
+		// At the bound: nothing more is read from this connection until a
+		// call ends.
+		c.srv.obs.Limited(limit.MaxClientRequests, limit.Waited)
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.ctx.Done():
+			return false
+		}
 	}
 	c.mu.Lock()
 	if c.draining {

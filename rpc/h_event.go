@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/digitalocean/go-libvirt"
@@ -67,8 +68,11 @@ func connectDomainEventDeregisterAny(ctx context.Context, c *conn, a *libvirt.Co
 // errTooManyCallbacks refuses a registration past WithMaxEventCallbacks,
 // worded as libvirt words its other per-call bounds ("too many …: N > MAX").
 func errTooManyCallbacks(limit int) error {
-	return errRPC(fmt.Sprintf("too many event callbacks on this connection: %d > %d", limit+1, limit), nil)
+	return errRPC(fmt.Sprintf("too many event callbacks on this connection: %d > %d", limit+1, limit), errCallbackCap)
 }
+
+// errCallbackCap is the cause of errTooManyCallbacks (for the metrics).
+var errCallbackCap = errors.New("event callback cap reached")
 
 // errCallbackTracked is libvirt's answer to a registration of an event ID
 // and object filter the connection already has (object_event.c).

@@ -3,6 +3,8 @@ package rpc
 import (
 	"errors"
 	"time"
+
+	"quintupleo/internal/limit"
 )
 
 // ErrKeepaliveTimeout ends a connection whose peer stopped answering PINGs.
@@ -58,6 +60,7 @@ func (c *conn) runKeepalive(interval time.Duration, count int) {
 		}
 		if missed >= count {
 			c.log.Warn("rpc: dropping unresponsive peer", "idle", idle, "pings", missed)
+			c.srv.obs.Limited(limit.Keepalive, limit.Closed)
 			c.close(ErrKeepaliveTimeout)
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"quintupleo/internal/acceptloop"
+	"quintupleo/internal/limit"
 )
 
 // ErrServerClosed is returned by Serve and ServeConn after
@@ -172,7 +173,7 @@ func (s *Server) applyLimits() {
 	if s.maxPreOpen <= 0 {
 		s.maxPreOpen = DefaultMaxAnonymousClients
 	}
-	s.adm = newAdmission(s.maxClients, s.maxPreOpen)
+	s.adm = newAdmission(s.maxClients, s.maxPreOpen, s.obs)
 	s.log.Info("rpc: connection limits", "max_clients", s.maxClients, "max_anonymous_clients", s.adm.maxPreOpen,
 		"open_timeout", s.openTimeout, "open_file_limit", nofile)
 }
@@ -257,6 +258,7 @@ func (s *Server) admitAndServe(nc net.Conn, p Policy) {
 			t := time.AfterFunc(s.openTimeout, func() {
 				if !c.isOpen() {
 					c.log.Info("rpc: closing a connection that did not open in time", "open_timeout", s.openTimeout)
+					s.obs.Limited(limit.OpenTimeout, limit.Closed)
 					c.close(ErrOpenTimeout)
 				}
 			})

@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"quintupleo/internal/limit"
 )
 
 // libvirt's default TLS files (virnettlscontext.c, with SYSCONFDIR /etc),
@@ -230,4 +233,23 @@ func peerDN(nc net.Conn) string {
 		return ""
 	}
 	return dn
+}
+
+// tlsRefusal is the limit that refused a TLS client in its handshake: its
+// DN not on the lists, or its certificate missing or not verifying against
+// the CA (expired, another CA, not for client use). Other handshake
+// failures (a client that is not speaking TLS, one that went away) are no
+// limit's doing.
+func tlsRefusal(err error) (limit.Name, bool) {
+	var ve *tls.CertificateVerificationError
+	switch {
+	case errors.Is(err, errDNNotAllowed):
+		return limit.TLSAllowedDN, true
+	case errors.As(err, &ve),
+		// crypto/tls's words for a client that sent no certificate (it has
+		// no error type for them); TestLimitMetricsTLS pins them.
+		strings.Contains(err.Error(), "client didn't provide a certificate"):
+		return limit.TLSClientCert, true
+	}
+	return "", false
 }

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	xdr "github.com/davecgh/go-xdr/xdr2"
@@ -32,10 +33,29 @@ func decode(body []byte, v any) error {
 	d := xdr.NewDecoderLimited(bytes.NewReader(body), uint(min(len(body), RemoteStringMax)))
 	n, err := d.Decode(v)
 	if err != nil {
+		if overStringMax(err) {
+			err = fmt.Errorf("%w: %w", errStringTooLong, err)
+		}
 		return fmt.Errorf("rpc: xdr decode %T: %w", v, err)
 	}
 	if n != len(body) {
 		return fmt.Errorf("rpc: xdr decode %T: %d trailing bytes", v, len(body)-n)
 	}
 	return nil
+}
+
+// errStringTooLong marks a decode refused because a string, opaque or
+// array in the call claims more than REMOTE_STRING_MAX (the metrics count
+// it as that limit's refusal).
+var errStringTooLong = errors.New("a length over REMOTE_STRING_MAX")
+
+// overStringMax reports a decoder refusal of a length past the string
+// limit (not merely past what the packet holds).
+func overStringMax(err error) bool {
+	var ue *xdr.UnmarshalError
+	if !errors.As(err, &ue) || ue.ErrorCode != xdr.ErrOverflow {
+		return false
+	}
+	n, ok := ue.Value.(uint32)
+	return ok && n > RemoteStringMax
 }

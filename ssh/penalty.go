@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"quintupleo/internal/limit"
 )
 
 // Per-source penalties for failed logins, after OpenSSH's
@@ -126,6 +128,7 @@ func (s *Server) refusePenalised(c net.Conn) bool {
 		return false
 	}
 	_ = c.Close()
+	s.cfg.Observer.Limited(limit.SSHAuthPenalty, limit.Refused)
 	if n, ok := s.refusedLog.tick(time.Now()); ok {
 		s.log.Warn("ssh: connection refused: source address penalised for failed logins",
 			"remote", sourceKey(c.RemoteAddr()), "penalty_left", left.Round(time.Second), "refused", n)

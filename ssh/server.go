@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"quintupleo/internal/acceptloop"
+	"quintupleo/internal/limit"
 	"quintupleo/ssh/budget"
 )
 
@@ -88,9 +90,10 @@ type Config struct {
 	Observer Observer
 }
 
-// Observer is told what the SSH endpoint serves, for the operator's metrics
-// (cmd wires one; ssh imports no metrics library). Its methods must be
-// quick and safe for concurrent use.
+// Observer is told what the SSH endpoint serves, when a limit acts and the
+// level of its connections, for the operator's metrics (cmd wires one; ssh
+// imports no metrics library). Its methods must be quick and safe for
+// concurrent use.
 type Observer interface {
 	// Session is one session channel that ran something (exec, shell or
 	// the qemu+ssh bridge), ended with the exit status it sent.
@@ -98,12 +101,19 @@ type Observer interface {
 	// Command is one command line: an exec request's, or one line of an
 	// interactive shell.
 	Command(status uint32, took time.Duration)
+	// Limited is one act of a limit (limit.Events lists the pairs).
+	Limited(l limit.Name, o limit.Outcome)
+	// Connections is the level after a change: the open connections, and
+	// how many of them have not authenticated.
+	Connections(f limit.Front, open, unauthenticated int)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Session(uint32, time.Duration) {}
-func (nopObserver) Command(uint32, time.Duration) {}
+func (nopObserver) Session(uint32, time.Duration)     {}
+func (nopObserver) Command(uint32, time.Duration)     {}
+func (nopObserver) Limited(limit.Name, limit.Outcome) {}
+func (nopObserver) Connections(limit.Front, int, int) {}
 
 // Defaults of the connection limits (docs/limits.md, section SSH).
 const (
@@ -389,6 +399,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			switch s.trackConn(c) {
 			case errTooManyConns:
+				s.cfg.Observer.Limited(limit.SSHMaxConns, limit.Refused)
 				s.log.Warn("ssh: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
 				_ = c.Close()
 			case ErrServerClosed:
@@ -431,7 +442,12 @@ func (s *Server) trackConn(c net.Conn) error {
 	}
 	var victims []*serverConn
 	for len(s.conns) >= s.cfg.MaxConns || s.preAuth.Len() >= s.cfg.MaxStartups {
-		v := s.popOldestPreAuthLocked()
+		// The unauthenticated cap is the one to blame when both are full.
+		why := limit.SSHMaxConns
+		if s.preAuth.Len() >= s.cfg.MaxStartups {
+			why = limit.SSHMaxStartups
+		}
+		v := s.popOldestPreAuthLocked(why)
 		if v == nil {
 			break
 		}
@@ -441,6 +457,7 @@ func (s *Server) trackConn(c net.Conn) error {
 	if !full {
 		s.conns[sc] = struct{}{}
 		sc.pending = s.preAuth.PushBack(sc)
+		s.reportLocked()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -461,7 +478,7 @@ func (s *Server) trackConn(c net.Conn) error {
 // was one.
 func (s *Server) freeDescriptor() bool {
 	s.mu.Lock()
-	v := s.popOldestPreAuthLocked()
+	v := s.popOldestPreAuthLocked(limit.SSHOpenFiles)
 	s.mu.Unlock()
 	if v == nil {
 		return false
@@ -471,8 +488,9 @@ func (s *Server) freeDescriptor() bool {
 }
 
 // popOldestPreAuthLocked takes the oldest unauthenticated connection out of
-// the books (nil if none); the caller closes it with evict.
-func (s *Server) popOldestPreAuthLocked() *serverConn {
+// the books (nil if none), an eviction for the limit why; the caller closes
+// it with evict.
+func (s *Server) popOldestPreAuthLocked(why limit.Name) *serverConn {
 	e := s.preAuth.Front()
 	if e == nil {
 		return nil
@@ -481,7 +499,15 @@ func (s *Server) popOldestPreAuthLocked() *serverConn {
 	v.pending = nil
 	delete(s.conns, v)
 	s.evicted++
+	s.cfg.Observer.Limited(why, limit.Evicted)
+	s.reportLocked()
 	return v
+}
+
+// reportLocked tells the observer the connection counts after a change;
+// s.mu is held, so the levels arrive in the order they were reached.
+func (s *Server) reportLocked() {
+	s.cfg.Observer.Connections(limit.SSH, len(s.conns), s.preAuth.Len())
 }
 
 // evict closes connections trackConn or freeDescriptor gave up (their
@@ -513,15 +539,19 @@ func (s *Server) authenticated(sc *serverConn) {
 	if sc.pending != nil {
 		s.preAuth.Remove(sc.pending)
 		sc.pending = nil
+		s.reportLocked()
 	}
 }
 
 func (s *Server) untrackConn(sc *serverConn) {
 	s.mu.Lock()
-	delete(s.conns, sc)
-	if sc.pending != nil {
-		s.preAuth.Remove(sc.pending)
-		sc.pending = nil
+	if _, ok := s.conns[sc]; ok { // not if evicted: that was reported
+		delete(s.conns, sc)
+		if sc.pending != nil {
+			s.preAuth.Remove(sc.pending)
+			sc.pending = nil
+		}
+		s.reportLocked()
 	}
 	s.mu.Unlock()
 	_ = sc.nc.Close()
@@ -536,6 +566,7 @@ func (s *Server) acquireSession() error {
 		return ErrServerClosed
 	}
 	if s.sessions >= s.cfg.MaxSessions {
+		s.cfg.Observer.Limited(limit.SSHMaxSessions, limit.Refused)
 		return errTooManySessions
 	}
 	s.sessions++
@@ -642,6 +673,9 @@ func (c *serverConn) serve() {
 	conn, chans, reqs, err := gossh.NewServerConn(c.nc, &cfg)
 	if err != nil {
 		s.log.Debug("ssh: handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+		if l, ok := handshakeLimit(err); ok {
+			s.cfg.Observer.Limited(l, limit.Closed)
+		}
 		if failed {
 			s.penalties.authFailed(c.nc.RemoteAddr(), time.Now())
 		}
@@ -676,6 +710,7 @@ func (c *serverConn) serve() {
 		select {
 		case perConn <- struct{}{}:
 		default:
+			s.cfg.Observer.Limited(limit.SSHMaxSessionsPerConn, limit.Refused)
 			_ = nch.Reject(gossh.ResourceShortage, "too many sessions on this connection")
 			continue
 		}
@@ -716,4 +751,23 @@ func (c *serverConn) serve() {
 			sess.serve(ctx)
 		}()
 	}
+}
+
+// handshakeLimit is the limit that ended a failed handshake, if one did:
+// the login deadline (the connection's deadline passed: an evicted
+// connection fails with "use of closed network connection" instead), or
+// MaxAuthTries (x/crypto disconnects with "too many authentication
+// failures"; it has no error type for it, and TestLimitMetricsSSH pins the
+// words).
+func handshakeLimit(err error) (limit.Name, bool) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return limit.SSHLoginGrace, true
+	}
+	var ae *gossh.ServerAuthError
+	if errors.As(err, &ae) && len(ae.Errors) > 0 &&
+		strings.Contains(ae.Errors[len(ae.Errors)-1].Error(), "too many authentication failures") {
+		return limit.SSHMaxAuthTries, true
+	}
+	return "", false
 }

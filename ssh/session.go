@@ -18,6 +18,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"quintupleo/internal/actionlog"
+	"quintupleo/internal/limit"
 	"quintupleo/ssh/budget"
 )
 
@@ -38,6 +39,9 @@ type session struct {
 	bg   sync.WaitGroup // stdin copiers; they end when the channel closes
 	// release frees the session's slots (idempotent).
 	release func()
+
+	// mem notes the memory budgets that refused during a command line.
+	mem memRefusals
 
 	// mu guards: env, pty, width, height, started.
 	mu      sync.Mutex
@@ -91,6 +95,7 @@ func (s *session) serve(parent context.Context) {
 					s.env[kv.Name] = kv.Value
 				} else {
 					ok = false
+					s.srv.cfg.Observer.Limited(limit.SSHEnv, limit.Refused)
 				}
 				s.mu.Unlock()
 			}
@@ -180,6 +185,7 @@ func (s *session) exec(ctx context.Context, cmd string) (status uint32) {
 		s.log.Info("ssh: exec", "cmd", cmd, "status", status, "duration", took)
 	}()
 	if len(cmd) > s.srv.cfg.MaxCommandBytes {
+		s.srv.cfg.Observer.Limited(limit.SSHCommandSize, limit.Refused)
 		fmt.Fprintf(s.ch.Stderr(), "sh: command line too long (%d bytes, limit %d)\n", len(cmd), s.srv.cfg.MaxCommandBytes)
 		return 126
 	}
@@ -212,6 +218,7 @@ func (s *session) exec(ctx context.Context, cmd string) (status uint32) {
 	stderr := &limitedWriter{w: s.ch.Stderr(), lim: lim}
 	run, _ := sh.Run(ctx, cmd, stdin, stdout, stderr)
 	status = uint32(run)
+	s.reportLineLimits(ctx)
 	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 		switch {
 		case errors.Is(cause, errOutputLimit):
@@ -233,8 +240,44 @@ func (s *session) newShell() (*shell, error) {
 		user:          s.user,
 		dialer:        s.srv.cfg.Dialer,
 		maxInput:      s.srv.cfg.MaxOutputBytes,
-		budget:        budget.New(s.srv.cfg.SessionMemory, "for this session", s.srv.memory),
+		budget:        budget.New(s.srv.cfg.SessionMemory, "for this session", s.srv.memory).Watch(s.mem.refused(s.srv.memory)),
 	})
+}
+
+// reportLineLimits tells the observer which limits stopped the command line
+// that ran under ctx (ended now): each at most once per line, however many
+// of its reservations or writes they refused.
+func (s *session) reportLineLimits(ctx context.Context) {
+	obs := s.srv.cfg.Observer
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		switch {
+		case errors.Is(cause, errOutputLimit):
+			obs.Limited(limit.SSHOutputSize, limit.Stopped)
+		case errors.Is(cause, errCommandLimit):
+			obs.Limited(limit.SSHCommandTimeout, limit.Stopped)
+		}
+	}
+	if s.mem.session.Swap(false) {
+		obs.Limited(limit.SSHMemorySession, limit.Refused)
+	}
+	if s.mem.total.Swap(false) {
+		obs.Limited(limit.SSHMemoryTotal, limit.Refused)
+	}
+}
+
+// memRefusals are the memory budgets that refused a reservation since the
+// last command line was reported.
+type memRefusals struct{ session, total atomic.Bool }
+
+// refused is the session budget's Watch: total is the server-wide budget.
+func (m *memRefusals) refused(total *budget.Budget) func(by *budget.Budget) {
+	return func(by *budget.Budget) {
+		if by == total {
+			m.total.Store(true)
+		} else {
+			m.session.Store(true)
+		}
+	}
 }
 
 // stdinPipe copies the channel's input into an OS pipe (the interpreter's
@@ -313,6 +356,7 @@ func (s *session) interactive(ctx context.Context) uint32 {
 			if err != nil {
 				if !src.eof && ctx.Err() == nil {
 					if src.tooLong {
+						s.srv.cfg.Observer.Limited(limit.SSHCommandSize, limit.Refused)
 						fmt.Fprintln(eout, "sh: command line too long")
 						status = 126
 					} else {
@@ -341,8 +385,6 @@ func (s *session) interactive(ctx context.Context) uint32 {
 			began := time.Now()
 			status, exited = sh.runParsed(lctx, r, &syntax.File{Stmts: stmts}, stderr)
 			s.srv.cfg.Observer.Command(uint32(status), time.Since(began))
-			cancelOut(nil)
-			cancel()
 			if err := sh.mem.keepVars(r.Vars); err != nil {
 				// what the line left in variables does not fit: start
 				// the next line without them rather than without memory
@@ -350,6 +392,9 @@ func (s *session) interactive(ctx context.Context) uint32 {
 				r.Reset()
 				_ = sh.mem.keepVars(nil)
 			}
+			s.reportLineLimits(lctx)
+			cancelOut(nil)
+			cancel()
 			if exited || ctx.Err() != nil {
 				done = true
 				break

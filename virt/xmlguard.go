@@ -37,7 +37,7 @@ const (
 func CheckXML(s, docName string, from ErrorDomain) error {
 	if len(s) > MaxXMLBytes {
 		return XMLDetail(from, fmt.Sprintf("%s: document of %d bytes is longer than the %d bytes a document may have",
-			docName, len(s), MaxXMLBytes), nil)
+			docName, len(s), MaxXMLBytes), &XMLLimitError{Bound: XMLBoundSize})
 	}
 	d := xml.NewDecoder(strings.NewReader(s))
 	d.Strict = true
@@ -55,7 +55,7 @@ func CheckXML(s, docName string, from ErrorDomain) error {
 		case xml.StartElement:
 			if depth > MaxXMLDepth {
 				return XMLDetailAt(from, docName, s, before,
-					fmt.Sprintf("Excessive depth in document: %d use XML_PARSE_HUGE option", MaxXMLDepth), nil)
+					fmt.Sprintf("Excessive depth in document: %d use XML_PARSE_HUGE option", MaxXMLDepth), &XMLLimitError{Bound: XMLBoundDepth})
 			}
 			depth++
 		case xml.EndElement:
@@ -78,8 +78,37 @@ func entityError(s, docName string, from ErrorDomain, d *xml.Decoder, err error)
 	}
 	name = strings.TrimSuffix(name, ";")
 	name = strings.TrimSuffix(name, " (no semicolon)")
-	return XMLDetailAt(from, docName, s, int(d.InputOffset()), fmt.Sprintf("Entity '%s' not defined", name), err)
+	return XMLDetailAt(from, docName, s, int(d.InputOffset()), fmt.Sprintf("Entity '%s' not defined", name),
+		&XMLLimitError{Bound: XMLBoundEntity, Err: err})
 }
+
+// XMLBound is which bound of CheckXML refused a document.
+type XMLBound string
+
+// CheckXML's bounds.
+const (
+	XMLBoundSize   XMLBound = "size"
+	XMLBoundDepth  XMLBound = "depth"
+	XMLBoundEntity XMLBound = "entity"
+)
+
+// XMLLimitError is the cause inside the *Error CheckXML refuses with: which
+// bound the document broke, so that a front end can count refusals by
+// bound without parsing the message (the client sees only the message).
+type XMLLimitError struct {
+	Bound XMLBound
+	Err   error // encoding/xml's complaint, for an entity
+}
+
+func (e *XMLLimitError) Error() string {
+	s := "refused by the XML guard's " + string(e.Bound) + " bound"
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *XMLLimitError) Unwrap() error { return e.Err }
 
 // XMLDetailAt is VIR_ERR_XML_DETAIL as libvirt prints libxml2's complaint
 // at byte offset of src: "DOCNAME:LINE: MESSAGE", then the offending line

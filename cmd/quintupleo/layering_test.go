@@ -54,6 +54,8 @@ func TestLayering(t *testing.T) {
 
 		// The one accept loop, under rpc and ssh.
 		"quintupleo/internal/acceptloop": {ours},
+		// The limits' names, shared by the front ends and the metrics.
+		"quintupleo/internal/limit": {ours},
 	}
 	// Metrics: the packages that are observed own small Observer
 	// interfaces; only internal/metrics (and cmd, which wires it) imports

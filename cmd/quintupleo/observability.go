@@ -14,6 +14,7 @@ import (
 	"quintupleo/internal/metrics"
 	"quintupleo/internal/stack"
 	"quintupleo/nodes"
+	"quintupleo/redfish"
 	"quintupleo/rpc"
 	qssh "quintupleo/ssh"
 )
@@ -76,6 +77,7 @@ type observers struct {
 	ssh          qssh.Observer
 	rpc          []rpc.Option
 	redfish      func(http.Handler) http.Handler
+	redfishLimit redfish.Observer
 	eventDropped func()
 }
 
@@ -83,7 +85,7 @@ func observersOf(m *metrics.Metrics) observers {
 	if m == nil {
 		return observers{}
 	}
-	return observers{nodes: m, ssh: m, rpc: []rpc.Option{rpc.WithObserver(m)}, redfish: m.Redfish, eventDropped: m.LifecycleEventDropped}
+	return observers{nodes: m, ssh: m, rpc: []rpc.Option{rpc.WithObserver(m)}, redfish: m.Redfish, redfishLimit: m, eventDropped: m.LifecycleEventDropped}
 }
 
 // logFormat is a --log-format flag.

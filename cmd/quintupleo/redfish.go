@@ -23,6 +23,7 @@ type redfishFlags struct {
 	authFile, readOnlyFile string
 	sessionTimeout         time.Duration
 	observe                func(http.Handler) http.Handler // not a flag: the metrics' wrapper, set by newStack
+	limits                 redfish.Observer                // not a flag: the metrics' limit counter, set by newStack
 }
 
 func (f *redfishFlags) flags(fs *pflag.FlagSet) {
@@ -52,5 +53,5 @@ func (f *redfishFlags) add(st *stack.Stack, inv *nodes.Inventory, act *nodes.Exe
 	return stack.AddRedfish(st, inv, act, stack.RedfishConfig{Addr: f.listen, PlainHTTP: f.plainHTTP, InsecureAnyHTTP: f.insecureAny,
 		TLS:      rpc.TLSFiles{Cert: tls.cert, Key: tls.key, CA: tls.ca},
 		AuthFile: f.authFile, ReadOnlyAuthFile: f.readOnlyFile, SessionTimeout: f.sessionTimeout, Logger: log,
-		Observe: f.observe})
+		Observe: f.observe, Observer: f.limits})
 }

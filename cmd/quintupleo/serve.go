@@ -241,7 +241,7 @@ func newStack(ctx context.Context, cfg serveConfig, log *slog.Logger) (st *serve
 	if _, err := cfg.tls.add(st.Stack, lv); err != nil {
 		return st, err
 	}
-	cfg.redfish.observe = obs.redfish
+	cfg.redfish.observe, cfg.redfish.limits = obs.redfish, obs.redfishLimit
 	if st.redfish, err = cfg.redfish.add(st.Stack, st.inv, st.act, cfg.tls, log.With("component", "redfish")); err != nil {
 		return st, err
 	}

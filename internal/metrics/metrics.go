@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"quintupleo/internal/limit"
 )
 
 // namespace prefixes every metric of ours.
@@ -38,6 +40,11 @@ type Metrics struct {
 	inFlight        *prometheus.GaugeVec
 	conflictRetries *prometheus.CounterVec
 	eventsDropped   *prometheus.CounterVec
+	limitEvents     *prometheus.CounterVec
+	connections     *prometheus.GaugeVec
+	unauthenticated *prometheus.GaugeVec
+	// frontOf is the front end of each limit (from limit.Events).
+	frontOf map[limit.Name]limit.Front
 
 	mu       sync.Mutex // guards the refresh state below
 	lastOK   time.Time  // end of the last successful refresh
@@ -78,6 +85,16 @@ func New() *Metrics {
 	m.inFlight = gauge("actions_in_flight", "Server actions sent to Nova and not yet at their target state, by action.", "action")
 	m.conflictRetries = counter("action_conflict_retries_total", "Nova 409 answers to an action that the executor rode out by sending it again, by action.", "action")
 	m.eventsDropped = counter("events_dropped_total", "Changes a subscriber lost because its queue was full, by stream (inventory: node changes; lifecycle: libvirt domain events).", "stream")
+	m.limitEvents = counter("limit_events_total", "Times a limit acted on a client: refused a request or connection, evicted or closed a connection, made accepting or reading wait, or stopped a command line; by front end, limit and outcome.", "front", "limit", "outcome")
+	m.connections = gauge("connections", "Connections accepted from the front end's listeners and open now (the libvirt count leaves out the SSH side's in-process connections).", "front")
+	m.unauthenticated = gauge("connections_unauthenticated", "Of quintupleo_connections, those not yet through CONNECT_OPEN (libvirt, the TLS handshake included) or authentication (SSH): what --max-anonymous-clients and --ssh-max-startups bound.", "front")
+	m.frontOf = map[limit.Name]limit.Front{}
+	for ev, front := range limit.Events() {
+		m.frontOf[ev.Limit] = front
+		// Every series exists from the start, at 0, so that rate() and
+		// alerts over them have a value before the limit first acts.
+		m.limitEvents.WithLabelValues(string(front), string(ev.Limit), string(ev.Outcome))
+	}
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "inventory_age_seconds",
 		Help: "Seconds since the last successful refresh of the inventory (-1 before the first)."}, m.inventoryAge))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -102,6 +119,26 @@ func (m *Metrics) Session(status uint32, _ time.Duration) {
 func (m *Metrics) Command(status uint32, took time.Duration) {
 	m.sshCommands.WithLabelValues(strconv.FormatUint(uint64(status), 10)).Inc()
 	m.latency.WithLabelValues("ssh").Observe(took.Seconds())
+}
+
+// Limited implements rpc.Observer, ssh.Observer and redfish.Observer: one
+// act of limit l. The front comes from limit.Events, so that a caller
+// cannot put an unbounded value in the label; a limit missing there
+// counts under front "unknown" (TestLimitedEveryEvent keeps the list
+// whole).
+func (m *Metrics) Limited(l limit.Name, o limit.Outcome) {
+	front, ok := m.frontOf[l]
+	if !ok {
+		front = "unknown"
+	}
+	m.limitEvents.WithLabelValues(string(front), string(l), string(o)).Inc()
+}
+
+// Connections implements rpc.Observer and ssh.Observer: the level of a
+// front end's connections after a change.
+func (m *Metrics) Connections(f limit.Front, open, unauthenticated int) {
+	m.connections.WithLabelValues(string(f)).Set(float64(open))
+	m.unauthenticated.WithLabelValues(string(f)).Set(float64(unauthenticated))
 }
 
 // CloudRequest implements nodes.Observer.

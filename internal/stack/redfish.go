@@ -35,6 +35,8 @@ type RedfishConfig struct {
 	Logger                     *slog.Logger
 	// Observe, when set, wraps the handler (metrics.Metrics.Redfish).
 	Observe func(http.Handler) http.Handler
+	// Observer is told when a limit refuses a request (redfish.Config's).
+	Observer redfish.Observer
 }
 
 // redfishHeaderTimeout bounds reading a request's headers: a client that
@@ -54,7 +56,8 @@ func AddRedfish(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Redfis
 	if log == nil {
 		log = st.log
 	}
-	rf, err := redfish.New(inv, act, redfish.Config{Accounts: accounts, SessionTimeout: cfg.SessionTimeout, Logger: log})
+	rf, err := redfish.New(inv, act, redfish.Config{Accounts: accounts, SessionTimeout: cfg.SessionTimeout, Logger: log,
+		Observer: cfg.Observer})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Budget struct {
 	scope  string // "for this session", "for all SSH sessions"
 	parent *Budget
 	used   atomic.Int64
+	// refused, when set, is told of every reservation made in this budget
+	// that was refused (Watch).
+	refused func(by *Budget)
 }
 
 // New returns a budget of limit bytes (≤ 0: unlimited) inside parent (nil:
@@ -37,6 +40,15 @@ func New(limit int64, scope string, parent *Budget) *Budget {
 		limit = math.MaxInt64
 	}
 	return &Budget{limit: limit, scope: scope, parent: parent}
+}
+
+// Watch makes every refused reservation made in b call f, on the
+// reserving goroutine, with the budget that refused it (b or an ancestor),
+// so that the owner can report which limit acted. Call it before b is
+// shared; it returns b.
+func (b *Budget) Watch(f func(by *Budget)) *Budget {
+	b.refused = f
+	return b
 }
 
 // Limit is the budget's size in bytes.
@@ -65,6 +77,9 @@ func (b *Budget) Reserve(n int64) error {
 		if !p.take(n) {
 			for q := b; q != p; q = q.parent {
 				q.used.Add(-n)
+			}
+			if b.refused != nil {
+				b.refused(p)
 			}
 			return &ExceededError{Limit: p.limit, Scope: p.scope}
 		}
