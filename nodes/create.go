@@ -23,6 +23,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+
+	"quintupleo/nodes/cloudcall"
 )
 
 // Provisioning: a libvirt define of a new domain creates a server that is
@@ -521,27 +523,15 @@ func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error
 // poll reads the server with exponential back-off until done says so.
 // Transient cloud errors are ridden out; the context bounds it.
 func (p *Provisioner) poll(ctx context.Context, id string, done func(Node) (bool, error)) (Node, error) {
-	wait := p.cfg.PollInterval
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return Node{}, classify("wait for server "+id, ctx.Err())
-		case <-timer.C:
-		}
-		n, err := getServer(ctx, p.cloud.Compute, id)
-		switch err = classify("get server "+id, err); {
-		case err == nil:
-			if ok, derr := done(n); ok || derr != nil {
-				return n, derr
-			}
-		case !errors.Is(err, ErrUnavailable):
-			return Node{}, err
-		}
-		timer.Reset(wait)
-		wait = min(2*wait, p.cfg.MaxPollInterval)
-	}
+	return cloudcall.Poller[Node]{
+		Interval: p.cfg.PollInterval, MaxInterval: p.cfg.MaxPollInterval,
+		Get: func(ctx context.Context) (Node, error) {
+			n, err := getServer(ctx, p.cloud.Compute, id)
+			return n, classify("get server "+id, err)
+		},
+		Transient: func(err error) bool { return errors.Is(err, ErrUnavailable) },
+		Stopped:   func(err error) error { return classify("wait for server "+id, err) },
+	}.Until(ctx, done)
 }
 
 // undo deletes what a failed creation made, bounded by its own timeout: the

@@ -33,7 +33,9 @@
 // off, powering on or off) from Nova's status, vm_state, task_state and
 // power_state, so that every front end reports the same; driver/domain's
 // state table refines it into libvirt states, and a test holds it to it.
-// Errors are classified once (errors.go) into the sentinels callers test.
+// Errors are classified once (errors.go) into the sentinels callers test;
+// the classes and the error shape every service package shares, and the
+// poller, are the leaf nodes/cloudcall's.
 //
 // It knows nothing about libvirt: no go-libvirt, no domain XML, no libvirt
 // error codes. Callers above it (driver/domain) give those meanings.
@@ -44,8 +46,8 @@
 // networks next), nodes/cinder (volumes, for storage pools), nodes/glance
 // (the image lookups of capability.go and create.go). Such a package holds that
 // service's calls and decoding and returns plain values; it imports nothing
-// of nodes (nodes composes it, so the arrow points one way), and the error
-// classes it needs move from errors.go to a leaf both can import. The
-// Provisioner and the Executor each poll a server until a condition holds;
-// one poller serves both once create.go moves its Neutron part out.
+// of nodes (nodes composes it, so the arrow points one way) but the leaf
+// nodes/cloudcall, which holds the error classes, the Error shape and the
+// classification of transport failures both share, and the one poller the
+// Provisioner, the Executor and nodes/cinder wait with.
 package nodes

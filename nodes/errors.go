@@ -1,99 +1,68 @@
 package nodes
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"quintupleo/nodes/cloudcall"
 )
 
 // Sentinel conditions. Errors returned by this package wrap one of them (test
 // with errors.Is) and keep the gophercloud error underneath (errors.As down to
-// gophercloud.ErrUnexpectedResponseCode still works).
+// gophercloud.ErrUnexpectedResponseCode still works). The classes every
+// service shares are nodes/cloudcall's.
 var (
 	// ErrNotFound: the server does not exist (Nova 404, or not a node).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = cloudcall.ErrNotFound
 	// ErrConflict: Nova refused the action in the server's current state (409)
 	// and waiting did not help.
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: the cloud did not answer usefully (5xx, 429 past its
 	// budget, connection refused, no answer within the request deadline, the
 	// inventory too stale to trust).
-	ErrUnavailable = errors.New("cloud unavailable")
+	ErrUnavailable = cloudcall.ErrUnavailable
 	// ErrFailed: the action was accepted but the server went to ERROR.
 	ErrFailed = errors.New("action failed")
 	// ErrTimeout: the server did not reach the target state in time.
-	ErrTimeout = errors.New("timed out waiting for the cloud")
+	ErrTimeout = cloudcall.ErrTimeout
 	// ErrUnsupported: the cloud cannot do what was asked at all (its API
 	// lacks the call, its policy or hypervisor refuses it), whatever the
 	// server's state.
 	ErrUnsupported = errors.New("not supported by the cloud")
 )
 
-// Error carries the condition, the operation and Nova's own explanation.
-type Error struct {
-	Op     string // e.g. "os-stop node-1"
-	Kind   error  // one of the sentinels above
-	Reason string // Nova's message (409 body, fault message), safe to show
-	Err    error  // underlying error
-}
+// Error carries the condition, the operation and Nova's own explanation
+// ("nodes: os-stop node-1: conflict: …").
+type Error = cloudcall.Error[service]
 
-func (e *Error) Error() string {
-	msg := fmt.Sprintf("nodes: %s: %v", e.Op, e.Kind)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	if e.Err != nil && e.Reason == "" {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
+// service makes Error this package's: its messages begin "nodes: ".
+type service struct{}
 
-func (e *Error) Is(target error) bool { return target == e.Kind }
-
-func (e *Error) Unwrap() error { return e.Err }
+func (service) Prefix() string { return "nodes" }
 
 // classify turns a gophercloud/transport error into an *Error with a sentinel.
 func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var already *Error
-	if errors.As(err, &already) {
-		return err
-	}
-	e := &Error{Op: op, Err: err}
-	var resp gophercloud.ErrUnexpectedResponseCode
-	var netErr net.Error
-	var noAnswer *RequestTimeoutError
-	switch {
-	case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
-		e.Kind = ErrNotFound
-	case gophercloud.ResponseCodeIs(err, http.StatusConflict):
-		e.Kind = ErrConflict
-		e.Reason = novaMessage(err)
-	case errors.As(err, &resp) && (resp.Actual >= 500 || resp.Actual == http.StatusTooManyRequests):
-		e.Kind = ErrUnavailable
-		e.Reason = fmt.Sprintf("HTTP %d from %s %s", resp.Actual, resp.Method, resp.URL)
-	case errors.As(err, &noAnswer):
-		// Our per-request deadline, not the caller's: the cloud is not
-		// answering, which a later request may change.
-		e.Kind = ErrUnavailable
-		e.Reason = noAnswer.Error()
-	case errors.Is(err, context.DeadlineExceeded):
-		e.Kind = ErrTimeout
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("nodes: %s: %w", op, err)
-	case errors.As(err, &netErr):
-		e.Kind = ErrUnavailable
-		e.Reason = "cannot reach the cloud"
-	default:
-		e.Kind = ErrUnavailable
-	}
-	return e
+	return cloudcall.Classify(op, err, func(e *Error) {
+		var resp gophercloud.ErrUnexpectedResponseCode
+		var noAnswer *RequestTimeoutError
+		switch {
+		case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
+			e.Kind = ErrNotFound
+		case gophercloud.ResponseCodeIs(err, http.StatusConflict):
+			e.Kind = ErrConflict
+			e.Reason = novaMessage(err)
+		case errors.As(err, &resp) && (resp.Actual >= 500 || resp.Actual == http.StatusTooManyRequests):
+			e.Kind = ErrUnavailable
+			e.Reason = cloudcall.HTTPReason(resp)
+		case errors.As(err, &noAnswer):
+			// Our per-request deadline, not the caller's: the cloud is not
+			// answering, which a later request may change.
+			e.Kind = ErrUnavailable
+			e.Reason = noAnswer.Error()
+		}
+	})
 }
 
 // novaMessage extracts the message of a Nova error body such as

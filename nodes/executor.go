@@ -9,6 +9,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+
+	"quintupleo/nodes/cloudcall"
 )
 
 // ExecutorConfig tunes the waits of actions and chooses the boot strategy.
@@ -276,28 +278,11 @@ func (x *Executor) waitIdle(ctx context.Context, id string) (Node, error) {
 
 // poll reads the server with exponential back-off until done says so.
 func (x *Executor) poll(ctx context.Context, id string, done func(Node) (bool, error)) (Node, error) {
-	wait := x.cfg.PollInterval
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return Node{}, ctx.Err()
-		case <-timer.C:
-		}
-		n, err := x.inv.fetch(ctx, id)
-		if err != nil && !errors.Is(err, ErrUnavailable) {
-			return n, err
-		}
-		if err == nil {
-			ok, derr := done(n)
-			if ok || derr != nil {
-				return n, derr
-			}
-		}
-		timer.Reset(wait)
-		wait = min(2*wait, x.cfg.MaxPollInterval)
-	}
+	return cloudcall.Poller[Node]{
+		Interval: x.cfg.PollInterval, MaxInterval: x.cfg.MaxPollInterval,
+		Get:       func(ctx context.Context) (Node, error) { return x.inv.fetch(ctx, id) },
+		Transient: func(err error) bool { return errors.Is(err, ErrUnavailable) },
+	}.Until(ctx, done)
 }
 
 // SetMetadata writes one metadata item on a server and updates the cache.

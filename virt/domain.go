@@ -159,3 +159,51 @@ const (
 	XMLUpdateCPU  uint32 = 4 // update guest CPU to the host's
 	XMLMigratable uint32 = 8 // migratable XML: runtime-only aliases are dropped
 )
+
+// virDomainCreateFlags (VIR_DOMAIN_START_*), for virDomainCreateXML and
+// virDomainCreateWithFlags.
+const (
+	StartPaused      uint32 = 1 << 0 // VIR_DOMAIN_START_PAUSED
+	StartAutodestroy uint32 = 1 << 1 // VIR_DOMAIN_START_AUTODESTROY
+	StartBypassCache uint32 = 1 << 2 // VIR_DOMAIN_START_BYPASS_CACHE
+	StartForceBoot   uint32 = 1 << 3 // VIR_DOMAIN_START_FORCE_BOOT
+	StartValidate    uint32 = 1 << 4 // VIR_DOMAIN_START_VALIDATE
+	StartResetNVRAM  uint32 = 1 << 5 // VIR_DOMAIN_START_RESET_NVRAM
+)
+
+// virDomainUndefineFlagsValues (VIR_DOMAIN_UNDEFINE_*), for
+// virDomainUndefineFlags.
+const (
+	UndefineManagedSave         uint32 = 1 << 0 // VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+	UndefineSnapshotsMetadata   uint32 = 1 << 1 // VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+	UndefineNVRAM               uint32 = 1 << 2 // VIR_DOMAIN_UNDEFINE_NVRAM
+	UndefineKeepNVRAM           uint32 = 1 << 3 // VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+	UndefineCheckpointsMetadata uint32 = 1 << 4 // VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+	UndefineTPM                 uint32 = 1 << 5 // VIR_DOMAIN_UNDEFINE_TPM
+	UndefineKeepTPM             uint32 = 1 << 6 // VIR_DOMAIN_UNDEFINE_KEEP_TPM
+)
+
+// virDomainModificationImpact (VIR_DOMAIN_AFFECT_*): which definition a
+// call changes; AffectCurrent (0) is the live one of a running domain, the
+// persistent one otherwise.
+const (
+	AffectCurrent uint32 = 0
+	AffectLive    uint32 = 1 << 0
+	AffectConfig  uint32 = 1 << 1
+)
+
+// virDomainMetadataType (VIR_DOMAIN_METADATA_*), for virDomainGetMetadata
+// and virDomainSetMetadata.
+const (
+	MetadataDescription int32 = 0
+	MetadataTitle       int32 = 1
+	MetadataElement     int32 = 2
+)
+
+// virDomainInterfaceAddressesSource
+// (VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_*), for virDomainInterfaceAddresses.
+const (
+	AddrSourceLease uint32 = 0
+	AddrSourceAgent uint32 = 1
+	AddrSourceARP   uint32 = 2
+)

@@ -34,7 +34,7 @@ func TestDrainStopsAcceptingEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	testtool.WriteFile(t, auth, []byte("ironic:"+string(hash)+"\n"))
-	tcpAddr, sshAddr, rfAddr := freePort(t), freePort(t), freePort(t)
+	tcpAddr, sshAddr, rfAddr := testtool.FreeAddr(t), testtool.FreeAddr(t), testtool.FreeAddr(t)
 	rw, ro := filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
 	p, _ := launchServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--state-dir", dir,
 		"--listen-tcp", tcpAddr, "--listen-unix", rw, "--read-only-unix", ro,

@@ -25,7 +25,7 @@ func TestEveryListenerOpensOnlyWhenReady(t *testing.T) {
 	withSSH(t, &client)(nil, &keys)
 	// The client must know the ports before serve says anything; they are
 	// picked free just before (the best a fixed-port client can have).
-	tcpAddr, sshAddr := freePort(t), freePort(t)
+	tcpAddr, sshAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
 	p, _ := launchServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--state-dir", t.TempDir(),
 		"--listen-tcp", tcpAddr, "--listen-ssh", sshAddr, "--ssh-authorized-keys", keys.sshAuthKeys)
 
@@ -52,17 +52,6 @@ func TestEveryListenerOpensOnlyWhenReady(t *testing.T) {
 			t.Errorf("ready line %q does not say %s", line, want)
 		}
 	}
-}
-
-// freePort returns a loopback address with a port nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // waitAccepts polls addr, as a client waiting for a service does, until a
@@ -92,7 +81,7 @@ func TestPortConflictFailsStartUpWithNothingServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg.listenTCP, cfg.listenSSH = freePort(t), taken.Addr().String()
+	cfg.listenTCP, cfg.listenSSH = testtool.FreeAddr(t), taken.Addr().String()
 
 	_, err = newStack(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "ssh listener") || !strings.Contains(err.Error(), "address already in use") {

@@ -128,7 +128,7 @@ func TestSoak(t *testing.T) {
 	var client sshClient
 	var keys serveConfig
 	withSSH(t, &client)(nil, &keys)
-	metricsAddr := freePort(t)
+	metricsAddr := testtool.FreeAddr(t)
 	p := startServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--os-cloud", "sim", "--clouds-yaml", yaml,
 		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0", "--listen-metrics", metricsAddr,
 		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey,

@@ -75,7 +75,7 @@ type Event struct {
 }
 
 // MetadataChange is what a METADATA_CHANGE event says: which of the
-// domain's metadata changed (MetadataTitle, MetadataDescription or
+// domain's metadata changed (virt.MetadataTitle, MetadataDescription or
 // MetadataElement) and, for an element, its namespace.
 type MetadataChange struct {
 	Type int32

@@ -132,10 +132,10 @@ func metadataEvents(d Domain, before, after map[string]string) []Event {
 		out = append(out, Event{Domain: d, Metadata: &MetadataChange{Type: typ, URI: uri}})
 	}
 	if was.Title != is.Title {
-		changed(MetadataTitle, "")
+		changed(virt.MetadataTitle, "")
 	}
 	if was.Description != is.Description {
-		changed(MetadataDescription, "")
+		changed(virt.MetadataDescription, "")
 	}
 	if was.Metadata == is.Metadata {
 		return out
@@ -150,7 +150,7 @@ func metadataEvents(d Domain, before, after map[string]string) []Event {
 	slices.Sort(uris)
 	for _, u := range uris {
 		if e, ok := cur[u]; !ok || e != old[u] {
-			changed(MetadataElement, u)
+			changed(virt.MetadataElement, u)
 		}
 	}
 	return out

@@ -111,13 +111,6 @@ func (h *Driver) VCPUTimes(ctx context.Context, u virt.UUID) ([]uint64, error) {
 	return times, nil
 }
 
-// Interface address sources (virDomainInterfaceAddressesSource).
-const (
-	AddrSourceLease = 0 // the network's DHCP leases: Neutron's fixed IPs
-	AddrSourceAgent = 1 // the guest agent, which a cloud server has none of for us
-	AddrSourceARP   = 2 // the host's ARP table: the same addresses, no prefix
-)
-
 // Interface is one entry of virDomainInterfaceAddresses.
 type Interface struct {
 	Name  string // the host-side device: "tap" + the port ID's first 11 characters, as Nova's libvirt driver names it
@@ -148,9 +141,13 @@ func (h *Driver) InterfaceAddresses(ctx context.Context, u virt.UUID, source, fl
 	if !d.State.Active() {
 		return nil, NotRunning()
 	}
+	// The lease source is the network's DHCP leases: Neutron's fixed IPs;
+	// the ARP source the host's ARP table: the same addresses, no prefix;
+	// the agent source the guest agent, which a cloud server has none of
+	// for us.
 	switch source {
-	case AddrSourceLease, AddrSourceARP:
-	case AddrSourceAgent:
+	case virt.AddrSourceLease, virt.AddrSourceARP:
+	case virt.AddrSourceAgent:
 		return nil, virt.ArgumentUnsupported(from, "QEMU guest agent is not configured")
 	default:
 		return nil, virt.ArgumentUnsupported(from, fmt.Sprintf("Unknown IP address data source %d", source))
@@ -174,7 +171,7 @@ func (h *Driver) InterfaceAddresses(ctx context.Context, u virt.UUID, source, fl
 		}
 		for _, ip := range ips {
 			a := IPAddr{IPv6: ip.Version == 6, Addr: ip.Addr}
-			if source == AddrSourceLease {
+			if source == virt.AddrSourceLease {
 				a.Prefix = uint32(f.Prefixes[ip.Addr])
 			}
 			ifc.Addrs = append(ifc.Addrs, a)

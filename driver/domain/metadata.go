@@ -14,47 +14,34 @@ import (
 // define uses for <title>, <description> and <metadata> (keep.go), with
 // libvirt 9.0's checks and wording (checked against a real libvirtd).
 
-// Metadata types (virDomainMetadataType).
-const (
-	MetadataDescription = 0
-	MetadataTitle       = 1
-	MetadataElement     = 2
-)
-
-// Modification impact flags (virDomainModificationImpact).
-const (
-	affectLive   = 1
-	affectConfig = 2
-)
-
 // metadataTarget checks what both calls check: the flags, the type and its
 // URI. A cloud server has one definition, so the live and the persistent
 // one are the same; only a live change of a domain that does not run is
 // refused, as libvirt refuses it.
 func metadataTarget(d Domain, api string, typ int32, uri *string, flags uint32) error {
-	if flags&^(affectLive|affectConfig) != 0 {
+	if flags&^(virt.AffectLive|virt.AffectConfig) != 0 {
 		fn := "qemuDomainGetMetadata"
 		if api == "virDomainSetMetadata" {
 			fn = "qemuDomainSetMetadata"
 		}
-		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function %s", flags&^(affectLive|affectConfig), fn))
+		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function %s", flags&^(virt.AffectLive|virt.AffectConfig), fn))
 	}
 	switch typ {
-	case MetadataDescription, MetadataTitle:
+	case virt.MetadataDescription, virt.MetadataTitle:
 		if uri != nil {
 			return virt.InvalidArgRaw(virt.FromDomain, "uri in "+api+" must be NULL")
 		}
-	case MetadataElement:
+	case virt.MetadataElement:
 		if uri == nil {
 			return virt.InvalidArgRaw(virt.FromDomain, "uri in "+api+" must not be NULL")
 		}
 	default:
 		return virt.InvalidArg(virt.FromDomain, fmt.Sprintf("unknown metadata type '%d'", typ))
 	}
-	if flags == affectLive|affectConfig {
+	if flags == virt.AffectLive|virt.AffectConfig {
 		return virt.InvalidArgRaw(virt.FromDomain, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
 	}
-	if flags&affectLive != 0 && !d.State.Active() {
+	if flags&virt.AffectLive != 0 && !d.State.Active() {
 		return virt.OperationInvalid(virt.FromDomain, "domain is not running", nil)
 	}
 	return nil
@@ -72,11 +59,11 @@ func (h *Driver) GetMetadata(ctx context.Context, u virt.UUID, typ int32, uri *s
 	spec := h.specOf(ctx, n, d)
 	v := ""
 	switch typ {
-	case MetadataTitle:
+	case virt.MetadataTitle:
 		v = spec.Title
-	case MetadataDescription:
+	case virt.MetadataDescription:
 		v = spec.Description
-	case MetadataElement:
+	case virt.MetadataElement:
 		v, _ = domxml.MetadataElement(spec.Metadata, *uri)
 	}
 	if v == "" {
@@ -103,7 +90,7 @@ func (h *Driver) SetMetadata(ctx context.Context, u virt.UUID, typ int32, metada
 	}
 	k, _ := keptOf(n.Metadata)
 	switch typ {
-	case MetadataTitle:
+	case virt.MetadataTitle:
 		if key != nil {
 			return virt.InvalidArgRaw(virt.FromDomain, "key in virDomainSetMetadata must be NULL")
 		}
@@ -111,12 +98,12 @@ func (h *Driver) SetMetadata(ctx context.Context, u virt.UUID, typ int32, metada
 			return virt.InvalidArgRaw(virt.FromDomain, "metadata title can't contain newlines")
 		}
 		k.Title = val
-	case MetadataDescription:
+	case virt.MetadataDescription:
 		if key != nil {
 			return virt.InvalidArgRaw(virt.FromDomain, "key in virDomainSetMetadata must be NULL")
 		}
 		k.Description = val
-	case MetadataElement:
+	case virt.MetadataElement:
 		elemKey := ""
 		if metadata != nil {
 			if key == nil {

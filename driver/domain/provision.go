@@ -22,20 +22,11 @@ type Provisioner interface {
 	FlavorFor(ctx context.Context, spec nodes.CreateSpec) (string, error)
 }
 
-// Undefine flags virsh sends (virDomainUndefineFlagsValues). None has a
-// meaning on Nova: no managed save, snapshot or checkpoint metadata, NVRAM
-// or TPM state is kept outside the server, and deleting it removes them all.
-const (
-	undefineManagedSave         = 1 << 0
-	undefineSnapshotsMetadata   = 1 << 1
-	undefineNVRAM               = 1 << 2
-	undefineKeepNVRAM           = 1 << 3
-	undefineCheckpointsMetadata = 1 << 4
-	undefineTPM                 = 1 << 5
-	undefineKeepTPM             = 1 << 6
-	undefineKnown               = undefineManagedSave | undefineSnapshotsMetadata | undefineNVRAM |
-		undefineKeepNVRAM | undefineCheckpointsMetadata | undefineTPM | undefineKeepTPM
-)
+// undefineKnown are the undefine flags virsh sends. None has a meaning on
+// Nova: no managed save, snapshot or checkpoint metadata, NVRAM or TPM state
+// is kept outside the server, and deleting it removes them all.
+const undefineKnown = virt.UndefineManagedSave | virt.UndefineSnapshotsMetadata | virt.UndefineNVRAM |
+	virt.UndefineKeepNVRAM | virt.UndefineCheckpointsMetadata | virt.UndefineTPM | virt.UndefineKeepTPM
 
 // defineNew creates the cloud server of a domain v does not have. The XML's
 // name and UUID must be free (libvirt's "already exists" errors otherwise).

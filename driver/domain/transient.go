@@ -27,16 +27,6 @@ import (
 // MetaTransient is the server metadata key that marks a transient domain.
 const MetaTransient = "libvirt:transient"
 
-// Create flags (virDomainCreateFlags) of createXML.
-const (
-	startPaused      = 1 << 0
-	startAutodestroy = 1 << 1
-	startBypassCache = 1 << 2
-	startForceBoot   = 1 << 3
-	startValidate    = 1 << 4
-	startResetNVRAM  = 1 << 5
-)
-
 // isTransient reports whether n is a transient domain.
 func isTransient(n nodes.Node) bool { return n.Metadata[MetaTransient] == "1" }
 
@@ -85,14 +75,14 @@ func (h *Driver) CreateXML(ctx context.Context, xml string, flags uint32) (Domai
 // do: validation (the XML is always validated) and a fresh boot (there is
 // no saved state). Paused starts and auto-destroy on disconnect are refused.
 func checkCreateFlags(flags uint32) error {
-	const known = startPaused | startAutodestroy | startBypassCache | startForceBoot | startValidate | startResetNVRAM
+	const known = virt.StartPaused | virt.StartAutodestroy | virt.StartBypassCache | virt.StartForceBoot | virt.StartValidate | virt.StartResetNVRAM
 	if flags&^known != 0 {
 		return virt.InvalidArg(from, fmt.Sprintf("unsupported flags (0x%x) in function qemuDomainCreateXML", flags&^known))
 	}
 	switch {
-	case flags&startPaused != 0:
+	case flags&virt.StartPaused != 0:
 		return virt.ConfigUnsupported(from, "starting a domain paused is not supported by this cloud")
-	case flags&startAutodestroy != 0:
+	case flags&virt.StartAutodestroy != 0:
 		return virt.ConfigUnsupported(from, "destroying a domain when the connection closes is not supported by this cloud")
 	}
 	return nil

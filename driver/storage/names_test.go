@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"quintupleo/nodes/cinder"
+	"quintupleo/virt"
 )
 
 // TestNamed: Cinder names become unique, shell-safe pool names and paths,
@@ -37,16 +38,19 @@ func TestNamed(t *testing.T) {
 }
 
 // TestMatches: the pool (active, persistent, autostarted, dir) against
-// virConnectListAllStoragePools' filters, the bits as libvirt numbers them
-// (virsh pool-list without --all sends ACTIVE, 2).
+// virConnectListAllStoragePools' filters (virsh pool-list without --all
+// sends ACTIVE; virt's tests hold the bits to libvirt's numbers).
 func TestMatches(t *testing.T) {
-	if listInactive != 1 || listActive != 2 || listPersistent != 4 || listAutostart != 16 || listDir != 64 {
-		t.Fatalf("the filter bits are not libvirt's")
-	}
-	for flags, want := range map[uint32]bool{
-		0: true, listActive: true, listInactive: false, listActive | listInactive: true,
-		listPersistent: true, listTransient: false, listAutostart: true, listNoAutostart: false,
-		listDir: true, 1 << 9: false, listDir | 1<<9: true, listInactive | listPersistent: false,
+	const (
+		active, inactive       = virt.PoolListActive, virt.PoolListInactive
+		persistent, transient  = virt.PoolListPersistent, virt.PoolListTransient
+		autostart, noAutostart = virt.PoolListAutostart, virt.PoolListNoAutostart
+		dir, logical           = virt.PoolListDir, virt.PoolListLogical
+	)
+	for flags, want := range map[virt.StoragePoolListFlags]bool{
+		0: true, active: true, inactive: false, active | inactive: true,
+		persistent: true, transient: false, autostart: true, noAutostart: false,
+		dir: true, logical: false, dir | logical: true, inactive | persistent: false,
 	} {
 		if got := matches(flags); got != want {
 			t.Errorf("flags %#x: %v, want %v", flags, got, want)

@@ -39,9 +39,6 @@ type PoolInfo struct {
 	Capacity, Allocation, Available uint64
 }
 
-// virStoragePoolState: the pool is running whenever Cinder is there.
-const poolRunning = 2
-
 // volumeCloud is what the driver asks of Cinder (nodes/cinder.Client); a
 // test gives it a cloud that holds a listing while a change is made.
 type volumeCloud interface {
@@ -116,37 +113,24 @@ func (d *Driver) Pools(ctx context.Context, flags uint32) ([]Pool, error) {
 	if err := d.ready(); err != nil {
 		return nil, err
 	}
-	if !matches(flags) {
+	if !matches(virt.StoragePoolListFlags(flags)) {
 		return nil, nil
 	}
 	return []Pool{d.pool}, nil
 }
 
-// virConnectListAllStoragePoolsFlags (libvirt-storage.h: INACTIVE is the
-// first bit, ACTIVE the second).
-const (
-	listInactive    = 1 << 0
-	listActive      = 1 << 1
-	listPersistent  = 1 << 2
-	listTransient   = 1 << 3
-	listAutostart   = 1 << 4
-	listNoAutostart = 1 << 5
-	listDir         = 1 << 6
-	listTypes       = 0x3fff << 6 // DIR … ISCSI_DIRECT
-)
-
 // matches reports whether the pool (active, persistent, autostarted, of
 // type dir) passes the filter flags, each pair of which is an "either".
-func matches(flags uint32) bool {
-	pair := func(yes, no uint32, is bool) bool {
+func matches(flags virt.StoragePoolListFlags) bool {
+	pair := func(yes, no virt.StoragePoolListFlags, is bool) bool {
 		f := flags & (yes | no)
 		return f == 0 || f == yes|no || (is && f == yes) || (!is && f == no)
 	}
-	if t := flags & listTypes; t != 0 && t&listDir == 0 {
+	if t := flags & virt.PoolListTypes; t != 0 && t&virt.PoolListDir == 0 {
 		return false
 	}
-	return pair(listActive, listInactive, true) && pair(listPersistent, listTransient, true) &&
-		pair(listAutostart, listNoAutostart, true)
+	return pair(virt.PoolListActive, virt.PoolListInactive, true) && pair(virt.PoolListPersistent, virt.PoolListTransient, true) &&
+		pair(virt.PoolListAutostart, virt.PoolListNoAutostart, true)
 }
 
 // PoolByName looks the pool up by name.
@@ -199,7 +183,8 @@ func (d *Driver) PoolInfo(ctx context.Context, u virt.UUID) (PoolInfo, error) {
 	}
 	alloc := uint64(max(0, use.InUseGiB+use.ReservedGiB)) * gib
 	capacity := uint64(use.LimitGiB) * gib
-	return PoolInfo{State: poolRunning, Capacity: capacity, Allocation: alloc, Available: capacity - min(capacity, alloc)}, nil
+	// The pool is running whenever Cinder is there.
+	return PoolInfo{State: virt.PoolRunning, Capacity: capacity, Allocation: alloc, Available: capacity - min(capacity, alloc)}, nil
 }
 
 // PoolXML is the pool's XML, as libvirt writes a dir pool's.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -47,11 +46,11 @@ func ReferenceLibvirtd(t testing.TB) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	_, port, err := net.SplitHostPort(FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "LVREF_DIR="+filepath.Join(dir, "lvref"), "LVREF_PORT="+strconv.Itoa(port),
+	env := append(os.Environ(), "LVREF_DIR="+filepath.Join(dir, "lvref"), "LVREF_PORT="+port,
 		"LVREF_CAPS="+filepath.Join(dir, "caps"))
 	run := func(arg string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -72,22 +71,12 @@ func ReferenceLibvirtd(t testing.TB) string {
 	// The test driver forgets its state when its last connection closes,
 	// and the script's holder connects in the background: this connection,
 	// open when Connect returns, keeps the state for the test's virsh calls.
-	l := libvirt.NewWithDialer(dialers.NewRemote("127.0.0.1", dialers.UsePort(strconv.Itoa(port)), dialers.WithRemoteTimeout(10*time.Second)))
+	l := libvirt.NewWithDialer(dialers.NewRemote("127.0.0.1", dialers.UsePort(port), dialers.WithRemoteTimeout(10*time.Second)))
 	if err := l.ConnectToURI(libvirt.TestDefault); err != nil {
 		t.Fatalf("connect to the reference libvirtd: %v", err)
 	}
 	t.Cleanup(func() { _ = l.Disconnect() })
-	return "test+tcp://127.0.0.1:" + strconv.Itoa(port) + "/default"
-}
-
-// freePort is a TCP port free on 127.0.0.1 a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return "test+tcp://127.0.0.1:" + port + "/default"
 }
 
 // repoRoot is the directory of the go.mod above the working directory

@@ -4,8 +4,9 @@
 // deleting → gone), so a caller that returns has the cloud in the state it
 // asked for.
 //
-// It imports nothing of nodes (nodes composes it; docs/design.md), so it
-// classifies Cinder's answers into its own few error kinds.
+// It imports nothing of nodes (nodes composes it; docs/design.md), only the
+// leaf nodes/cloudcall, and classifies Cinder's answers into its own few
+// error kinds beside the shared ones.
 package cinder
 
 import (
@@ -21,6 +22,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/quotasets"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+
+	"quintupleo/nodes/cloudcall"
 )
 
 // Volume is one Cinder volume.
@@ -222,25 +225,10 @@ func (c *Client) WaitReleased(ctx context.Context, id string) error {
 // poll reads volume id with exponential back-off until done says so.
 // Transient errors are ridden out; the context bounds it.
 func (c *Client) poll(ctx context.Context, id string, done func(Volume) (bool, error)) (Volume, error) {
-	wait := c.cfg.PollInterval
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return Volume{}, classify("wait for volume "+id, ctx.Err())
-		case <-timer.C:
-		}
-		v, err := c.Get(ctx, id)
-		switch {
-		case err == nil:
-			if ok, derr := done(v); ok || derr != nil {
-				return v, derr
-			}
-		case !errors.Is(err, ErrUnavailable):
-			return Volume{}, err
-		}
-		timer.Reset(wait)
-		wait = min(2*wait, c.cfg.MaxPollInterval)
-	}
+	return cloudcall.Poller[Volume]{
+		Interval: c.cfg.PollInterval, MaxInterval: c.cfg.MaxPollInterval,
+		Get:       func(ctx context.Context) (Volume, error) { return c.Get(ctx, id) },
+		Transient: func(err error) bool { return errors.Is(err, ErrUnavailable) },
+		Stopped:   func(err error) error { return classify("wait for volume "+id, err) },
+	}.Until(ctx, done)
 }

@@ -180,7 +180,7 @@ func cmdNetDumpxml(v *vsh, c *cmdArgs) error {
 	}
 	var flags uint32
 	if c.has("inactive") {
-		flags = 1 // VIR_NETWORK_XML_INACTIVE
+		flags = uint32(libvirt.NetworkXMLInactive)
 	}
 	xml, err := v.l.NetworkGetXMLDesc(net, flags)
 	if err != nil {
@@ -223,7 +223,10 @@ func netFromFile(create bool) func(v *vsh, c *cmdArgs) error {
 		var net libvirt.Network
 		var flags uint32
 		if c.has("validate") {
-			flags = 1 // VIR_NETWORK_DEFINE_VALIDATE / VIR_NETWORK_CREATE_VALIDATE
+			flags = uint32(libvirt.NetworkDefineValidate)
+			if create {
+				flags = uint32(libvirt.NetworkCreateValidate)
+			}
 		}
 		switch {
 		case create && flags != 0:

@@ -147,8 +147,13 @@ func poolListFlags(c *cmdArgs) (libvirt.ConnectListAllStoragePoolsFlags, error) 
 
 // poolTypeFlags are the pool types pool-list --type knows.
 var poolTypeFlags = map[string]libvirt.ConnectListAllStoragePoolsFlags{
-	"dir": 1 << 6, "fs": 1 << 7, "netfs": 1 << 8, "logical": 1 << 9, "disk": 1 << 10, "iscsi": 1 << 11, "scsi": 1 << 12,
-	"mpath": 1 << 13, "rbd": 1 << 14, "sheepdog": 1 << 15, "gluster": 1 << 16, "zfs": 1 << 17, "vstorage": 1 << 18, "iscsi-direct": 1 << 19,
+	"dir": libvirt.ConnectListStoragePoolsDir, "fs": libvirt.ConnectListStoragePoolsFs,
+	"netfs": libvirt.ConnectListStoragePoolsNetfs, "logical": libvirt.ConnectListStoragePoolsLogical,
+	"disk": libvirt.ConnectListStoragePoolsDisk, "iscsi": libvirt.ConnectListStoragePoolsIscsi,
+	"scsi": libvirt.ConnectListStoragePoolsScsi, "mpath": libvirt.ConnectListStoragePoolsMpath,
+	"rbd": libvirt.ConnectListStoragePoolsRbd, "sheepdog": libvirt.ConnectListStoragePoolsSheepdog,
+	"gluster": libvirt.ConnectListStoragePoolsGluster, "zfs": libvirt.ConnectListStoragePoolsZfs,
+	"vstorage": libvirt.ConnectListStoragePoolsVstorage, "iscsi-direct": libvirt.ConnectListStoragePoolsIscsiDirect,
 }
 
 // poolStates are virStoragePoolState's words in pool-list --details and

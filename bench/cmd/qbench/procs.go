@@ -81,7 +81,9 @@ func (p *procs) cleanup() {
 	}
 }
 
-// freePort asks the kernel for a free loopback port.
+// freePort asks the kernel for a free loopback port. Not
+// internal/testtool.FreeAddr: that package is test code (it fails a
+// testing.TB), and qbench is a command that reports errors, not a test.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
