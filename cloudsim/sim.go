@@ -330,6 +330,13 @@ func (s *Sim) IssuedTokens() []string {
 	return out
 }
 
+// CloudsYAMLAt is the clouds.yaml of a sim that will listen at addr
+// (host:port), for a client started before it (a shim started while its
+// cloud is down).
+func CloudsYAMLAt(cloudName, addr, password string) []byte {
+	return cloudsYAML(cloudName, "http://"+addr+IdentityPath, password)
+}
+
 func cloudsYAML(cloudName, authURL, password string) []byte {
 	return fmt.Appendf(nil, `clouds:
   %s:

@@ -98,6 +98,11 @@ func Connect(ctx context.Context, cfg CloudConfig) (*Cloud, error) {
 	tr.setServices(authOpts.IdentityEndpoint)
 	observed.Transport = tr
 	provider, err := config.NewProviderClient(ctx, authOpts, config.WithHTTPClient(observed))
+	if CredentialsRefused(err) {
+		// An answer, not an outage: Link and serve's start-up tell them apart.
+		return nil, &Error{Op: "authenticate", Kind: ErrRefused, Err: err,
+			Reason: "Keystone refused the credentials: " + cause(err)}
+	}
 	if err != nil {
 		return nil, classify("authenticate", err)
 	}

@@ -102,7 +102,9 @@ type Written interface {
 
 // Provisioner creates and deletes servers.
 type Provisioner struct {
-	cloud *Cloud
+	// link leads to the cloud; Create, Delete, FlavorFor and SweepDebris
+	// make sure it is connected before anything uses cloud().
+	link  *Link
 	cache Written
 	cfg   ProvisionConfig
 	log   *slog.Logger
@@ -110,6 +112,10 @@ type Provisioner struct {
 
 // NewProvisioner builds a Provisioner over cloud that keeps cache current.
 func NewProvisioner(cloud *Cloud, cache Written, cfg ProvisionConfig) *Provisioner {
+	return newProvisioner(Linked(cloud), cache, cfg)
+}
+
+func newProvisioner(link *Link, cache Written, cfg ProvisionConfig) *Provisioner {
 	if cfg.Image == "" {
 		cfg.Image = "ipxe-boot"
 	}
@@ -125,7 +131,21 @@ func NewProvisioner(cloud *Cloud, cache Written, cfg ProvisionConfig) *Provision
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Provisioner{cloud: cloud, cache: cache, cfg: cfg, log: cfg.Logger}
+	return &Provisioner{link: link, cache: cache, cfg: cfg, log: cfg.Logger}
+}
+
+// cloud is the connected cloud; see Provisioner.link.
+func (p *Provisioner) cloud() *Cloud { return p.link.current() }
+
+// connected makes sure the link is up, answering its error when it is not.
+func (p *Provisioner) connected(op string) (*Cloud, error) {
+	if c := p.link.current(); c != nil {
+		return c, nil
+	}
+	if err := p.link.failed(); err != nil {
+		return nil, err
+	}
+	return nil, &Error{Op: op, Kind: ErrUnavailable, Reason: "not connected to the cloud yet"}
 }
 
 // plan is a CreateSpec resolved against the cloud.
@@ -150,7 +170,11 @@ type made struct {
 // — the cloud's, a conflict, the caller's context ending — everything made is
 // deleted (with a context of its own), and the error says why.
 func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err error) {
-	if err := p.cloud.needNetwork("create server " + spec.Name); err != nil {
+	cloud, err := p.connected("create server " + spec.Name)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := cloud.needNetwork("create server " + spec.Name); err != nil {
 		return Node{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
@@ -224,7 +248,7 @@ func (p *Provisioner) plan(ctx context.Context, spec CreateSpec) (plan, error) {
 // RAM, then fewest vCPUs, then least disk, then name, so the choice is the
 // same on every replica.
 func (p *Provisioner) chooseFlavor(ctx context.Context, spec CreateSpec) (flavors.Flavor, string, error) {
-	pages, err := flavors.ListDetail(p.cloud.Compute, flavors.ListOpts{}).AllPages(ctx)
+	pages, err := flavors.ListDetail(p.cloud().Compute, flavors.ListOpts{}).AllPages(ctx)
 	if err != nil {
 		return flavors.Flavor{}, "", classify("list flavors", err)
 	}
@@ -256,12 +280,12 @@ func (p *Provisioner) chooseFlavor(ctx context.Context, spec CreateSpec) (flavor
 // findImage resolves an image name or ID to an active image's ID.
 func (p *Provisioner) findImage(ctx context.Context, ref string) (string, error) {
 	op := "find image " + ref
-	if im, err := images.Get(ctx, p.cloud.Image, ref).Extract(); err == nil {
+	if im, err := images.Get(ctx, p.cloud().Image, ref).Extract(); err == nil {
 		return im.ID, nil
 	} else if !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return "", classify(op, err)
 	}
-	pages, err := images.List(p.cloud.Image, images.ListOpts{Name: ref}).AllPages(ctx)
+	pages, err := images.List(p.cloud().Image, images.ListOpts{Name: ref}).AllPages(ctx)
 	if err != nil {
 		return "", classify(op, err)
 	}
@@ -276,7 +300,7 @@ func (p *Provisioner) findImage(ctx context.Context, ref string) (string, error)
 }
 
 func (p *Provisioner) networks(ctx context.Context) ([]networks.Network, error) {
-	pages, err := networks.List(p.cloud.Network, networks.ListOpts{}).AllPages(ctx)
+	pages, err := networks.List(p.cloud().Network, networks.ListOpts{}).AllPages(ctx)
 	if err != nil {
 		return nil, classify("list networks", err)
 	}
@@ -350,7 +374,7 @@ func (p *Provisioner) createPort(ctx context.Context, server string, i int, mac 
 	if mac != "" {
 		op = fmt.Sprintf("create port with MAC %s on network '%s'", mac, nw.name)
 	}
-	port, err := ports.Create(ctx, p.cloud.Network, ports.CreateOpts{
+	port, err := ports.Create(ctx, p.cloud().Network, ports.CreateOpts{
 		NetworkID:  nw.id,
 		Name:       PortNamePrefix + server + ":" + strconv.Itoa(i),
 		MACAddress: mac,
@@ -370,7 +394,7 @@ func (p *Provisioner) createPort(ctx context.Context, server string, i int, mac 
 // XML at the same moment), the name exists — ErrExists, with the server
 // the port is bound to, if any, as Reason; otherwise err.
 func (p *Provisioner) macTakenBy(ctx context.Context, server, mac string, nw network, err error) error {
-	pages, lerr := ports.List(p.cloud.Network, ports.ListOpts{MACAddress: mac, NetworkID: nw.id}).AllPages(ctx)
+	pages, lerr := ports.List(p.cloud().Network, ports.ListOpts{MACAddress: mac, NetworkID: nw.id}).AllPages(ctx)
 	if lerr != nil {
 		return err
 	}
@@ -427,7 +451,7 @@ func (p *Provisioner) createServer(ctx context.Context, spec CreateSpec, pl plan
 		opts.BlockDevice = []servers.BlockDevice{{SourceType: servers.SourceVolume, DestinationType: servers.DestinationVolume,
 			UUID: spec.BootVolume, BootIndex: 0}}
 	}
-	s, err := servers.Create(ctx, p.cloud.Compute, opts, nil).Extract()
+	s, err := servers.Create(ctx, p.cloud().Compute, opts, nil).Extract()
 	if err != nil {
 		return "", refusal("create server "+spec.Name, err)
 	}
@@ -442,8 +466,8 @@ func (p *Provisioner) claim(ctx context.Context, name, ours string) error {
 	op := "claim name " + name
 	q := url.Values{"name": {"^" + regexp.QuoteMeta(name) + "$"}}
 	var page wireServerPage
-	u := p.cloud.Compute.ServiceURL("servers", "detail") + "?" + q.Encode()
-	if _, err := p.cloud.Compute.Get(ctx, u, &page, &gophercloud.RequestOpts{OkCodes: []int{200}}); err != nil {
+	u := p.cloud().Compute.ServiceURL("servers", "detail") + "?" + q.Encode()
+	if _, err := p.cloud().Compute.Get(ctx, u, &page, &gophercloud.RequestOpts{OkCodes: []int{200}}); err != nil {
 		return classify(op, err)
 	}
 	var rivals []Node
@@ -478,6 +502,9 @@ func (p *Provisioner) waitBuilt(ctx context.Context, id string) (Node, error) {
 
 // FlavorFor is the name of the flavor Create would give spec.
 func (p *Provisioner) FlavorFor(ctx context.Context, spec CreateSpec) (string, error) {
+	if _, err := p.connected("choose a flavor for " + spec.Name); err != nil {
+		return "", err
+	}
 	f, _, err := p.chooseFlavor(ctx, spec)
 	return f.Name, err
 }
@@ -491,7 +518,7 @@ func (p *Provisioner) stopWhenBuilt(ctx context.Context, id string) (Node, error
 	}
 	built := time.Now()
 	for {
-		err := servers.Stop(ctx, p.cloud.Compute, id).ExtractErr()
+		err := servers.Stop(ctx, p.cloud().Compute, id).ExtractErr()
 		if err == nil {
 			break
 		}
@@ -526,7 +553,7 @@ func (p *Provisioner) poll(ctx context.Context, id string, done func(Node) (bool
 	return cloudcall.Poller[Node]{
 		Interval: p.cfg.PollInterval, MaxInterval: p.cfg.MaxPollInterval,
 		Get: func(ctx context.Context) (Node, error) {
-			n, err := getServer(ctx, p.cloud.Compute, id)
+			n, err := getServer(ctx, p.cloud().Compute, id)
 			return n, classify("get server "+id, err)
 		},
 		Transient: func(err error) bool { return errors.Is(err, ErrUnavailable) },
@@ -555,7 +582,11 @@ func (p *Provisioner) undo(ctx context.Context, name string, m made) {
 // returns once Nova no longer has the server and Cinder has detached its
 // volumes (which it keeps).
 func (p *Provisioner) Delete(ctx context.Context, id string) error {
-	if err := p.cloud.needNetwork("delete server " + id); err != nil {
+	cloud, err := p.connected("delete server " + id)
+	if err != nil {
+		return err
+	}
+	if err := cloud.needNetwork("delete server " + id); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
@@ -564,7 +595,7 @@ func (p *Provisioner) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	n, err := getServer(ctx, p.cloud.Compute, id)
+	n, err := getServer(ctx, p.cloud().Compute, id)
 	if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return classify("get server "+id, err)
 	}
@@ -585,7 +616,7 @@ func (p *Provisioner) Delete(ctx context.Context, id string) error {
 // ourPorts are the ports bound to server id that quintupleo created.
 func (p *Provisioner) ourPorts(ctx context.Context, id string) ([]string, error) {
 	op := "list ports of " + id
-	pages, err := ports.List(p.cloud.Network, ports.ListOpts{DeviceID: id}).AllPages(ctx)
+	pages, err := ports.List(p.cloud().Network, ports.ListOpts{DeviceID: id}).AllPages(ctx)
 	if err != nil {
 		return nil, classify(op, err)
 	}
@@ -605,7 +636,7 @@ func (p *Provisioner) ourPorts(ctx context.Context, id string) ([]string, error)
 // deleteServer deletes a server and waits until Nova no longer has it.
 func (p *Provisioner) deleteServer(ctx context.Context, id string) error {
 	op := "delete server " + id
-	if err := servers.Delete(ctx, p.cloud.Compute, id).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+	if err := servers.Delete(ctx, p.cloud().Compute, id).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		if err = classify(op, err); !errors.Is(err, ErrUnavailable) || !p.deleteUnderWay(ctx, id) {
 			return err
 		}
@@ -625,7 +656,7 @@ func (p *Provisioner) deleteServer(ctx context.Context, id string) error {
 // deleted or gone was accepted for deletion — sending the delete again
 // would only repeat it.
 func (p *Provisioner) deleteUnderWay(ctx context.Context, id string) bool {
-	n, err := getServer(ctx, p.cloud.Compute, id)
+	n, err := getServer(ctx, p.cloud().Compute, id)
 	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return true
 	}
@@ -633,7 +664,7 @@ func (p *Provisioner) deleteUnderWay(ctx context.Context, id string) bool {
 }
 
 func (p *Provisioner) deletePort(ctx context.Context, id string) error {
-	if err := ports.Delete(ctx, p.cloud.Network, id).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+	if err := ports.Delete(ctx, p.cloud().Network, id).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return classify("delete port "+id, err)
 	}
 	return nil

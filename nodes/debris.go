@@ -55,7 +55,14 @@ type debrisCandidate struct {
 // A cloud that cannot be read is tried again later; SweepDebris returns when
 // nothing is left to judge, or when ctx ends.
 func (p *Provisioner) SweepDebris(ctx context.Context) error {
-	if p.cloud.Network == nil {
+	// Started with the shim, perhaps while the cloud is down: the sweep
+	// waits for the inventory's refreshes to connect it.
+	select {
+	case <-p.link.Up():
+	case <-ctx.Done():
+		return nil
+	}
+	if p.cloud().Network == nil {
 		return nil // no ports of ours can exist, and defines are refused
 	}
 	young := map[string]time.Time{} // candidate → when a pass first saw it
@@ -116,7 +123,7 @@ func (p *Provisioner) findDebris(ctx context.Context) ([]debrisCandidate, error)
 		return nil, err
 	}
 	var out []debrisCandidate
-	err = listServers(ctx, p.cloud.Compute, time.Time{}, func(n Node) {
+	err = listServers(ctx, p.cloud().Compute, time.Time{}, func(n Node) {
 		v, marked := n.Metadata[MetaDefining]
 		if !marked || n.Deleted() {
 			return
@@ -158,7 +165,7 @@ func (p *Provisioner) listOwnPorts(ctx context.Context) ([]ownPort, time.Time, e
 	var body struct {
 		Ports []ownPort `json:"ports"`
 	}
-	resp, err := p.cloud.Network.Get(ctx, p.cloud.Network.ServiceURL("ports"), &body, &gophercloud.RequestOpts{OkCodes: []int{200}})
+	resp, err := p.cloud().Network.Get(ctx, p.cloud().Network.ServiceURL("ports"), &body, &gophercloud.RequestOpts{OkCodes: []int{200}})
 	if err != nil {
 		return nil, time.Time{}, classify("list ports", err)
 	}
@@ -192,7 +199,7 @@ func (p *Provisioner) removeDebris(ctx context.Context, c debrisCandidate) error
 // unmark removes MetaDefining from the server of a finished define and
 // returns n as it now is.
 func (p *Provisioner) unmark(ctx context.Context, n Node) (Node, error) {
-	err := servers.DeleteMetadatum(ctx, p.cloud.Compute, n.ID, MetaDefining).ExtractErr()
+	err := servers.DeleteMetadatum(ctx, p.cloud().Compute, n.ID, MetaDefining).ExtractErr()
 	if err != nil {
 		return n, classify("delete metadata "+MetaDefining+" of "+n.ID, err)
 	}

@@ -35,10 +35,14 @@ type diagnosticsBody struct {
 // ErrConflict (Nova's 409).
 func (inv *Inventory) Diagnostics(ctx context.Context, id string) (Diagnostics, error) {
 	op := "server diagnostics " + id
-	c := *inv.cloud.Compute // a copy: the microversion is this request's
+	cloud, err := inv.connected()
+	if err != nil {
+		return Diagnostics{}, err
+	}
+	c := *cloud.Compute // a copy: the microversion is this request's
 	c.Microversion = diagnosticsMicroversion
 	var body diagnosticsBody
-	_, err := c.Get(ctx, c.ServiceURL("servers", id, "diagnostics"), &body, &gophercloud.RequestOpts{OkCodes: []int{200}})
+	_, err = c.Get(ctx, c.ServiceURL("servers", id, "diagnostics"), &body, &gophercloud.RequestOpts{OkCodes: []int{200}})
 	if err != nil {
 		return Diagnostics{}, refusedOr(op, "server diagnostics", diagnosticsMicroversion, err, http.StatusForbidden, http.StatusNotImplemented)
 	}

@@ -174,6 +174,10 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	if !ok {
 		return Node{}, fmt.Errorf("nodes: unknown action %s", a)
 	}
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return Node{}, err
+	}
 	target := spec.target
 	if target == "" {
 		n, err := x.inv.Node(ctx, id)
@@ -185,13 +189,13 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	op := fmt.Sprintf("%s %s", a, id)
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.ActionTimeout)
 	defer cancel()
-	done := x.inv.cloud.observer().ActionStarted(a.String())
+	done := x.inv.link.obs.ActionStarted(a.String())
 	defer func() { done(err) }()
 
 	// idleRetried: a 409 found the server idle once already (see below).
 	idleRetried := false
 	for {
-		err := spec.send(ctx, x.inv.cloud.Compute, id, image)
+		err := spec.send(ctx, cloud.Compute, id, image)
 		if err == nil {
 			break
 		}
@@ -215,13 +219,13 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 			// state itself comes back the same and is returned.
 			if !idleRetried {
 				idleRetried = true
-				x.inv.cloud.observer().ConflictRetried(a.String())
+				x.inv.link.obs.ConflictRetried(a.String())
 				continue
 			}
 			return n, err
 		}
 		x.log.Debug("server busy; waiting for its task before retrying", "op", op, "task_state", n.TaskState)
-		x.inv.cloud.observer().ConflictRetried(a.String())
+		x.inv.link.obs.ConflictRetried(a.String())
 		if _, werr := x.waitIdle(ctx, id); werr != nil {
 			return Node{}, x.timeoutOr(ctx, op, werr)
 		}
@@ -288,7 +292,11 @@ func (x *Executor) poll(ctx context.Context, id string, done func(Node) (bool, e
 // SetMetadata writes one metadata item on a server and updates the cache.
 func (x *Executor) SetMetadata(ctx context.Context, id, key, value string) (Node, error) {
 	op := fmt.Sprintf("set metadata %s on %s", key, id)
-	_, err := servers.CreateMetadatum(ctx, x.inv.cloud.Compute, id, servers.MetadatumOpts{key: value}).Extract()
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return Node{}, err
+	}
+	_, err = servers.CreateMetadatum(ctx, cloud.Compute, id, servers.MetadatumOpts{key: value}).Extract()
 	if err != nil {
 		return Node{}, classify(op, err)
 	}

@@ -27,7 +27,11 @@ const crashDumpMicroversion = "2.17"
 // in a state Nova does not accept is ErrConflict.
 func (x *Executor) TriggerCrashDump(ctx context.Context, id string) error {
 	op := "trigger_crash_dump " + id
-	c := *x.inv.cloud.Compute // a copy: the microversion is this request's
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return err
+	}
+	c := *cloud.Compute // a copy: the microversion is this request's
 	c.Microversion = crashDumpMicroversion
 	resp, err := c.Post(ctx, c.ServiceURL("servers", id, "action"), map[string]any{"trigger_crash_dump": nil}, nil,
 		&gophercloud.RequestOpts{OkCodes: []int{202}})

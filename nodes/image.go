@@ -8,10 +8,18 @@ import "context"
 
 // ImageByID reads the image with this ID; a missing one is ErrNotFound.
 func (x *Executor) ImageByID(ctx context.Context, id string) (Image, error) {
-	return x.inv.cloud.ImageByID(ctx, id)
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return Image{}, err
+	}
+	return cloud.ImageByID(ctx, id)
 }
 
 // FindImage finds an image by ID, else by its unique name.
 func (x *Executor) FindImage(ctx context.Context, nameOrID string) (Image, error) {
-	return x.inv.cloud.FindImage(ctx, nameOrID)
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return Image{}, err
+	}
+	return cloud.FindImage(ctx, nameOrID)
 }

@@ -84,9 +84,11 @@ type Change struct {
 // refresh keeps it current; what the Executor reads while it acts updates it
 // at once (apply, forget).
 type Inventory struct {
-	cloud *Cloud
-	cfg   InventoryConfig
-	log   *slog.Logger
+	// link is the way to the cloud: connected at once (NewInventory), or
+	// once the cloud can be reached (NewLinkedInventory).
+	link *Link
+	cfg  InventoryConfig
+	log  *slog.Logger
 	// changes fans every Change out to the subscribers.
 	changes *pubsub.Hub[Change]
 
@@ -121,14 +123,21 @@ type Inventory struct {
 // NewInventory builds an inventory over cloud. Nothing runs until Run or a
 // read triggers a refresh.
 func NewInventory(cloud *Cloud, cfg InventoryConfig) *Inventory {
+	return NewLinkedInventory(Linked(cloud), cfg)
+}
+
+// NewLinkedInventory builds an inventory over the cloud link leads to, which
+// its refreshes connect when it is not yet: until then every read answers
+// the link's error (ErrUnavailable) at once.
+func NewLinkedInventory(link *Link, cfg InventoryConfig) *Inventory {
 	cfg.setDefaults()
 	log := cfg.Logger
 	return &Inventory{
-		cloud: cloud,
-		cfg:   cfg,
-		log:   log,
+		link: link,
+		cfg:  cfg,
+		log:  log,
 		changes: pubsub.New(cfg.ChangeBuffer, func(sub int, c Change) {
-			cloud.observer().ChangeDropped()
+			link.obs.ChangeDropped()
 			log.Warn("inventory subscriber is behind; change dropped", "subscriber", sub)
 		}),
 		refreshing: make(chan struct{}, 1),
@@ -151,7 +160,14 @@ func (inv *Inventory) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if err := inv.Refresh(ctx); err != nil && ctx.Err() == nil {
-			inv.log.Warn("inventory refresh failed", "err", err)
+			// While the cloud cannot be reached at all, the Link says so
+			// when it comes back, and start-up said so when it went: a
+			// warning every interval would only bury the rest.
+			level := slog.LevelWarn
+			if inv.link.current() == nil {
+				level = slog.LevelDebug
+			}
+			inv.log.Log(ctx, level, "inventory refresh failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -209,7 +225,7 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 		inv.mu.Lock()
 		inv.lastErr = err
 		inv.mu.Unlock()
-		inv.cloud.observer().Refreshed(time.Since(start), err, nil)
+		inv.link.obs.Refreshed(time.Since(start), err, nil)
 		return err
 	}
 
@@ -245,11 +261,18 @@ func (inv *Inventory) refreshUnless(ctx context.Context, done func() bool) error
 	}
 	inv.lastOK = time.Now()
 	inv.lastErr = nil
+	if inv.refreshes == 0 {
+		// The first listing is the baseline, not a change: libvirtd sends
+		// no DEFINED event for the domains it finds at start, and a client
+		// that connected while the cloud was down lists them when it is up.
+		inv.baselineLocked()
+	} else {
+		inv.publishLocked(changes)
+	}
 	inv.refreshes++
-	inv.publishLocked(changes)
 	byStatus := countStatuses(inv.nodes)
 	inv.mu.Unlock()
-	inv.cloud.observer().Refreshed(time.Since(start), nil, byStatus)
+	inv.link.obs.Refreshed(time.Since(start), nil, byStatus)
 	return nil
 }
 
@@ -290,8 +313,12 @@ func (inv *Inventory) list(ctx context.Context, since time.Time) ([]Node, error)
 		Reason: fmt.Sprintf("the listing did not complete within the refresh deadline of %s", inv.cfg.RefreshTimeout)}
 	ctx, cancel := context.WithTimeoutCause(ctx, inv.cfg.RefreshTimeout, overdue)
 	defer cancel()
+	cloud, err := inv.link.Cloud(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var listed []Node
-	err := listServers(ctx, inv.cloud.Compute, since, func(n Node) { listed = append(listed, n) })
+	err = listServers(ctx, cloud.Compute, since, func(n Node) { listed = append(listed, n) })
 	if err != nil {
 		if context.Cause(ctx) == error(overdue) {
 			overdue.Err = err
@@ -373,6 +400,12 @@ func (inv *Inventory) ready(ctx context.Context) error {
 	loaded := inv.refreshes > 0
 	inv.mu.Unlock()
 	if !loaded {
+		if err := inv.link.failed(); err != nil {
+			// The cloud could not be reached at the last try: say so at
+			// once rather than hold the caller for another one (the
+			// refresh loop tries again, within its back-off).
+			return err
+		}
 		if inv.beforeFirstLoad != nil {
 			inv.beforeFirstLoad()
 		}
@@ -449,7 +482,11 @@ func (inv *Inventory) Node(ctx context.Context, id string) (Node, error) {
 
 // fetch reads one server from Nova (not the cache) and stores it.
 func (inv *Inventory) fetch(ctx context.Context, id string) (Node, error) {
-	n, err := getServer(ctx, inv.cloud.Compute, id)
+	cloud, err := inv.connected()
+	if err != nil {
+		return Node{}, err
+	}
+	n, err := getServer(ctx, cloud.Compute, id)
 	if err != nil {
 		err = classify("get server "+id, err)
 		if errors.Is(err, ErrNotFound) {
@@ -489,6 +526,39 @@ func (inv *Inventory) forget(id string) {
 // ChangeBuffer changes; a subscriber that falls further behind loses changes
 // (logged) rather than stalling the inventory.
 func (inv *Inventory) Subscribe() (<-chan Change, func()) { return inv.changes.Subscribe() }
+
+// baselineLocked takes the first listing's nodes without publishing them.
+func (inv *Inventory) baselineLocked() {
+	inv.gen++
+	inv.reordered = true
+}
+
+// cloud is the connected cloud, nil before the link has connected. It is
+// never nil for a caller that has read a node from the inventory (the link
+// never disconnects); one that has not uses connected.
+func (inv *Inventory) cloud() *Cloud { return inv.link.current() }
+
+// Unreachable is nil once the inventory's link has connected to the cloud,
+// and until then why not (ErrUnavailable): the front ends built before
+// then (internal/stack) answer it.
+func (inv *Inventory) Unreachable() error {
+	_, err := inv.connected()
+	return err
+}
+
+// Link is the inventory's way to the cloud.
+func (inv *Inventory) Link() *Link { return inv.link }
+
+// connected is the cloud, or the link's error while it is not connected.
+func (inv *Inventory) connected() (*Cloud, error) {
+	if c := inv.link.current(); c != nil {
+		return c, nil
+	}
+	if err := inv.link.failed(); err != nil {
+		return nil, err
+	}
+	return nil, &Error{Op: "reach the cloud", Kind: ErrUnavailable, Reason: "not connected to the cloud yet"}
+}
 
 func (inv *Inventory) publishLocked(changes []Change) {
 	if len(changes) > 0 {

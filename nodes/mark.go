@@ -48,7 +48,7 @@ func (x *Executor) DeleteMetadatum(ctx context.Context, id, key string) (Node, e
 	if _, has := n.Metadata[key]; !has {
 		return n, nil
 	}
-	err = servers.DeleteMetadatum(ctx, x.inv.cloud.Compute, id, key).ExtractErr()
+	err = servers.DeleteMetadatum(ctx, x.inv.cloud().Compute, id, key).ExtractErr()
 	if err != nil {
 		if err = classify(fmt.Sprintf("delete metadata %s of %s", key, id), err); !errors.Is(err, ErrNotFound) {
 			return Node{}, err

@@ -6,8 +6,8 @@ import "quintupleo/nodes/neutron"
 // inventory's cloud, for the libvirt network driver; nil when the cloud's
 // catalog has no network service.
 func (inv *Inventory) Neutron() *neutron.Client {
-	if inv.cloud == nil || inv.cloud.Network == nil {
+	if inv.cloud() == nil || inv.cloud().Network == nil {
 		return nil
 	}
-	return neutron.New(inv.cloud.Network)
+	return neutron.New(inv.cloud().Network)
 }

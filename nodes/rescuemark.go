@@ -97,7 +97,11 @@ func (o describeOpts) ToServerUpdateMap() (map[string]any, error) {
 // SetDescription replaces the server's description (nil: none) and reads
 // the server back. Nova takes it in any state, rescued included.
 func (x *Executor) SetDescription(ctx context.Context, id string, desc *string) (Node, error) {
-	if err := servers.Update(ctx, x.inv.cloud.Compute, id, describeOpts{desc}).Err; err != nil {
+	cloud, err := x.inv.connected()
+	if err != nil {
+		return Node{}, err
+	}
+	if err := servers.Update(ctx, cloud.Compute, id, describeOpts{desc}).Err; err != nil {
 		return Node{}, classify("set the description of "+id, err)
 	}
 	return x.inv.fetch(ctx, id)

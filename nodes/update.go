@@ -31,7 +31,7 @@ func (x *Executor) EditMetadata(ctx context.Context, id string, edit func(map[st
 	if next == nil {
 		next = map[string]string{}
 	}
-	_, err = servers.ResetMetadata(ctx, x.inv.cloud.Compute, id, servers.MetadataOpts(next)).Extract()
+	_, err = servers.ResetMetadata(ctx, x.inv.cloud().Compute, id, servers.MetadataOpts(next)).Extract()
 	if gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
 		return Node{}, &Error{Op: op, Kind: ErrConflict, Reason: novaMessage(err), Err: err}
 	}

@@ -107,7 +107,7 @@ func (x *Executor) InsertMedia(ctx context.Context, id, url string) (Node, error
 	if err != nil {
 		return n, x.timeoutOr(ctx, op, err)
 	}
-	_, err = servers.UpdateMetadata(ctx, x.inv.cloud.Compute, id, servers.MetadataOpts{
+	_, err = servers.UpdateMetadata(ctx, x.inv.cloud().Compute, id, servers.MetadataOpts{
 		MetaMediaImage: imageID, MetaMediaURL: url}).Extract()
 	if err != nil {
 		x.deleteMediaImage(context.WithoutCancel(ctx), imageID)
@@ -120,14 +120,14 @@ func (x *Executor) InsertMedia(ctx context.Context, id, url string) (Node, error
 // until Glance is done. On failure the image is deleted.
 func (x *Executor) importMedia(ctx context.Context, n Node, url string) (string, error) {
 	private := images.ImageVisibilityPrivate
-	img, err := images.Create(ctx, x.inv.cloud.Image, images.CreateOpts{
+	img, err := images.Create(ctx, x.inv.cloud().Image, images.CreateOpts{
 		Name: "quintupleo-vmedia-" + n.Name, DiskFormat: "iso", ContainerFormat: "bare", Visibility: &private,
 		Properties: map[string]string{propRescueDevice: "cdrom", propRescueBus: "sata", propMediaServer: n.ID},
 	}).Extract()
 	if err != nil {
 		return "", glanceError("create a media image for "+n.ID, err)
 	}
-	err = imageimport.Create(ctx, x.inv.cloud.Image, img.ID, imageimport.CreateOpts{
+	err = imageimport.Create(ctx, x.inv.cloud().Image, img.ID, imageimport.CreateOpts{
 		Name: imageimport.WebDownloadMethod, URI: url}).ExtractErr()
 	if err == nil {
 		err = x.waitImported(ctx, img.ID, url)
@@ -147,7 +147,7 @@ func (x *Executor) importMedia(ctx context.Context, n Node, url string) (string,
 func (x *Executor) waitImported(ctx context.Context, imageID, url string) error {
 	wait := x.cfg.PollInterval
 	for {
-		img, err := x.inv.cloud.ImageByID(ctx, imageID)
+		img, err := x.inv.cloud().ImageByID(ctx, imageID)
 		if err != nil && !errors.Is(err, ErrUnavailable) {
 			return err
 		}
@@ -207,7 +207,7 @@ func (x *Executor) EjectMedia(ctx context.Context, id string) (Node, error) {
 // returned: the media is already out, and the image (named after its
 // server, with quintupleo_vmedia_server) can be found and deleted later.
 func (x *Executor) deleteMediaImage(ctx context.Context, imageID string) {
-	err := images.Delete(ctx, x.inv.cloud.Image, imageID).ExtractErr()
+	err := images.Delete(ctx, x.inv.cloud().Image, imageID).ExtractErr()
 	if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		x.log.Warn("virtual media image left in Glance", "image", imageID, "err", err)
 	}
@@ -220,7 +220,7 @@ func (x *Executor) bootCD(ctx context.Context, n Node) (Node, error) {
 	if !ok {
 		return n, &Error{Op: "boot " + n.ID + " from its CD", Kind: ErrConflict, Reason: "no media is inserted"}
 	}
-	img, err := x.inv.cloud.ImageByID(ctx, m.ImageID)
+	img, err := x.inv.cloud().ImageByID(ctx, m.ImageID)
 	if errors.Is(err, ErrNotFound) || (err == nil && img.Status != "active") {
 		return n, &Error{Op: "boot " + n.ID + " from its CD", Kind: ErrConflict,
 			Reason: fmt.Sprintf("the image of the inserted media (%s, from %s) is gone from Glance or not active; eject and insert it again", m.ImageID, m.URL)}

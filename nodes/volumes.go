@@ -20,7 +20,7 @@ func (c *Cloud) Cinder(cfg cinder.Config) *cinder.Client {
 // detaches asynchronously, and a client that deletes the volumes next
 // (virsh undefine --remove-all-storage) must find them free.
 func (p *Provisioner) waitVolumesReleased(ctx context.Context, vols []string) error {
-	cc := p.cloud.Cinder(cinder.Config{Timeout: p.cfg.Timeout, PollInterval: p.cfg.PollInterval, MaxPollInterval: p.cfg.MaxPollInterval})
+	cc := p.cloud().Cinder(cinder.Config{Timeout: p.cfg.Timeout, PollInterval: p.cfg.PollInterval, MaxPollInterval: p.cfg.MaxPollInterval})
 	if cc == nil {
 		return nil
 	}
@@ -33,4 +33,10 @@ func (p *Provisioner) waitVolumesReleased(ctx context.Context, vols []string) er
 }
 
 // Cinder is the block storage of the inventory's cloud, or nil without one.
-func (inv *Inventory) Cinder(cfg cinder.Config) *cinder.Client { return inv.cloud.Cinder(cfg) }
+// It is nil, too, before the link has connected (see Inventory.Link).
+func (inv *Inventory) Cinder(cfg cinder.Config) *cinder.Client {
+	if inv.cloud() == nil {
+		return nil
+	}
+	return inv.cloud().Cinder(cfg)
+}

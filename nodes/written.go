@@ -11,5 +11,5 @@ func (inv *Inventory) Forget(id string) { inv.forget(id) }
 // inventory current: creating and deleting servers changes nodes, which is
 // the executor's part, never the cache's.
 func (x *Executor) Provisioner(cfg ProvisionConfig) *Provisioner {
-	return NewProvisioner(x.inv.cloud, x.inv, cfg)
+	return newProvisioner(x.inv.link, x.inv, cfg)
 }

@@ -265,6 +265,9 @@ func (m *Metrics) notReady() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
+	case m.lastOK.IsZero() && m.lastErr != nil:
+		// A shim started while the cloud is down: say why.
+		return "not ready: the inventory has not been loaded yet: " + m.lastErr.Error()
 	case m.lastOK.IsZero():
 		return "not ready: the inventory has not been loaded yet"
 	case m.lastErr != nil:

@@ -35,6 +35,13 @@ type DriverConfig struct {
 	StopReturnsAtAccepted bool
 }
 
+// rpcStorage is what the storage driver is to the RPC server and to the
+// domain driver (its volumes as disks).
+type rpcStorage interface {
+	rpc.Storage
+	domain.Volumes
+}
+
 // AddDrivers builds the libvirt drivers over the node model (inv, and act
 // acting on its nodes), one per object family, as the RPC server serves
 // them. Networks are served when cfg.Networks is set and the cloud has
@@ -50,9 +57,19 @@ func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Driver
 		// What defines killed in the middle left behind (nodes/debris.go).
 		st.Go("define debris sweep", prov.SweepDebris)
 	}
+	// A cloud not reached yet has no catalog to tell whether Neutron and
+	// Cinder are there: lazy.go's stand-ins decide when it arrives.
+	lazy := inv.Unreachable() != nil
 	var nets *network.Driver
 	if cfg.Networks != nil {
-		if nc := inv.Neutron(); nc != nil {
+		var nc network.Cloud // nil: no Neutron in the catalog
+		switch {
+		case lazy:
+			nc = lazyNeutron{inv}
+		case inv.Neutron() != nil:
+			nc = inv.Neutron()
+		}
+		if nc != nil {
 			ncfg := *cfg.Networks
 			ncfg.Logger = cmp.Or(ncfg.Logger, cfg.Logger)
 			nets = network.New(nc, ncfg)
@@ -66,7 +83,12 @@ func AddDrivers(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Driver
 	if cfg.Provision != nil {
 		timeout = cfg.Provision.Timeout
 	}
-	stor := storage.New(inv.Cinder(cinder.Config{Timeout: timeout}), scfg)
+	var stor rpcStorage
+	if lazy {
+		stor = newLazyStorage(inv, cinder.Config{Timeout: timeout}, scfg)
+	} else {
+		stor = storage.New(inv.Cinder(cinder.Config{Timeout: timeout}), scfg)
+	}
 	dcfg.Volumes = stor
 	dom := domain.New(inv, act, dcfg)
 	st.Go("events", dom.Run)
