@@ -31,6 +31,11 @@ var (
 	// lacks the call, its policy or hypervisor refuses it), whatever the
 	// server's state.
 	ErrUnsupported = errors.New("not supported by the cloud")
+	// ErrDeletedDuringAction is under an ErrNotFound whose server was
+	// there when the cloud accepted the action and gone before it reached
+	// its target state (errors.Is finds both): deleted by someone else
+	// meanwhile, such as the reaper of a transient domain that saw it stop.
+	ErrDeletedDuringAction = errors.New("the server was deleted after the cloud accepted the action")
 )
 
 // Error carries the condition, the operation and Nova's own explanation

@@ -242,6 +242,9 @@ func (x *Executor) run(ctx context.Context, id string, a Action, image string) (
 	notifyAccepted(ctx)
 
 	n, err := x.waitFor(ctx, id, target)
+	if errors.Is(err, ErrNotFound) {
+		return n, &Error{Op: op, Kind: ErrNotFound, Err: ErrDeletedDuringAction}
+	}
 	if err != nil {
 		return n, x.timeoutOr(ctx, op, err)
 	}

@@ -7,8 +7,12 @@ package main
 // undefine of a transient domain).
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"quintupleo/cloudsim"
 )
 
 // persistent is dominfo's "Persistent:" value.
@@ -127,4 +131,27 @@ func TestVirshCreateThenDefineMakesPersistent(t *testing.T) {
 	// reap and failed CI).
 	e.mustVirsh(t, "shutdown", "vi_0")
 	waitState(t, e.sim, before)
+}
+
+// TestVirshDestroyTransientWhileItsReaperRuns: the refresh loop can see a
+// transient domain stop before destroy's own poll does, and its reaper then
+// deletes the server while destroy still waits for SHUTOFF. destroy must
+// still succeed — the domain is gone, as it promises — and return only once
+// the server and its ports are. A refresh far faster than the action's
+// polls makes that order the usual one.
+func TestVirshDestroyTransientWhileItsReaperRuns(t *testing.T) {
+	e := startEnv(t, func(_ *cloudsim.Options, c *serveConfig) {
+		c.refresh, c.pollInterval = 5*time.Millisecond, 400*time.Millisecond
+	})
+	before := stateOf(e.sim)
+	for i, mac := range []string{"00:7d:ab:00:41:01", "00:7d:ab:00:41:02", "00:7d:ab:00:41:03"} {
+		name := fmt.Sprintf("tr_reap%d", i)
+		e.mustVirsh(t, "create", writeXML(t, tripleoDomainXML(name, "", mac)))
+		if _, errOut, code := e.virsh(t, "destroy", name); code != 0 {
+			t.Fatalf("destroy %s while its reaper runs: exit %d, %s", name, code, errOut)
+		}
+		if after := stateOf(e.sim); !after.equal(before) {
+			t.Fatalf("destroy of %s returned before its server and ports were gone:\nbefore %v\nafter  %v", name, before, after)
+		}
+	}
 }

@@ -60,7 +60,7 @@ type Driver struct {
 	// inventory's change queue (ChangeBuffer): a removal beyond that has
 	// lost its event anyway.
 	departed map[virt.UUID]string
-	reaping  map[string]bool // server IDs of transient servers being deleted
+	reaping  map[string]chan struct{} // transient servers being deleted → closed when that ends
 	// runCtx is Run's context while Run runs, nil otherwise: the lifetime
 	// of stops that go on after their call returned (StopReturnsAtAccepted),
 	// which stops counts and Run waits for.
@@ -92,6 +92,6 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) *Driver {
 			log.Warn("event subscriber is behind; lifecycle event dropped", "subscriber", sub, "domain", ev.Domain.Name)
 		}),
 		departed: map[virt.UUID]string{},
-		reaping:  map[string]bool{},
+		reaping:  map[string]chan struct{}{},
 	}
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 
 	"quintupleo/nodes"
 	"quintupleo/virt"
@@ -67,6 +68,12 @@ func (h *Driver) stop(ctx context.Context, u virt.UUID, reason string) error {
 	h.mu.Unlock()
 	powerOff := func(ctx context.Context) error {
 		off, err := h.act.PowerOffMarked(ctx, n.ID, MetaReason, reason)
+		if isTransient(n) && errors.Is(err, nodes.ErrDeletedDuringAction) {
+			// It stopped and a reaper deleted it before this poll saw the
+			// stop: gone, as destroy promises. When the reaper is this
+			// replica's, answer once it has deleted the ports too.
+			return h.awaitReap(ctx, n.ID)
+		}
 		if err != nil {
 			// Still running: the mark must not describe a later stop made
 			// outside quintupleo.

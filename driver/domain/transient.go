@@ -170,27 +170,48 @@ func sameMACs(want []nodes.PortSpec, have []nodes.Port) bool {
 }
 
 // reap deletes a transient server that has stopped, once per server at a
-// time on this replica. It reports whether it deleted it (false when
-// another reap of it runs, or n is not a stopped transient server).
+// time on this replica. It reports whether it deleted it (false when n is
+// not a stopped transient server, or when another reap of it ran: reap then
+// returns once that one has ended, so that the domain is gone when a
+// destroy that called it returns).
 func (h *Driver) reap(ctx context.Context, n nodes.Node) (bool, error) {
 	if !stoppedTransient(n) || h.prov == nil {
 		return false, nil
 	}
 	h.mu.Lock()
-	if h.reaping[n.ID] {
+	if _, busy := h.reaping[n.ID]; busy {
 		h.mu.Unlock()
-		return false, nil
+		return false, h.awaitReap(ctx, n.ID)
 	}
-	h.reaping[n.ID] = true
+	ended := make(chan struct{})
+	h.reaping[n.ID] = ended
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
 		delete(h.reaping, n.ID)
 		h.mu.Unlock()
+		close(ended)
 	}()
 	if err := h.prov.Delete(ctx, n.ID); err != nil {
 		return false, FromNodes(err)
 	}
 	h.log.Info("transient domain stopped: server and its ports deleted", "server", n.ID, "name", n.Name)
 	return true, nil
+}
+
+// awaitReap returns once no reap of server id runs on this replica (at
+// once when none does), or when ctx ends.
+func (h *Driver) awaitReap(ctx context.Context, id string) error {
+	h.mu.Lock()
+	ended, busy := h.reaping[id]
+	h.mu.Unlock()
+	if !busy {
+		return nil
+	}
+	select {
+	case <-ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
