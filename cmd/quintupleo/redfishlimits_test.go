@@ -410,3 +410,27 @@ func TestRedfishFailedLoginsPenaliseTheSource(t *testing.T) {
 	}
 	wantLimit(t, base, limit.RedfishAuthPenalty, limit.Refused, 2)
 }
+
+// TestTLSHandshakeTimeoutFlag: --tls-handshake-timeout 1s closes a TCP
+// connection to the TLS listener that never starts its handshake after
+// about a second, not rpc.DefaultHandshakeTimeout's 10 s.
+func TestTLSHandshakeTimeoutFlag(t *testing.T) {
+	dir := t.TempDir()
+	tlsServerFiles(t, dir, testtool.NewCA(t, "handshake CA"))
+	p, _ := launchServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--listen-tcp=", "--listen-tls", "127.0.0.1:0",
+		"--listen-metrics", "127.0.0.1:0", "--tls-handshake-timeout", "1s",
+		"--tls-cert", filepath.Join(dir, "servercert.pem"), "--tls-key", filepath.Join(dir, "serverkey.pem"), "--tls-ca", filepath.Join(dir, "cacert.pem"))
+	base := logAddr(t, p, metricsListenerLog)
+	addr := strings.TrimPrefix(logAddr(t, p, tlsListenerLog), "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	wantClosed(t, c, "a TLS connection that never starts its handshake")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("closed after %v, want about 1s", took)
+	}
+	wantLimit(t, base, limit.TLSHandshakeTimeout, limit.Closed, 1)
+}
