@@ -3,15 +3,20 @@ package redfish
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"quintupleo/internal/limit"
 )
 
 // Accounts are who may log in: user name → bcrypt hash, and whether the
@@ -22,6 +27,20 @@ type Accounts struct {
 	// unknown is compared against for a user not listed, so that an unknown
 	// user costs what a wrong password does.
 	unknown []byte
+
+	// verified spares a correct password the bcrypt comparison (tens of
+	// milliseconds at the usual costs) on every HTTP Basic request: per
+	// account, the HMAC under macKey of the password that last verified.
+	// It only answers yes for exactly that password: a wrong one, or a user
+	// not listed, still pays bcrypt, so guessing costs what it did. It is
+	// bounded by the accounts (one entry each), and a reload of the files
+	// makes new Accounts, so a changed or removed account's entry goes
+	// with the old ones. macKey is random per process, so the table is no
+	// offline-guessable hash by itself (memory that holds both also holds
+	// the passwords of requests in flight and every session token).
+	macKey   [32]byte
+	mu       sync.Mutex
+	verified map[string][sha256.Size]byte
 }
 
 type account struct {
@@ -35,7 +54,10 @@ type account struct {
 // Only bcrypt entries are accepted ($2y$, $2a$, $2b$): htpasswd's other
 // schemes (MD5-crypt, SHA-1, crypt, plain) are too weak to offer.
 func LoadAccounts(file, readOnlyFile string) (*Accounts, error) {
-	a := &Accounts{users: map[string]account{}}
+	a := &Accounts{users: map[string]account{}, verified: map[string][sha256.Size]byte{}}
+	if _, err := rand.Read(a.macKey[:]); err != nil {
+		return nil, fmt.Errorf("redfish: %w", err)
+	}
 	err := a.load(file, false)
 	if err != nil {
 		return nil, err
@@ -100,10 +122,34 @@ func (a *Accounts) check(user, password string) (readOnly, ok bool) {
 	if !known {
 		hash = a.unknown
 	}
+	mac := a.mac(password)
+	if known && a.wasVerified(user, mac) {
+		return acc.readOnly, true
+	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
 		return false, false
 	}
+	a.mu.Lock()
+	a.verified[user] = mac
+	a.mu.Unlock()
 	return acc.readOnly, true
+}
+
+func (a *Accounts) mac(password string) [sha256.Size]byte {
+	h := hmac.New(sha256.New, a.macKey[:])
+	h.Write([]byte(password))
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// wasVerified reports whether mac is that of the password that last
+// verified for user (compared in constant time).
+func (a *Accounts) wasVerified(user string, mac [sha256.Size]byte) bool {
+	a.mu.Lock()
+	v, ok := a.verified[user]
+	a.mu.Unlock()
+	return ok && hmac.Equal(v[:], mac[:])
 }
 
 // principal is who a request is from.
@@ -126,17 +172,27 @@ type session struct {
 // sushy does on its own.
 type sessions struct {
 	timeout time.Duration
-	now     func() time.Time
+	// max and perAccount cap the sessions in all and of one account.
+	max, perAccount int
+	now             func() time.Time
 
 	mu sync.Mutex
 	// mu guards:
 	byToken map[string]*session
 	byID    map[string]*session
+	ofUser  map[string]int // sessions by account
 }
 
-func newSessions(timeout time.Duration) *sessions {
-	return &sessions{timeout: timeout, now: time.Now, byToken: map[string]*session{}, byID: map[string]*session{}}
+func newSessions(timeout time.Duration, max, perAccount int) *sessions {
+	return &sessions{timeout: timeout, max: max, perAccount: perAccount, now: time.Now,
+		byToken: map[string]*session{}, byID: map[string]*session{}, ofUser: map[string]int{}}
 }
+
+// create starts a session for user, unless the account or the service
+// holds as many as it may: then the login is refused with the Base
+// registry's CreateLimitReachedForResource and 400, as OpenBMC's bmcweb
+// answers it. sushy then falls back to HTTP Basic (SessionOrBasicAuth),
+// so a client over the cap still works.
 
 func (s *sessions) create(user string, readOnly bool) (*session, error) {
 	var raw [32]byte
@@ -151,8 +207,28 @@ func (s *sessions) create(user string, readOnly bool) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
+	if n := s.ofUser[user]; n >= s.perAccount {
+		return nil, refuse(http.StatusBadRequest, "CreateLimitReachedForResource",
+			fmt.Sprintf("The account %s holds %d sessions, the most one account may; delete one (log out) or wait until one is idle for the session timeout.", user, n)).
+			by(limit.RedfishSessionsPerAccount)
+	}
+	if len(s.byID) >= s.max {
+		return nil, refuse(http.StatusBadRequest, "CreateLimitReachedForResource",
+			fmt.Sprintf("The service holds %d sessions, the most it may; delete one (log out) or wait until one is idle for the session timeout.", len(s.byID))).
+			by(limit.RedfishSessions)
+	}
 	s.byToken[ss.token], s.byID[ss.id] = ss, ss
+	s.ofUser[user]++
 	return ss, nil
+}
+
+// dropLocked forgets ss.
+func (s *sessions) dropLocked(ss *session) {
+	delete(s.byID, ss.id)
+	delete(s.byToken, ss.token)
+	if s.ofUser[ss.user]--; s.ofUser[ss.user] <= 0 {
+		delete(s.ofUser, ss.user)
+	}
 }
 
 // lookup finds the session of a token and marks it used.
@@ -194,18 +270,16 @@ func (s *sessions) delete(id string) bool {
 	defer s.mu.Unlock()
 	ss, ok := s.byID[id]
 	if ok {
-		delete(s.byID, id)
-		delete(s.byToken, ss.token)
+		s.dropLocked(ss)
 	}
 	return ok
 }
 
 func (s *sessions) expireLocked() {
 	cutoff := s.now().Add(-s.timeout)
-	for id, ss := range s.byID {
+	for _, ss := range s.byID {
 		if ss.lastUsed.Before(cutoff) {
-			delete(s.byID, id)
-			delete(s.byToken, ss.token)
+			s.dropLocked(ss)
 		}
 	}
 }

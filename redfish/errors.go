@@ -27,6 +27,7 @@ var baseMessages = map[string]message{
 	"ActionParameterNotSupported":     {"The parameter %1 for the action %2 is not supported on the target resource.", "Warning", "Remove the parameter supplied and resubmit the request if the operation failed."},
 	"ActionParameterValueFormatError": {"The value '%1' for the parameter %2 in the action %3 is of a different format than the parameter can accept.", "Warning", "Correct the value for the parameter in the request body and resubmit the request if the operation failed."},
 	"ActionParameterValueTypeError":   {"The value '%1' for the parameter %2 in the action %3 is of a different type than the parameter can accept.", "Warning", "Correct the value for the parameter in the request body and resubmit the request if the operation failed."},
+	"CreateLimitReachedForResource":   {"The create operation failed because the resource has reached the limit of possible resources.", "Critical", "Either delete resources and resubmit the request if the operation failed or do not resubmit the request."},
 	"ActionParameterUnknown":          {"The action %1 was submitted with the invalid parameter %2.", "Warning", "Correct the invalid action parameter and resubmit the request if the operation failed."},
 	"InsufficientPrivilege":           {"There are insufficient privileges for the account or credentials associated with the current session to perform the requested operation.", "Critical", "Either abandon the operation or change the associated access rights and resubmit the request if the operation failed."},
 	"InternalError":                   {"The request failed due to an internal service error.  The service is still operational.", "Critical", "Resubmit the request.  If the problem persists, consider resetting the service."},
@@ -57,6 +58,8 @@ type Error struct {
 	Reason string
 	// limit is the limit that refused, if one did (the metrics count it).
 	limit limit.Name
+	// retryAfter is a 503's Retry-After in seconds (default 10).
+	retryAfter string
 }
 
 // by marks e as a refusal of limit l.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"quintupleo/internal/actionlog"
 	"quintupleo/internal/limit"
+	"quintupleo/internal/penalty"
 	"quintupleo/nodes"
 )
 
@@ -29,6 +31,16 @@ type Config struct {
 	// SessionService default most BMCs ship.
 	SessionTimeout time.Duration
 	Logger         *slog.Logger
+	// MaxSessions caps the sessions of all accounts, MaxSessionsPerAccount
+	// those of one (defaults DefaultMaxSessions, DefaultMaxSessionsPerAccount):
+	// a login past either is refused with CreateLimitReachedForResource.
+	MaxSessions, MaxSessionsPerAccount int
+	// AuthFailPenalty is what a wrong password adds to its source address's
+	// penalty (internal/penalty, as the SSH front's --ssh-auth-fail-penalty;
+	// default penalty.DefaultPer; < 0 disables penalties). PenaltyMin and
+	// PenaltyMax are the lock-out threshold and the longest penalty
+	// (defaults penalty.DefaultMin, penalty.DefaultMax).
+	AuthFailPenalty, PenaltyMin, PenaltyMax time.Duration
 	// Observer is told when a limit refuses a request (default: nobody).
 	Observer Observer
 }
@@ -38,14 +50,27 @@ type Config struct {
 // library). Limited must be quick and safe for concurrent use.
 type Observer interface {
 	Limited(l limit.Name, o limit.Outcome)
+	// Connections is the level after a change: the open connections
+	// (ConnLimit; unauthenticated is always 0, Redfish authenticates each
+	// request).
+	Connections(f limit.Front, open, unauthenticated int)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) Limited(limit.Name, limit.Outcome) {}
+func (nopObserver) Connections(limit.Front, int, int) {}
 
-// DefaultSessionTimeout is Config.SessionTimeout's default.
-const DefaultSessionTimeout = 30 * time.Minute
+// Defaults of Config.
+const (
+	DefaultSessionTimeout = 30 * time.Minute
+	// DefaultMaxSessionsPerAccount: Ironic keeps one sushy client, so one
+	// session, per BMC address and account in each conductor, and every
+	// node here shares one address: 64 covers 64 conductors or tools.
+	DefaultMaxSessionsPerAccount = 64
+	// DefaultMaxSessions bounds what all accounts hold together.
+	DefaultMaxSessions = 256
+)
 
 // Server serves the Redfish API over the node model: every GET from the
 // inventory's cache, every change through the Executor. It is an
@@ -60,6 +85,10 @@ type Server struct {
 	mux      *http.ServeMux
 	images   *imageFacts
 	index    nodeIndex
+	// penalties locks out addresses that sent wrong passwords (nil:
+	// disabled); penaltyLog spaces the warnings about them.
+	penalties  *penalty.Table
+	penaltyLog penalty.LogLimiter
 
 	// Actions outlive the request that started them (Reset answers once the
 	// cloud accepted): they run under ctx, tracked by actions.
@@ -83,8 +112,14 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) (*Server, error)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{inv: inv, act: act, accounts: cfg.Accounts, log: log, obs: obs,
-		sessions: newSessions(cmp.Or(cfg.SessionTimeout, DefaultSessionTimeout)),
-		mux:      http.NewServeMux(), images: newImageFacts(act), ctx: ctx, cancel: cancel}
+		sessions: newSessions(cmp.Or(cfg.SessionTimeout, DefaultSessionTimeout),
+			cmp.Or(cfg.MaxSessions, DefaultMaxSessions), cmp.Or(cfg.MaxSessionsPerAccount, DefaultMaxSessionsPerAccount)),
+		mux: http.NewServeMux(), images: newImageFacts(act), ctx: ctx, cancel: cancel,
+		penaltyLog: penalty.LogLimiter{Every: penaltyLogEvery}}
+	if cfg.AuthFailPenalty >= 0 {
+		s.penalties = penalty.New(cmp.Or(cfg.AuthFailPenalty, penalty.DefaultPer),
+			cmp.Or(cfg.PenaltyMin, penalty.DefaultMin), cmp.Or(cfg.PenaltyMax, penalty.DefaultMax))
+	}
 	s.routes()
 	return s, nil
 }
@@ -217,9 +252,9 @@ func (s *Server) authenticate(r *http.Request) (principal, *Error) {
 	if !ok {
 		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Authenticate with HTTP Basic or an X-Auth-Token from the SessionService.")
 	}
-	readOnly, ok := s.accounts.check(user, password)
-	if !ok {
-		return principal{}, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.").by(limit.RedfishAuth)
+	readOnly, err := s.checkPassword(r, user, password)
+	if err != nil {
+		return principal{}, err
 	}
 	return principal{user: user, readOnly: readOnly}, nil
 }
@@ -260,7 +295,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	body, _ := json.Marshal(e.body())
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "10")
+		w.Header().Set("Retry-After", cmp.Or(e.retryAfter, "10"))
 	}
 	w.WriteHeader(e.Status)
 	w.Write(body)
@@ -272,8 +307,11 @@ func decodeObject(r *http.Request) (map[string]json.RawMessage, *Error) {
 	if err != nil {
 		e := refuse(http.StatusBadRequest, "MalformedJSON", "The body could not be read: "+err.Error())
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			e = e.by(limit.RedfishBodySize)
+		case errors.Is(err, os.ErrDeadlineExceeded): // the server's ReadTimeout
+			e = e.by(limit.RedfishReadTimeout)
 		}
 		return nil, e
 	}

@@ -2,8 +2,6 @@ package redfish
 
 import (
 	"net/http"
-
-	"quintupleo/internal/limit"
 )
 
 // The SessionService (DSP0266 §13.3): POST a user name and password to
@@ -73,14 +71,14 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, _ principal
 		s.fail(w, r, err)
 		return
 	}
-	readOnly, ok := s.accounts.check(user, password)
-	if !ok {
-		s.fail(w, r, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.").by(limit.RedfishAuth))
+	readOnly, err := s.checkPassword(r, user, password)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ss, cerr := s.sessions.create(user, readOnly)
 	if cerr != nil {
-		s.fail(w, r, refuse(http.StatusInternalServerError, "InternalError", cerr.Error()))
+		s.fail(w, r, fromNodes(cerr))
 		return
 	}
 	s.log.Info("redfish session created", "user", user, "read_only", readOnly, "remote", r.RemoteAddr)

@@ -16,6 +16,7 @@ import (
 
 	"quintupleo/internal/acceptloop"
 	"quintupleo/internal/limit"
+	"quintupleo/internal/penalty"
 	"quintupleo/ssh/budget"
 )
 
@@ -261,9 +262,9 @@ type Server struct {
 	memory  *budget.Budget // every session's budget is inside this one
 	scratch *scratchRoot   // holds every session's scratch directory (scratch.go)
 	// penalties locks out addresses that failed to log in (nil: disabled).
-	penalties *penalties
+	penalties *penalty.Table
 	// refusedLog spaces the warnings about penalised addresses.
-	refusedLog logLimiter
+	refusedLog penalty.LogLimiter
 
 	wg sync.WaitGroup // every goroutine the server starts
 }
@@ -290,15 +291,16 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*serverConn]struct{}{},
-		idle:      make(chan struct{}),
-		memory:    budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
+		refusedLog: penalty.LogLimiter{Every: evictionLogEvery},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		listeners:  map[net.Listener]struct{}{},
+		conns:      map[*serverConn]struct{}{},
+		idle:       make(chan struct{}),
+		memory:     budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
 	}
 	if cfg.AuthFailPenalty > 0 {
-		s.penalties = newPenalties(cfg.AuthFailPenalty, cfg.PenaltyMin, cfg.PenaltyMax)
+		s.penalties = penalty.New(cfg.AuthFailPenalty, cfg.PenaltyMin, cfg.PenaltyMax)
 	}
 	if s.scratch, err = openScratchRoot(cfg.ScratchDir, cfg.Logger); err != nil {
 		return nil, err
@@ -677,7 +679,7 @@ func (c *serverConn) serve() {
 			s.cfg.Observer.Limited(l, limit.Closed)
 		}
 		if failed {
-			s.penalties.authFailed(c.nc.RemoteAddr(), time.Now())
+			s.penalties.Failed(penalty.Source(c.nc.RemoteAddr()), time.Now())
 		}
 		return
 	}

@@ -120,18 +120,19 @@ func TestSSHIdleFloodAtLowFDLimit(t *testing.T) {
 
 var sshLimitsLog = regexp.MustCompile(`msg="ssh: connection limits".* max_conns=192 max_startups=100 handshake_timeout=30s open_file_limit=256`)
 
-// startLowFDServe starts the built binary with --demo and both listeners
-// under `prlimit --nofile=256`, and returns it with an OpenSSH client
-// whose key it accepts.
-func startLowFDServe(t *testing.T) (*serveProcess, *sshClient) {
+// startLowFDServe starts the built binary with --demo, both listeners and
+// the extra flags under `prlimit --nofile=256`, and returns it with an
+// OpenSSH client whose key it accepts.
+func startLowFDServe(t *testing.T, extra ...string) (*serveProcess, *sshClient) {
 	t.Helper()
 	prlimit := testtool.Require(t, "prlimit")
 	var client sshClient
 	var keys serveConfig
 	withSSH(t, &client)(nil, &keys)
-	p := startServeProcess(t, prlimit, "--nofile=256", "--", testtool.BuildQuintupleo(t), "serve", "--demo",
+	args := append([]string{"--nofile=256", "--", testtool.BuildQuintupleo(t), "serve", "--demo",
 		"--listen-tcp", "127.0.0.1:0", "--listen-ssh", "127.0.0.1:0",
-		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey)
+		"--ssh-authorized-keys", keys.sshAuthKeys, "--ssh-host-key", keys.sshHostKey}, extra...)
+	p := startServeProcess(t, prlimit, args...)
 	return p, &client
 }
 

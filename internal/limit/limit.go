@@ -78,8 +78,15 @@ const (
 
 // The Redfish front's limits (docs/redfish.md).
 const (
-	RedfishAuth     Name = "redfish_auth"      // wrong password, unknown or expired session token
-	RedfishBodySize Name = "redfish_body_size" // a request body over 1 MiB
+	RedfishAuth               Name = "redfish_auth"                 // wrong password, unknown or expired session token
+	RedfishBodySize           Name = "redfish_body_size"            // a request body over 1 MiB
+	RedfishMaxConns           Name = "redfish_max_conns"            // --redfish-max-conns
+	RedfishOpenFiles          Name = "redfish_open_files"           // accept failed with EMFILE/ENFILE
+	RedfishIdleTimeout        Name = "redfish_idle_timeout"         // --redfish-idle-timeout
+	RedfishReadTimeout        Name = "redfish_read_timeout"         // --redfish-read-timeout
+	RedfishSessions           Name = "redfish_sessions"             // --redfish-max-sessions
+	RedfishSessionsPerAccount Name = "redfish_sessions_per_account" // --redfish-max-sessions-per-account
+	RedfishAuthPenalty        Name = "redfish_auth_penalty"         // --redfish-auth-fail-penalty
 )
 
 // Event is one (limit, outcome) pair a front end reports.
@@ -126,7 +133,16 @@ func Events() map[Event]Front {
 		{SSHMemoryTotal, Refused}:        SSH,
 		{SSHEnv, Refused}:                SSH,
 
-		{RedfishAuth, Refused}:     Redfish,
-		{RedfishBodySize, Refused}: Redfish,
+		{RedfishAuth, Refused}:               Redfish,
+		{RedfishBodySize, Refused}:           Redfish,
+		{RedfishMaxConns, Evicted}:           Redfish,
+		{RedfishMaxConns, Refused}:           Redfish,
+		{RedfishOpenFiles, Evicted}:          Redfish,
+		{RedfishIdleTimeout, Closed}:         Redfish,
+		{RedfishReadTimeout, Closed}:         Redfish,
+		{RedfishReadTimeout, Refused}:        Redfish,
+		{RedfishSessions, Refused}:           Redfish,
+		{RedfishSessionsPerAccount, Refused}: Redfish,
+		{RedfishAuthPenalty, Refused}:        Redfish,
 	}
 }

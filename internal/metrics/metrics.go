@@ -134,7 +134,7 @@ func (m *Metrics) Limited(l limit.Name, o limit.Outcome) {
 	m.limitEvents.WithLabelValues(string(front), string(l), string(o)).Inc()
 }
 
-// Connections implements rpc.Observer and ssh.Observer: the level of a
+// Connections implements rpc.Observer, ssh.Observer and redfish.Observer: the level of a
 // front end's connections after a change.
 func (m *Metrics) Connections(f limit.Front, open, unauthenticated int) {
 	m.connections.WithLabelValues(string(f)).Set(float64(open))

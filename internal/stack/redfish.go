@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -32,17 +33,19 @@ type RedfishConfig struct {
 	// (redfish.LoadAccounts).
 	AuthFile, ReadOnlyAuthFile string
 	SessionTimeout             time.Duration
-	Logger                     *slog.Logger
+	// Conns are the connection limits (redfish.ConnConfig; its Logger and
+	// Observer are filled from these).
+	Conns redfish.ConnConfig
+	// MaxSessions, MaxSessionsPerAccount and AuthFailPenalty are
+	// redfish.Config's.
+	MaxSessions, MaxSessionsPerAccount int
+	AuthFailPenalty                    time.Duration
+	Logger                             *slog.Logger
 	// Observe, when set, wraps the handler (metrics.Metrics.Redfish).
 	Observe func(http.Handler) http.Handler
 	// Observer is told when a limit refuses a request (redfish.Config's).
 	Observer redfish.Observer
 }
-
-// redfishHeaderTimeout bounds reading a request's headers: a client that
-// means to ask has sent them within milliseconds, one that stalls holds a
-// connection.
-const redfishHeaderTimeout = 10 * time.Second
 
 // AddRedfish builds the Redfish server over inv and act and registers its
 // listener and its shutdown (requests in flight, then the actions they
@@ -57,6 +60,7 @@ func AddRedfish(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Redfis
 		log = st.log
 	}
 	rf, err := redfish.New(inv, act, redfish.Config{Accounts: accounts, SessionTimeout: cfg.SessionTimeout, Logger: log,
+		MaxSessions: cfg.MaxSessions, MaxSessionsPerAccount: cfg.MaxSessionsPerAccount, AuthFailPenalty: cfg.AuthFailPenalty,
 		Observer: cfg.Observer})
 	if err != nil {
 		return nil, err
@@ -69,11 +73,19 @@ func AddRedfish(st *Stack, inv *nodes.Inventory, act *nodes.Executor, cfg Redfis
 	if cfg.Observe != nil {
 		handler = cfg.Observe(rf)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: redfishHeaderTimeout,
+	conns := cfg.Conns
+	conns.Logger, conns.Observer = log, cfg.Observer
+	conns.IdleTimeout = cmp.Or(conns.IdleTimeout, redfish.DefaultIdleTimeout)
+	conns.ReadTimeout = cmp.Or(conns.ReadTimeout, redfish.DefaultReadTimeout)
+	limiter := redfish.NewConnLimit(conns)
+	// IdleTimeout is set even though net/http would take ReadTimeout for
+	// it: keep-alive connections wait for the next request that long.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: conns.HeaderTimeout(), ReadTimeout: conns.ReadTimeout,
+		IdleTimeout: conns.IdleTimeout, ConnState: limiter.ConnState,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	l := st.Listen(ListenSpec{What: "Redfish listener", Key: "redfish", Attrs: []any{"scheme", scheme}, Listen: listen,
 		Serve: func(ln net.Listener) error {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(limiter.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil

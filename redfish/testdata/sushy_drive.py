@@ -57,6 +57,14 @@ def http_error(fn):
     return {'status': 'no error'}
 
 
+def systems():
+    """Log in as Ironic does (a session, else HTTP Basic) and list."""
+    s = connect()
+    return {'session': s._conn._session.headers.get('X-Auth-Token') is not None,
+            'systems': len(s.get_system_collection().get_members()),
+            'power_state': s.get_system(path).power_state.value}
+
+
 def inspect():
     s = connect()
     system = s.get_system(path)
@@ -262,5 +270,5 @@ steps = {'vm-insert': vm_insert, 'vm-once': lambda: vm_boot('Once'), 'vm-continu
          'vm-restart': vm_restart, 'vm-off': vm_power_off, 'vm-eject': vm_eject, 'vm-errors': vm_errors,
          'vm-twice': vm_twice, 'vm-sushy-eject': vm_sushy_eject,
 'inspect': inspect, 'resets': resets, 'once': once, 'poweron': power_on,
-         'continuous': continuous, 'errors': errors, 'readonly': read_only}
+         'continuous': continuous, 'errors': errors, 'readonly': read_only, 'systems': systems}
 print(json.dumps(steps[step]()))
