@@ -4,7 +4,9 @@
 # Placement on 127.0.0.1, from ../shared/tools/realcloud).
 #
 #   1. realcloud setup.sh with Cinder and Ironic (idempotent; installs what is missing, starts
-#      what is down), and Debian's python3-ironicclient (`openstack baremetal`) if missing
+#      what is down), without REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the services' environment (an
+#      ironic-conductor already running with one is restarted: it would ignore redfish_verify_ca),
+#      and Debian's python3-ironicclient (`openstack baremetal`) if missing
 #   2. nodes.sh 5 (the same node fixture as cloudsim's --nodes 5)
 #   3. the conformance suite (./conformance) against the real cloud: it records
 #      into a scratch directory, which must match the committed
@@ -70,12 +72,67 @@ explain_cloud_failure() {
 # on it, and TestIronicDrivesRedfish has the real Ironic drive the Redfish
 # front.
 export RC_SERVICES="${RC_SERVICES:-cinder ironic}"
+
+# The cloud's services must not inherit a CA bundle from this shell. With
+# REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in its environment, python-requests
+# verifies every request of a Session against that bundle instead of the
+# Session's own verify (psf/requests#3829): sushy sets only Session.verify,
+# so Ironic's conductor then ignores redfish_verify_ca (even "False") and
+# rejects quintupleo's certificate, "CERTIFICATE_VERIFY_FAILED: unable to get
+# local issuer certificate" (serve sees the client's abort as "tls: bad
+# record MAC"). sudo's env_reset drops them; run as root, this script used to
+# pass them on. docs/realcloud.md, "The real Ironic drives the Redfish front".
+#
+# Nor a descriptor above 2: setup.sh starts the daemons detached, and they
+# would keep every descriptor it had open, the realcloud lock among them
+# when this script runs under `flock LOCK` (as root, without sudo, which
+# closes them): the lock would be held until the cloud stops, for ever with
+# KEEP_CLOUD.
+CA_BUNDLE_VARS="REQUESTS_CA_BUNDLE CURL_CA_BUNDLE"
+setup_cloud() {
+	local unset=() v
+	for v in $CA_BUNDLE_VARS; do unset+=(-u "$v"); done
+	(
+		close_fds
+		exec $sudo env "${unset[@]}" RC_SERVICES="$RC_SERVICES" RC_DIR="$RC_DIR" "$REALCLOUD_DIR/setup.sh"
+	)
+}
+
+# close_fds closes this shell's descriptors above 2.
+close_fds() {
+	local fd
+	for fd in $(ls /proc/$BASHPID/fd); do
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+	done
+	return 0
+}
+
+# conductor_ca_bundle prints the CA bundle variables in the running
+# ironic-conductor's environment (nothing when none, or when it is not up).
+conductor_ca_bundle() {
+	local pid
+	pid=$($sudo awk '$1 == "ironic-conductor" {p = $2} END {print p}' "$RC_DIR/run/pids" 2>/dev/null) || return 0
+	[ -n "$pid" ] || return 0
+	$sudo cat "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' | grep -E "^(${CA_BUNDLE_VARS// /|})=" || true
+}
+
 say "bringing up the real cloud ($REALCLOUD_DIR/setup.sh, RC_SERVICES=$RC_SERVICES)"
 setup_log=$(mktemp /tmp/realcloud-setup.XXXXXX.log)
-if ! $sudo env RC_SERVICES="$RC_SERVICES" "$REALCLOUD_DIR/setup.sh" >"$setup_log" 2>&1; then
+if ! setup_cloud >"$setup_log" 2>&1; then
 	explain_cloud_failure "$setup_log"
 fi
 tail -1 "$setup_log"
+
+# A conductor started earlier by someone else may still carry a bundle:
+# restart it (only the Ironic group; setup.sh starts what is down).
+if [[ " $RC_SERVICES " == *" ironic "* ]] && bundle=$(conductor_ca_bundle) && [ -n "$bundle" ]; then
+	say "ironic-conductor runs with $(echo $bundle) (redfish_verify_ca would be ignored): restarting Ironic without it"
+	$sudo "$REALCLOUD_DIR/stop.sh" ironic >/dev/null 2>&1 || fail "stop.sh ironic failed"
+	if ! setup_cloud >"$setup_log" 2>&1; then
+		explain_cloud_failure "$setup_log"
+	fi
+	[ -z "$(conductor_ca_bundle)" ] || fail "ironic-conductor still runs with a CA bundle in its environment"
+fi
 
 # The openstack CLI's baremetal commands (TestIronicDrivesRedfish).
 if ! /usr/bin/python3 -c 'import ironicclient' >/dev/null 2>&1; then
@@ -112,7 +169,7 @@ say "node fixture again (nodes.sh 5), then the portable end-to-end tests"
 e2e_log=$(mktemp /tmp/realcloud-e2e.XXXXXX.log)
 if ! QUINTUPLEO_NODES_CMD="$REALCLOUD_DIR/nodes.sh" \
 	go test -count=1 -p 1 -timeout 15m -v ./cmd/quintupleo/ \
-	-run '^(TestAnsibleVirtNet|TestAnsibleVirtPauseAndFreemem|TestAnsibleVirtPool|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestDevtestSectionC|TestGoLibvirtClient|TestLibvirtPythonGuestAndHostAPIs|TestLibvirtPythonNetworks|TestLibvirtPythonStorageLookups|TestMetadataChangeEventsFromAnyReplica|TestNetworkDefineWithSubnet|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVcpuinfoFromNovaDiagnostics|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges|TestVirtInstallImportUsesDomainCapabilities)$' \
+	-run '^(TestAnsibleVirtNet|TestAnsibleVirtPauseAndFreemem|TestAnsibleVirtPool|TestBootDeviceMetadataStrategy|TestBootDeviceRebuildStrategy|TestBootDeviceRescueStrategy|TestDefineRefusesWhatTheCloudCannotChange|TestDevtestSectionC|TestGoLibvirtClient|TestIronicDrivesRedfish|TestLibvirtPythonGuestAndHostAPIs|TestLibvirtPythonNetworks|TestLibvirtPythonStorageLookups|TestMetadataChangeEventsFromAnyReplica|TestNetworkDefineWithSubnet|TestServeSSHEndpoint|TestUnixSocketsReadWriteAndReadOnly|TestVcpuinfoFromNovaDiagnostics|TestVirshDefineAndUndefineNewDomain|TestVirshDominfoAndXML|TestVirshErrors|TestVirshEventsFromUsAndFromTheCloud|TestVirshHostCommands|TestVirshListShowsTheCloudsNodes|TestVirshPowerCycle|TestVirshReadOnlyRefusesChanges|TestVirtInstallImportUsesDomainCapabilities)$' \
 	>"$e2e_log" 2>&1; then
 	grep -E '^(\s*--- |FAIL|ok|panic)|_test.go:' "$e2e_log" >&2 || tail -50 "$e2e_log" >&2
 	fail "portable end-to-end tests failed against real Nova (full log $e2e_log)"

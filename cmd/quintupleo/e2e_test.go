@@ -62,6 +62,7 @@ var portableE2E = []string{
 	"TestDefineRefusesWhatTheCloudCannotChange",
 	"TestDevtestSectionC",
 	"TestGoLibvirtClient",
+	"TestIronicDrivesRedfish",
 	"TestLibvirtPythonGuestAndHostAPIs",
 	"TestLibvirtPythonNetworks",
 	"TestLibvirtPythonStorageLookups",
@@ -80,14 +81,6 @@ var portableE2E = []string{
 	"TestVirshReadOnlyRefusesChanges",
 	"TestVirtInstallImportUsesDomainCapabilities",
 }
-
-// realCloudByHand are tests that run against a real cloud but are not in
-// the tier (not gating): TestIronicDrivesRedfish passed twice against the
-// real Ironic and then failed once inside the conductor (validate passed,
-// then CERTIFICATE_VERIFY_FAILED and "bad record MAC" on our side) for a
-// cause not yet found; run it with -run TestIronicDrivesRedfish
-// (docs/realcloud.md).
-var realCloudByHand = []string{"TestIronicDrivesRedfish"}
 
 // portableRunPattern is the -run pattern that selects portableE2E.
 func portableRunPattern() string { return "^(" + strings.Join(portableE2E, "|") + ")$" }
@@ -127,7 +120,7 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 	var sim *cloudsim.Sim
 	if name := realCloud(); name != "" {
 		root, _, _ := strings.Cut(t.Name(), "/")
-		if !slices.Contains(portableE2E, root) && !slices.Contains(realCloudByHand, root) {
+		if !slices.Contains(portableE2E, root) {
 			t.Fatalf("%s needs the simulator and is not in portableE2E; run the real tier with -run '%s'", root, portableRunPattern())
 		}
 		// Options may set quintupleo's configuration, never the simulator's.
