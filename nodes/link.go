@@ -32,7 +32,11 @@ type Link struct {
 	cloud atomic.Pointer[Cloud]
 	up    chan struct{} // closed once cloud is set
 
-	mu sync.Mutex // one attempt at a time; guards the rest
+	// attempt makes one attempt at a time. It is not mu: a client asking
+	// why the cloud is down (failed) must get the last answer at once,
+	// not wait out an attempt against a Keystone that does not answer.
+	attempt sync.Mutex
+	mu      sync.Mutex // guards the rest
 	// fails counts the attempts that failed in a row; next is when the
 	// next may start; lastErr is the last one's error (ErrUnavailable).
 	fails    uint
@@ -99,19 +103,24 @@ func (l *Link) Cloud(ctx context.Context) (*Cloud, error) {
 	if c := l.cloud.Load(); c != nil {
 		return c, nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.attempt.Lock()
+	defer l.attempt.Unlock()
 	if c := l.cloud.Load(); c != nil {
 		return c, nil
 	}
-	if l.lastErr != nil && time.Now().Before(l.next) {
-		return nil, l.lastErr
+	l.mu.Lock()
+	lastErr, next := l.lastErr, l.next
+	l.mu.Unlock()
+	if lastErr != nil && time.Now().Before(next) {
+		return nil, lastErr
 	}
 	c, err := Connect(ctx, l.cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err // the caller gave up: not the cloud's doing
 		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
 		l.fails++
 		l.next = time.Now().Add(backoff(l.fails))
 		if l.downFrom.IsZero() {
@@ -122,9 +131,12 @@ func (l *Link) Cloud(ctx context.Context) (*Cloud, error) {
 		l.log.Debug("cloud still unreachable", "url", l.authURL, "attempt", l.fails, "err", err)
 		return nil, l.lastErr
 	}
-	if l.fails > 0 {
-		l.log.Info("cloud reachable: connected", "url", l.authURL, "failed_attempts", l.fails,
-			"unreachable_for", time.Since(l.downFrom).Round(time.Millisecond))
+	l.mu.Lock()
+	fails, downFrom := l.fails, l.downFrom
+	l.mu.Unlock()
+	if fails > 0 {
+		l.log.Info("cloud reachable: connected", "url", l.authURL, "failed_attempts", fails,
+			"unreachable_for", time.Since(downFrom).Round(time.Millisecond))
 	}
 	l.cloud.Store(c)
 	close(l.up)
