@@ -177,6 +177,9 @@ func (p *Provisioner) Create(ctx context.Context, spec CreateSpec) (n Node, err 
 	if err := cloud.needNetwork("create server " + spec.Name); err != nil {
 		return Node{}, err
 	}
+	// Registered before the undo below, so it ends after the undo has.
+	done := p.link.obs.ActionStarted(actCreateServer)
+	defer func() { done(err) }()
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	pl, err := p.plan(ctx, spec)
@@ -581,7 +584,7 @@ func (p *Provisioner) undo(ctx context.Context, name string, m made) {
 // Delete deletes server id and the ports quintupleo created for it, and
 // returns once Nova no longer has the server and Cinder has detached its
 // volumes (which it keeps).
-func (p *Provisioner) Delete(ctx context.Context, id string) error {
+func (p *Provisioner) Delete(ctx context.Context, id string) (err error) {
 	cloud, err := p.connected("delete server " + id)
 	if err != nil {
 		return err
@@ -589,6 +592,8 @@ func (p *Provisioner) Delete(ctx context.Context, id string) error {
 	if err := cloud.needNetwork("delete server " + id); err != nil {
 		return err
 	}
+	done := p.link.obs.ActionStarted(actDeleteServer)
+	defer func() { done(err) }()
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	ours, err := p.ourPorts(ctx, id)

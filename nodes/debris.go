@@ -189,7 +189,10 @@ func (p *Provisioner) removeDebris(ctx context.Context, c debrisCandidate) error
 		p.log.Warn("removed the server of a define that did not finish (its process ended in the middle)", "name", c.name, "server", c.id)
 		return nil
 	}
-	if err := p.deletePort(ctx, c.id); err != nil {
+	done := p.link.obs.ActionStarted(actDeletePort)
+	err := p.deletePort(ctx, c.id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	p.log.Warn("removed a port of a define that did not finish (its process ended in the middle)", "port", c.id, "name", c.name)

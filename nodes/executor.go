@@ -293,12 +293,14 @@ func (x *Executor) poll(ctx context.Context, id string, done func(Node) (bool, e
 }
 
 // SetMetadata writes one metadata item on a server and updates the cache.
-func (x *Executor) SetMetadata(ctx context.Context, id, key, value string) (Node, error) {
+func (x *Executor) SetMetadata(ctx context.Context, id, key, value string) (_ Node, err error) {
 	op := fmt.Sprintf("set metadata %s on %s", key, id)
 	cloud, err := x.inv.connected()
 	if err != nil {
 		return Node{}, err
 	}
+	done := x.inv.link.obs.ActionStarted(actSetMetadata)
+	defer func() { done(err) }()
 	_, err = servers.CreateMetadatum(ctx, cloud.Compute, id, servers.MetadatumOpts{key: value}).Extract()
 	if err != nil {
 		return Node{}, classify(op, err)

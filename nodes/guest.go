@@ -25,12 +25,14 @@ const crashDumpMicroversion = "2.17"
 // older than 2.17 (404 or 406), a hypervisor without NMI (400), a policy
 // that forbids it (403) — is ErrUnsupported with Nova's message; a server
 // in a state Nova does not accept is ErrConflict.
-func (x *Executor) TriggerCrashDump(ctx context.Context, id string) error {
+func (x *Executor) TriggerCrashDump(ctx context.Context, id string) (err error) {
 	op := "trigger_crash_dump " + id
 	cloud, err := x.inv.connected()
 	if err != nil {
 		return err
 	}
+	done := x.inv.link.obs.ActionStarted(actCrashDump)
+	defer func() { done(err) }()
 	c := *cloud.Compute // a copy: the microversion is this request's
 	c.Microversion = crashDumpMicroversion
 	resp, err := c.Post(ctx, c.ServiceURL("servers", id, "action"), map[string]any{"trigger_crash_dump": nil}, nil,

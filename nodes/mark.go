@@ -40,7 +40,7 @@ func (x *Executor) PowerOffMarked(ctx context.Context, id, key, value string) (N
 // and updates the cache. It is one DELETE of that key alone, so it cannot
 // undo another client's concurrent write of another key (as a whole-set
 // replacement could).
-func (x *Executor) DeleteMetadatum(ctx context.Context, id, key string) (Node, error) {
+func (x *Executor) DeleteMetadatum(ctx context.Context, id, key string) (_ Node, err error) {
 	n, err := x.inv.Node(ctx, id)
 	if err != nil {
 		return Node{}, err
@@ -48,6 +48,8 @@ func (x *Executor) DeleteMetadatum(ctx context.Context, id, key string) (Node, e
 	if _, has := n.Metadata[key]; !has {
 		return n, nil
 	}
+	done := x.inv.link.obs.ActionStarted(actDeleteMetadata)
+	defer func() { done(err) }()
 	err = servers.DeleteMetadatum(ctx, x.inv.cloud().Compute, id, key).ExtractErr()
 	if err != nil {
 		if err = classify(fmt.Sprintf("delete metadata %s of %s", key, id), err); !errors.Is(err, ErrNotFound) {

@@ -3,6 +3,7 @@ package nodes
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 
 	"quintupleo/internal/actionlog"
+	"quintupleo/nodes/cinder"
+	"quintupleo/nodes/neutron"
 )
 
 // Observer is told what the node model does, for the operator's metrics
@@ -25,14 +28,67 @@ type Observer interface {
 	// Refreshed is one refresh of the inventory, with the nodes it holds
 	// afterwards counted by Nova status when it succeeded (nil when not).
 	Refreshed(took time.Duration, err error, byStatus map[string]int)
-	// ActionStarted is a server action sent by the Executor; done is called
-	// once it reached its target state or failed.
+	// ActionStarted is a change to the cloud that begins: a server action
+	// of the Executor (Action.String's name), or one of the other changes
+	// ObservedActions lists (a server's creation or deletion, a metadata
+	// write, virtual media, a Neutron network, a Cinder volume); done is
+	// called once it has ended — reached its target state, waits included,
+	// or failed — with its error. Each change is reported once: one made of
+	// others (a creation's ports, its os-stop) does not report them too.
 	ActionStarted(action string) (done func(err error))
 	// ConflictRetried is a 409 the Executor rides out by sending again.
 	ConflictRetried(action string)
 	// ChangeDropped is a change an inventory subscriber lost (its queue
 	// was full).
 	ChangeDropped()
+}
+
+// The names of the changes ActionStarted is told of beside the Executor's
+// server actions: a bounded set, since each is a label value of a metric.
+const (
+	// actCreateServer is Provisioner.Create (libvirt's define and create):
+	// the ports, the server, its build, the os-stop of a define, and the
+	// undo of a failed one.
+	actCreateServer = "create_server"
+	// actDeleteServer is Provisioner.Delete (undefine, the deletion of a
+	// transient domain that stopped, the debris sweep): the server, the
+	// wait for its volumes' release, its ports.
+	actDeleteServer = "delete_server"
+	// actDeletePort is the debris sweep deleting a port of ours no server
+	// holds.
+	actDeletePort = "delete_port"
+	// actSetMetadata, actDeleteMetadata and actReplaceMetadata are the
+	// metadata writes (boot device, marks, libvirt's title and
+	// <metadata>); actSetDescription the description (the boot-device
+	// mark of a rescued server).
+	actSetMetadata     = "set_metadata"
+	actDeleteMetadata  = "delete_metadata"
+	actReplaceMetadata = "replace_metadata"
+	actSetDescription  = "set_description"
+	// actInsertMedia is a virtual CD's insertion: the Glance image
+	// created, imported from its URL, and recorded in the metadata;
+	// actDeleteMediaImage the image's deletion at the eject.
+	actInsertMedia      = "insert_media"
+	actDeleteMediaImage = "delete_media_image"
+	// actCrashDump is Nova's trigger_crash_dump (an NMI).
+	actCrashDump = "trigger_crash_dump"
+)
+
+// ObservedActions lists every action name ActionStarted can be given: the
+// Executor's server actions, the other changes of nodes, and those of
+// nodes/neutron and nodes/cinder, whose clients nodes builds with its
+// Observer.
+func ObservedActions() []string {
+	var out []string
+	for _, spec := range actions() {
+		out = append(out, spec.name)
+	}
+	out = append(out, actCreateServer, actDeleteServer, actDeletePort, actSetMetadata, actDeleteMetadata,
+		actReplaceMetadata, actSetDescription, actInsertMedia, actDeleteMediaImage, actCrashDump)
+	out = append(out, neutron.Actions()...)
+	out = append(out, cinder.Actions()...)
+	slices.Sort(out)
+	return out
 }
 
 // nopObserver is the Observer of a Cloud given none.

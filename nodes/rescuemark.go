@@ -96,11 +96,13 @@ func (o describeOpts) ToServerUpdateMap() (map[string]any, error) {
 
 // SetDescription replaces the server's description (nil: none) and reads
 // the server back. Nova takes it in any state, rescued included.
-func (x *Executor) SetDescription(ctx context.Context, id string, desc *string) (Node, error) {
+func (x *Executor) SetDescription(ctx context.Context, id string, desc *string) (_ Node, err error) {
 	cloud, err := x.inv.connected()
 	if err != nil {
 		return Node{}, err
 	}
+	done := x.inv.link.obs.ActionStarted(actSetDescription)
+	defer func() { done(err) }()
 	if err := servers.Update(ctx, cloud.Compute, id, describeOpts{desc}).Err; err != nil {
 		return Node{}, classify("set the description of "+id, err)
 	}

@@ -18,7 +18,7 @@ import (
 // another client writes between the read and the PUT is lost, so edit
 // should only change keys its caller owns. Nova's refusal for the quota of
 // metadata items (403) is ErrConflict with Nova's message.
-func (x *Executor) EditMetadata(ctx context.Context, id string, edit func(map[string]string) map[string]string) (Node, error) {
+func (x *Executor) EditMetadata(ctx context.Context, id string, edit func(map[string]string) map[string]string) (_ Node, err error) {
 	op := "replace metadata of " + id
 	cur, err := x.inv.fetch(ctx, id)
 	if err != nil {
@@ -31,6 +31,8 @@ func (x *Executor) EditMetadata(ctx context.Context, id string, edit func(map[st
 	if next == nil {
 		next = map[string]string{}
 	}
+	done := x.inv.link.obs.ActionStarted(actReplaceMetadata)
+	defer func() { done(err) }()
 	_, err = servers.ResetMetadata(ctx, x.inv.cloud().Compute, id, servers.MetadataOpts(next)).Extract()
 	if gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
 		return Node{}, &Error{Op: op, Kind: ErrConflict, Reason: novaMessage(err), Err: err}

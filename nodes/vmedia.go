@@ -89,7 +89,7 @@ func MetadataWritable(n Node) (bool, string) {
 // imported from url (web-download) and the call returns once it is active,
 // so that a power-on right after boots it; then server metadata records it.
 // A failure on the way removes the image: nothing is left inserted.
-func (x *Executor) InsertMedia(ctx context.Context, id, url string) (Node, error) {
+func (x *Executor) InsertMedia(ctx context.Context, id, url string) (_ Node, err error) {
 	op := "insert media into " + id
 	n, err := x.inv.Node(ctx, id)
 	if err != nil {
@@ -101,6 +101,8 @@ func (x *Executor) InsertMedia(ctx context.Context, id, url string) (Node, error
 	if ok, why := MetadataWritable(n); !ok {
 		return n, &Error{Op: op, Kind: ErrConflict, Reason: why}
 	}
+	done := x.inv.link.obs.ActionStarted(actInsertMedia)
+	defer func() { done(err) }()
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.ActionTimeout)
 	defer cancel()
 	imageID, err := x.importMedia(ctx, n, url)
@@ -110,7 +112,7 @@ func (x *Executor) InsertMedia(ctx context.Context, id, url string) (Node, error
 	_, err = servers.UpdateMetadata(ctx, x.inv.cloud().Compute, id, servers.MetadataOpts{
 		MetaMediaImage: imageID, MetaMediaURL: url}).Extract()
 	if err != nil {
-		x.deleteMediaImage(context.WithoutCancel(ctx), imageID)
+		_ = x.deleteMediaImage(context.WithoutCancel(ctx), imageID) // logged; the insert's error is the one to return
 		return n, classify(op, err)
 	}
 	return x.inv.fetch(ctx, id)
@@ -135,7 +137,7 @@ func (x *Executor) importMedia(ctx context.Context, n Node, url string) (string,
 		err = glanceError("import "+url+" into image "+img.ID, err)
 	}
 	if err != nil {
-		x.deleteMediaImage(context.WithoutCancel(ctx), img.ID)
+		_ = x.deleteMediaImage(context.WithoutCancel(ctx), img.ID) // logged; the import's error is the one to return
 		return "", err
 	}
 	return img.ID, nil
@@ -199,18 +201,22 @@ func (x *Executor) EjectMedia(ctx context.Context, id string) (Node, error) {
 			return n, err
 		}
 	}
-	x.deleteMediaImage(ctx, m.ImageID)
+	done := x.inv.link.obs.ActionStarted(actDeleteMediaImage)
+	done(x.deleteMediaImage(ctx, m.ImageID))
 	return x.inv.Node(ctx, id)
 }
 
-// deleteMediaImage deletes a media image; a failure is logged, not
-// returned: the media is already out, and the image (named after its
-// server, with quintupleo_vmedia_server) can be found and deleted later.
-func (x *Executor) deleteMediaImage(ctx context.Context, imageID string) {
+// deleteMediaImage deletes a media image; a failure is logged, and
+// returned only for the metrics: the media is already out, and the image
+// (named after its server, with quintupleo_vmedia_server) can be found and
+// deleted later.
+func (x *Executor) deleteMediaImage(ctx context.Context, imageID string) error {
 	err := images.Delete(ctx, x.inv.cloud().Image, imageID).ExtractErr()
 	if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		x.log.Warn("virtual media image left in Glance", "image", imageID, "err", err)
+		return err
 	}
+	return nil
 }
 
 // bootCD powers a stopped node on from its CD: a rescue with the media

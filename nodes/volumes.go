@@ -7,10 +7,14 @@ import (
 )
 
 // Cinder is the cloud's block storage for its project, or nil when the
-// catalog has none (Cloud.Block).
+// catalog has none (Cloud.Block). Its creates and deletes are reported to
+// the cloud's Observer unless cfg names another.
 func (c *Cloud) Cinder(cfg cinder.Config) *cinder.Client {
 	if c.Block == nil {
 		return nil
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = c.observer()
 	}
 	return cinder.New(c.Block, c.ProjectID, cfg)
 }

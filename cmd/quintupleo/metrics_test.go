@@ -60,6 +60,17 @@ func (s scrape) value(name string, want ...string) float64 {
 	return sum
 }
 
+// has says whether family name has a series whose labels include want
+// (at any value, 0 included).
+func (s scrape) has(name string, want ...string) bool {
+	for _, m := range s[name].GetMetric() {
+		if hasLabels(m, want) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasLabels(m *dto.Metric, want []string) bool {
 	for i := 0; i+1 < len(want); i += 2 {
 		found := false

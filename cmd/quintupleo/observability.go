@@ -51,6 +51,7 @@ func (o *obsFlags) addMetrics(st *stack.Stack) (*metrics.Metrics, *stack.Listene
 		return nil, nil
 	}
 	m := metrics.New()
+	m.KnownActions(nodes.ObservedActions())
 	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	l := st.Listen(stack.ListenSpec{What: "metrics listener", Key: "metrics",
 		Listen: func() (net.Listener, error) {

@@ -38,6 +38,8 @@ type Metrics struct {
 	refreshDuration *prometheus.HistogramVec
 	nodes           *prometheus.GaugeVec
 	inFlight        *prometheus.GaugeVec
+	actions         *prometheus.CounterVec
+	actionDuration  *prometheus.HistogramVec
 	conflictRetries *prometheus.CounterVec
 	eventsDropped   *prometheus.CounterVec
 	limitEvents     *prometheus.CounterVec
@@ -82,7 +84,9 @@ func New() *Metrics {
 	m.cloudRequests = counter("cloud_requests_total", "HTTP requests to the cloud, by catalog service, method and path with IDs as {id}, and status (0: no answer).", "service", "endpoint", "status")
 	m.refreshDuration = histogram("inventory_refresh_duration_seconds", "Time of one listing of the cloud's servers, by result (ok, error).", "result")
 	m.nodes = gauge("nodes", "Nodes in the inventory after its last successful refresh, by Nova status.", "status")
-	m.inFlight = gauge("actions_in_flight", "Server actions sent to Nova and not yet at their target state, by action.", "action")
+	m.inFlight = gauge("actions_in_flight", "Changes to the cloud under way (server actions until their target state, server creations and deletions, metadata writes, virtual media, networks, volumes), by action.", "action")
+	m.actions = counter("actions_total", "Changes to the cloud that ended, by action and result (ok, error).", "action", "result")
+	m.actionDuration = histogram("action_duration_seconds", "Time of one change to the cloud, from its first request to its end (waits for the target state included), by action.", "action")
 	m.conflictRetries = counter("action_conflict_retries_total", "Nova 409 answers to an action that the executor rode out by sending it again, by action.", "action")
 	m.eventsDropped = counter("events_dropped_total", "Changes a subscriber lost because its queue was full, by stream (inventory: node changes; lifecycle: libvirt domain events).", "stream")
 	m.limitEvents = counter("limit_events_total", "Times a limit acted on a client: refused a request or connection, evicted or closed a connection, made accepting or reading wait, or stopped a command line; by front end, limit and outcome.", "front", "limit", "outcome")
@@ -149,11 +153,7 @@ func (m *Metrics) CloudRequest(service, endpoint string, status int, _ time.Dura
 // Refreshed implements nodes.Observer: the duration, the nodes by status,
 // and the state /readyz and inventory_age_seconds report.
 func (m *Metrics) Refreshed(took time.Duration, err error, byStatus map[string]int) {
-	result := "ok"
-	if err != nil {
-		result = "error"
-	}
-	m.refreshDuration.WithLabelValues(result).Observe(took.Seconds())
+	m.refreshDuration.WithLabelValues(resultOf(err)).Observe(took.Seconds())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lastErr = err
@@ -173,12 +173,46 @@ func (m *Metrics) Refreshed(took time.Duration, err error, byStatus map[string]i
 	}
 }
 
-// ActionStarted implements nodes.Observer.
+// The values of a result label.
+const (
+	resultOK    = "ok"
+	resultError = "error"
+)
+
+// resultOf is the result label of an outcome.
+func resultOf(err error) string {
+	if err != nil {
+		return resultError
+	}
+	return resultOK
+}
+
+// ActionStarted implements nodes.Observer: the change is in flight until
+// done, which counts and times it (once, however often it is called).
 func (m *Metrics) ActionStarted(action string) func(error) {
 	g := m.inFlight.WithLabelValues(action)
 	g.Inc()
+	start := time.Now()
 	var once sync.Once
-	return func(error) { once.Do(g.Dec) }
+	return func(err error) {
+		once.Do(func() {
+			g.Dec()
+			m.actionDuration.WithLabelValues(action).Observe(time.Since(start).Seconds())
+			m.actions.WithLabelValues(action, resultOf(err)).Inc()
+		})
+	}
+}
+
+// KnownActions makes the series of each action exist from the start, at 0
+// (nodes.ObservedActions lists them), so that rate() and alerts over them
+// have a value before the action first happens.
+func (m *Metrics) KnownActions(actions []string) {
+	for _, a := range actions {
+		m.inFlight.WithLabelValues(a)
+		m.actionDuration.WithLabelValues(a)
+		m.actions.WithLabelValues(a, resultOK)
+		m.actions.WithLabelValues(a, resultError)
+	}
 }
 
 // ConflictRetried implements nodes.Observer.

@@ -1,12 +1,15 @@
 package metrics
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"quintupleo/internal/limit"
+	"quintupleo/nodes"
 )
 
 // TestLimitedEveryEvent: every (limit, outcome) pair the front ends report
@@ -107,4 +110,67 @@ func valueOf(t *testing.T, c prometheus.Metric) float64 {
 		return pb.Counter.GetValue()
 	}
 	return pb.Gauge.GetValue()
+}
+
+// TestActionsEveryObservedName: every action nodes reports — the
+// Executor's server actions and the other changes to the cloud — has its
+// series at 0 from the start; one change moves in_flight up and back, and
+// counts and times it once under its result, however often done is called;
+// no name makes series beyond its own.
+func TestActionsEveryObservedName(t *testing.T) {
+	names := nodes.ObservedActions()
+	for _, want := range []string{"os-start", "os-stop", "rescue", "create_server", "delete_server", "delete_port",
+		"set_metadata", "delete_metadata", "replace_metadata", "set_description", "insert_media", "delete_media_image",
+		"trigger_crash_dump", "create_network", "create_subnet", "update_network", "delete_network",
+		"create_volume", "delete_volume"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("nodes.ObservedActions() lacks %q: %v", want, names)
+		}
+	}
+	if c := slices.Compact(slices.Clone(names)); len(c) != len(names) {
+		t.Errorf("nodes.ObservedActions() names one action twice: %v", names)
+	}
+	m := New()
+	m.KnownActions(names)
+	for _, fam := range []struct {
+		name string
+		per  int
+	}{{"quintupleo_actions_in_flight", 1}, {"quintupleo_actions_total", 2}, {"quintupleo_action_duration_seconds", 1}} {
+		if got := seriesOf(t, m, fam.name); got != fam.per*len(names) {
+			t.Fatalf("%s: %d series before any action, want %d per action (%d)", fam.name, got, fam.per, fam.per*len(names))
+		}
+	}
+	for _, a := range names {
+		inFlight := m.inFlight.WithLabelValues(a)
+		ok, failed := m.actions.WithLabelValues(a, "ok"), m.actions.WithLabelValues(a, "error")
+		if valueOf(t, inFlight)+valueOf(t, ok)+valueOf(t, failed)+countOf(t, m, a) != 0 {
+			t.Errorf("%s moved before it started", a)
+		}
+		done := m.ActionStarted(a)
+		if v := valueOf(t, inFlight); v != 1 {
+			t.Errorf("actions_in_flight{%s} = %v while under way, want 1", a, v)
+		}
+		done(nil)
+		done(nil) // a second call changes nothing
+		if v := valueOf(t, inFlight); v != 0 {
+			t.Errorf("actions_in_flight{%s} = %v once done, want 0", a, v)
+		}
+		m.ActionStarted(a)(errors.New("refused"))
+		if o, f, n := valueOf(t, ok), valueOf(t, failed), countOf(t, m, a); o != 1 || f != 1 || n != 2 {
+			t.Errorf("%s after one success and one failure: ok %v, error %v, timed %v; want 1, 1, 2", a, o, f, n)
+		}
+	}
+	if got := seriesOf(t, m, "quintupleo_actions_total"); got != 2*len(names) {
+		t.Errorf("%d action series after one of each, want %d: some call made a series of its own", got, 2*len(names))
+	}
+}
+
+// countOf is how many times action a was timed.
+func countOf(t *testing.T, m *Metrics, a string) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.actionDuration.WithLabelValues(a).(prometheus.Histogram).Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	return float64(pb.Histogram.GetSampleCount())
 }

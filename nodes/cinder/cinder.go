@@ -60,7 +60,20 @@ type Config struct {
 	// PollInterval is the first wait between polls of a volume; it doubles
 	// up to MaxPollInterval. Defaults 100ms and 2s.
 	PollInterval, MaxPollInterval time.Duration
+	// Observer is told of each create and delete (nil: nobody).
+	Observer cloudcall.Observer
 }
+
+// The actions a Client reports to its Observer, each with its waits: a
+// create until the volume is available (and bootable), a delete until
+// Cinder no longer has it.
+const (
+	ActionCreateVolume = "create_volume"
+	ActionDeleteVolume = "delete_volume"
+)
+
+// Actions lists every action a Client reports.
+func Actions() []string { return []string{ActionCreateVolume, ActionDeleteVolume} }
 
 // Client is Cinder for one project.
 type Client struct {
@@ -148,6 +161,8 @@ type CreateSpec struct {
 // (status error) or the wait ends, the volume is deleted again, so that a
 // failed create leaves nothing behind.
 func (c *Client) Create(ctx context.Context, spec CreateSpec) (v Volume, err error) {
+	done := cloudcall.Started(c.cfg.Observer, ActionCreateVolume)
+	defer func() { done(err) }()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	op := "create volume " + spec.Name
@@ -160,7 +175,7 @@ func (c *Client) Create(ctx context.Context, spec CreateSpec) (v Volume, err err
 			// The caller's context may be why it failed: a context of its own.
 			undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 			defer cancel()
-			if derr := c.Delete(undo, created.ID); derr != nil {
+			if derr := c.delete(undo, created.ID); derr != nil {
 				err = fmt.Errorf("%w (and the volume %s could not be deleted again: %v)", err, created.ID, derr)
 			}
 		}
@@ -188,7 +203,15 @@ func (c *Client) Create(ctx context.Context, spec CreateSpec) (v Volume, err err
 
 // Delete deletes the volume and returns once Cinder no longer has it. A
 // volume already gone is not an error.
-func (c *Client) Delete(ctx context.Context, id string) error {
+func (c *Client) Delete(ctx context.Context, id string) (err error) {
+	done := cloudcall.Started(c.cfg.Observer, ActionDeleteVolume)
+	defer func() { done(err) }()
+	return c.delete(ctx, id)
+}
+
+// delete is Delete unobserved, for the undo of a failed Create (part of
+// that create, not a delete of its own).
+func (c *Client) delete(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	op := "delete volume " + id

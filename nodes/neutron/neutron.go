@@ -21,6 +21,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
+	"quintupleo/nodes/cloudcall"
 )
 
 // Network is one Neutron network with its subnets.
@@ -53,11 +55,29 @@ type Pool struct{ Start, End string }
 
 // Client talks to one Neutron endpoint.
 type Client struct {
-	sc *gophercloud.ServiceClient
+	sc  *gophercloud.ServiceClient
+	obs cloudcall.Observer
 }
 
-// New returns a client over an authenticated network service client.
-func New(sc *gophercloud.ServiceClient) *Client { return &Client{sc: sc} }
+// The actions a Client reports to its Observer: one per call that changes
+// the cloud.
+const (
+	ActionCreateNetwork = "create_network"
+	ActionCreateSubnet  = "create_subnet"
+	ActionUpdateNetwork = "update_network"
+	ActionDeleteNetwork = "delete_network"
+)
+
+// Actions lists every action a Client reports.
+func Actions() []string {
+	return []string{ActionCreateNetwork, ActionCreateSubnet, ActionUpdateNetwork, ActionDeleteNetwork}
+}
+
+// New returns a client over an authenticated network service client that
+// tells obs (nil: nobody) of each change it makes.
+func New(sc *gophercloud.ServiceClient, obs cloudcall.Observer) *Client {
+	return &Client{sc: sc, obs: obs}
+}
 
 // rawNetwork is the part of Neutron's network body gophercloud's Network
 // does not decode (router:external is an extension).
@@ -128,7 +148,9 @@ type NetworkSpec struct {
 }
 
 // CreateNetwork creates a network (without subnets) and returns its ID.
-func (c *Client) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error) {
+func (c *Client) CreateNetwork(ctx context.Context, spec NetworkSpec) (_ string, err error) {
+	done := cloudcall.Started(c.obs, ActionCreateNetwork)
+	defer func() { done(err) }()
 	up := spec.AdminUp
 	n, err := networks.Create(ctx, c.sc, networks.CreateOpts{Name: spec.Name, Description: spec.Description, AdminStateUp: &up}).Extract()
 	if err != nil {
@@ -169,7 +191,9 @@ type SubnetSpec struct {
 }
 
 // CreateSubnet creates a subnet and returns its ID.
-func (c *Client) CreateSubnet(ctx context.Context, spec SubnetSpec) (string, error) {
+func (c *Client) CreateSubnet(ctx context.Context, spec SubnetSpec) (_ string, err error) {
+	done := cloudcall.Started(c.obs, ActionCreateSubnet)
+	defer func() { done(err) }()
 	dhcp := spec.DHCP
 	opts := subnets.CreateOpts{NetworkID: spec.NetworkID, Name: spec.Name, CIDR: spec.CIDR,
 		IPVersion: gophercloud.IPv4, EnableDHCP: &dhcp}
@@ -190,14 +214,18 @@ func (c *Client) CreateSubnet(ctx context.Context, spec SubnetSpec) (string, err
 }
 
 // SetAdminUp sets a network's admin_state_up.
-func (c *Client) SetAdminUp(ctx context.Context, id string, up bool) error {
-	_, err := networks.Update(ctx, c.sc, id, networks.UpdateOpts{AdminStateUp: &up}).Extract()
+func (c *Client) SetAdminUp(ctx context.Context, id string, up bool) (err error) {
+	done := cloudcall.Started(c.obs, ActionUpdateNetwork)
+	defer func() { done(err) }()
+	_, err = networks.Update(ctx, c.sc, id, networks.UpdateOpts{AdminStateUp: &up}).Extract()
 	return classify("update network "+id, err)
 }
 
 // DeleteNetwork deletes a network; Neutron deletes its subnets with it
 // when no port uses them.
-func (c *Client) DeleteNetwork(ctx context.Context, id string) error {
+func (c *Client) DeleteNetwork(ctx context.Context, id string) (err error) {
+	done := cloudcall.Started(c.obs, ActionDeleteNetwork)
+	defer func() { done(err) }()
 	return classify("delete network "+id, networks.Delete(ctx, c.sc, id).ExtractErr())
 }
 
