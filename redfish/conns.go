@@ -10,7 +10,7 @@ import (
 
 	"quintupleo/internal/acceptloop"
 	"quintupleo/internal/limit"
-	"quintupleo/internal/penalty"
+	"quintupleo/internal/lograte"
 )
 
 // The Redfish listener's connection limits (docs/limits.md, Redfish).
@@ -69,7 +69,7 @@ type ConnLimit struct {
 	idleTimeout, headerTimeout time.Duration
 	log                        *slog.Logger
 	obs                        Observer
-	logged                     penalty.LogLimiter
+	logged                     lograte.Limiter
 
 	mu sync.Mutex
 	// mu guards:
@@ -96,7 +96,7 @@ func NewConnLimit(cfg ConnConfig) *ConnLimit {
 		cfg.MaxConns, _ = acceptloop.FDCap(DefaultMaxConns)
 	}
 	l := &ConnLimit{max: cfg.MaxConns, idleTimeout: cfg.IdleTimeout, headerTimeout: cfg.HeaderTimeout(),
-		log: cfg.Logger, obs: cfg.Observer, logged: penalty.LogLimiter{Every: connLogEvery}, conns: map[net.Conn]*tracked{}}
+		log: cfg.Logger, obs: cfg.Observer, logged: lograte.Limiter{Every: connLogEvery}, conns: map[net.Conn]*tracked{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}

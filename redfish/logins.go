@@ -27,7 +27,7 @@ const penaltyLogEvery = 10 * time.Second
 func (s *Server) checkPassword(r *http.Request, user, password string) (readOnly bool, err *Error) {
 	src := penalty.SourceOf(r.RemoteAddr)
 	now := time.Now()
-	if locked, left := s.penalties.Refused(src, now); locked {
+	if locked, left, _ := s.penalties.Refused(src, now); locked {
 		secs := strconv.Itoa(int(math.Ceil(left.Seconds())))
 		if n, ok := s.penaltyLog.Tick(now); ok {
 			s.log.Warn("redfish: login refused: source address penalised for failed logins",
@@ -40,7 +40,7 @@ func (s *Server) checkPassword(r *http.Request, user, password string) (readOnly
 	}
 	readOnly, ok := s.accounts.check(user, password)
 	if !ok {
-		s.penalties.Failed(src, now)
+		s.penalties.Add(src, s.authFailPenalty, limit.RedfishAuthPenalty, now)
 		return false, refuse(http.StatusUnauthorized, "NoValidSession", "Wrong user name or password.").by(limit.RedfishAuth)
 	}
 	return readOnly, nil

@@ -18,6 +18,7 @@ import (
 
 	"quintupleo/internal/actionlog"
 	"quintupleo/internal/limit"
+	"quintupleo/internal/lograte"
 	"quintupleo/internal/penalty"
 	"quintupleo/nodes"
 )
@@ -37,7 +38,7 @@ type Config struct {
 	MaxSessions, MaxSessionsPerAccount int
 	// AuthFailPenalty is what a wrong password adds to its source address's
 	// penalty (internal/penalty, as the SSH front's --ssh-auth-fail-penalty;
-	// default penalty.DefaultPer; < 0 disables penalties). PenaltyMin and
+	// default penalty.DefaultAuthFail; < 0 disables penalties). PenaltyMin and
 	// PenaltyMax are the lock-out threshold and the longest penalty
 	// (defaults penalty.DefaultMin, penalty.DefaultMax).
 	AuthFailPenalty, PenaltyMin, PenaltyMax time.Duration
@@ -87,8 +88,9 @@ type Server struct {
 	index    nodeIndex
 	// penalties locks out addresses that sent wrong passwords (nil:
 	// disabled); penaltyLog spaces the warnings about them.
-	penalties  *penalty.Table
-	penaltyLog penalty.LogLimiter
+	penalties       *penalty.Table
+	authFailPenalty time.Duration
+	penaltyLog      lograte.Limiter
 
 	// Actions outlive the request that started them (Reset answers once the
 	// cloud accepted): they run under ctx, tracked by actions.
@@ -115,10 +117,10 @@ func New(inv *nodes.Inventory, act *nodes.Executor, cfg Config) (*Server, error)
 		sessions: newSessions(cmp.Or(cfg.SessionTimeout, DefaultSessionTimeout),
 			cmp.Or(cfg.MaxSessions, DefaultMaxSessions), cmp.Or(cfg.MaxSessionsPerAccount, DefaultMaxSessionsPerAccount)),
 		mux: http.NewServeMux(), images: newImageFacts(act), ctx: ctx, cancel: cancel,
-		penaltyLog: penalty.LogLimiter{Every: penaltyLogEvery}}
+		penaltyLog: lograte.Limiter{Every: penaltyLogEvery}}
 	if cfg.AuthFailPenalty >= 0 {
-		s.penalties = penalty.New(cmp.Or(cfg.AuthFailPenalty, penalty.DefaultPer),
-			cmp.Or(cfg.PenaltyMin, penalty.DefaultMin), cmp.Or(cfg.PenaltyMax, penalty.DefaultMax))
+		s.authFailPenalty = cmp.Or(cfg.AuthFailPenalty, penalty.DefaultAuthFail)
+		s.penalties = penalty.New(cmp.Or(cfg.PenaltyMin, penalty.DefaultMin), cmp.Or(cfg.PenaltyMax, penalty.DefaultMax))
 	}
 	s.routes()
 	return s, nil

@@ -257,10 +257,11 @@ func connectNetworkEventRegisterAny(ctx context.Context, c *conn, a *libvirt.Con
 		u := virt.UUID(a.Net[0].UUID)
 		only = &u
 	}
+	// c.mu is held from the count to the insertion, as addCallback holds
+	// it: calls in flight together must not all pass the count.
 	c.mu.Lock()
-	n := c.eventCallbacks()
-	c.mu.Unlock()
-	if n >= c.srv.maxCallbacks {
+	defer c.mu.Unlock()
+	if c.eventCallbacks() >= c.srv.maxCallbacks {
 		return nil, errTooManyCallbacks(c.srv.maxCallbacks)
 	}
 	id := c.srv.nextCallbackID.Add(1) - 1

@@ -16,6 +16,7 @@ import (
 
 	"quintupleo/internal/acceptloop"
 	"quintupleo/internal/limit"
+	"quintupleo/internal/lograte"
 	"quintupleo/internal/penalty"
 	"quintupleo/ssh/budget"
 )
@@ -74,12 +75,15 @@ type Config struct {
 	// LoginGraceTime; default 30 s): then the connection is closed.
 	HandshakeTimeout time.Duration
 	// AuthFailPenalty is what a connection that failed to authenticate
-	// adds to its source address's penalty (penalty.go; OpenSSH's
-	// PerSourcePenalties authfail, default DefaultAuthFailPenalty; < 0
-	// disables penalties). PenaltyMin is the penalty at which the address is
-	// locked out, PenaltyMax the longest (defaults DefaultPenaltyMin and
-	// DefaultPenaltyMax).
-	AuthFailPenalty, PenaltyMin, PenaltyMax time.Duration
+	// adds to its source address's penalty, NoAuthPenalty one that ended
+	// without trying, GracePenalty one whose login deadline passed
+	// (penalty.go; OpenSSH's PerSourcePenalties authfail, noauth and
+	// grace-exceeded; defaults DefaultAuthFailPenalty, DefaultNoAuthPenalty,
+	// DefaultGracePenalty; < 0 disables that one). PenaltyMin is the
+	// penalty past which the address is locked out, PenaltyMax the longest
+	// (defaults DefaultPenaltyMin and DefaultPenaltyMax).
+	AuthFailPenalty, NoAuthPenalty, GracePenalty time.Duration
+	PenaltyMin, PenaltyMax                       time.Duration
 	// SessionMemory is what one session's command lines may hold at once:
 	// its tools' buffers and values, its shell variables and expansions
 	// (default 64 MiB; docs/ssh.md gives the reasoning).
@@ -155,8 +159,13 @@ func (c *Config) setDefaults() {
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second
 	}
-	if c.AuthFailPenalty == 0 {
-		c.AuthFailPenalty = DefaultAuthFailPenalty
+	for _, d := range []struct {
+		p   *time.Duration
+		def time.Duration
+	}{{&c.AuthFailPenalty, DefaultAuthFailPenalty}, {&c.NoAuthPenalty, DefaultNoAuthPenalty}, {&c.GracePenalty, DefaultGracePenalty}} {
+		if *d.p == 0 {
+			*d.p = d.def
+		}
 	}
 	if c.PenaltyMin == 0 {
 		c.PenaltyMin = DefaultPenaltyMin
@@ -261,10 +270,11 @@ type Server struct {
 
 	memory  *budget.Budget // every session's budget is inside this one
 	scratch *scratchRoot   // holds every session's scratch directory (scratch.go)
-	// penalties locks out addresses that failed to log in (nil: disabled).
+	// penalties locks out addresses whose connections ended before they
+	// logged in (nil: disabled).
 	penalties *penalty.Table
 	// refusedLog spaces the warnings about penalised addresses.
-	refusedLog penalty.LogLimiter
+	refusedLog lograte.Limiter
 
 	wg sync.WaitGroup // every goroutine the server starts
 }
@@ -291,7 +301,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		refusedLog: penalty.LogLimiter{Every: evictionLogEvery},
+		refusedLog: lograte.Limiter{Every: evictionLogEvery},
 		cfg:        cfg,
 		log:        cfg.Logger,
 		listeners:  map[net.Listener]struct{}{},
@@ -299,8 +309,8 @@ func NewServer(cfg Config) (*Server, error) {
 		idle:       make(chan struct{}),
 		memory:     budget.New(cfg.MemoryTotal, "for all SSH sessions", nil),
 	}
-	if cfg.AuthFailPenalty > 0 {
-		s.penalties = penalty.New(cfg.AuthFailPenalty, cfg.PenaltyMin, cfg.PenaltyMax)
+	if max(cfg.AuthFailPenalty, cfg.NoAuthPenalty, cfg.GracePenalty) > 0 {
+		s.penalties = penalty.New(cfg.PenaltyMin, cfg.PenaltyMax)
 	}
 	if s.scratch, err = openScratchRoot(cfg.ScratchDir, cfg.Logger); err != nil {
 		return nil, err
@@ -663,10 +673,13 @@ func (c *serverConn) serve() {
 	// newcomer at the cap must not push out a connection that is in. The
 	// config is copied per connection for that callback only.
 	cfg := *s.config
-	failed := false // an authentication attempt failed (AuthLogCallback runs on this goroutine)
+	// An authentication attempt failed, or one succeeded (AuthLogCallback
+	// runs on this goroutine).
+	failed, authed := false, false
 	cfg.AuthLogCallback = func(md gossh.ConnMetadata, method string, err error) {
 		s.logAuth(md, method, err)
 		if err == nil {
+			authed = true
 			s.authenticated(c)
 		} else if method != "none" {
 			failed = true
@@ -678,8 +691,8 @@ func (c *serverConn) serve() {
 		if l, ok := handshakeLimit(err); ok {
 			s.cfg.Observer.Limited(l, limit.Closed)
 		}
-		if failed {
-			s.penalties.Failed(penalty.Source(c.nc.RemoteAddr()), time.Now())
+		if !authed {
+			s.penalise(c.nc, err, failed)
 		}
 		return
 	}

@@ -142,6 +142,7 @@ func helpGroups() []struct {
 		{"limits", []string{"max-clients", "max-anonymous-clients", "open-timeout", "ssh-session-memory", "ssh-memory-total",
 			"keepalive-interval", "keepalive-count", "max-client-requests", "max-event-callbacks",
 			"ssh-max-conns", "ssh-max-startups", "ssh-max-auth-tries", "ssh-login-grace-time", "ssh-auth-fail-penalty",
+			"ssh-noauth-penalty", "ssh-grace-penalty",
 			"tls-handshake-timeout", "redfish-max-conns", "redfish-idle-timeout", "redfish-read-timeout", "redfish-max-sessions",
 			"redfish-max-sessions-per-account", "redfish-auth-fail-penalty"}},
 		{"observability", []string{"log-level", "log-format"}},

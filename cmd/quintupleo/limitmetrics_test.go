@@ -99,10 +99,17 @@ func wantConnections(t *testing.T, base string, front limit.Front, open, unauth 
 
 // idleConns opens n TCP connections to addr that send nothing (closed at
 // cleanup).
-func idleConns(t *testing.T, addr string, n int) {
+func idleConns(t *testing.T, addr string, n int) { t.Helper(); idleConnsFrom(t, "", addr, n) }
+
+// idleConnsFrom is idleConns from the local address from ("": any).
+func idleConnsFrom(t *testing.T, from, addr string, n int) {
 	t.Helper()
+	d := net.Dialer{}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
 	for range n {
-		c, err := net.Dial("tcp", addr)
+		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,13 +249,21 @@ func TestLimitMetricsSSH(t *testing.T) {
 		"--ssh-max-auth-tries", "2", "--ssh-session-memory", "1MiB")
 	base := logAddr(t, p, metricsListenerLog)
 
-	// 4 silent connections: 2 fit --ssh-max-startups, the 2 oldest are
-	// evicted, the 2 left closed by the login deadline.
-	idleConns(t, p.sshAddr, 4)
+	// 4 silent connections from 127.0.0.4: 2 fit --ssh-max-startups, the 2
+	// oldest are evicted, the 2 left closed by the login deadline. That
+	// locks 127.0.0.4 out (1 s for each eviction, 20 s for each deadline,
+	// --ssh-noauth-penalty and --ssh-grace-penalty): its next connection is
+	// refused at accept, counted under the penalty added last.
+	idleConnsFrom(t, "127.0.0.4", p.sshAddr, 4)
 	wantLimit(t, base, limit.SSHMaxStartups, limit.Evicted, 2)
 	wantConnections(t, base, limit.SSH, 2, 2)
 	wantLimit(t, base, limit.SSHLoginGrace, limit.Closed, 2)
 	wantConnections(t, base, limit.SSH, 0, 0)
+	if out, code := sshFrom(t, good.key, "127.0.0.4", p.sshAddr, "true"); code == 0 {
+		t.Errorf("the authorized key from 127.0.0.4 after its connections ran out of the login deadline: logged in: %s", out)
+	}
+	wantLimit(t, base, limit.SSHGracePenalty, limit.Refused, 1)
+	wantLimit(t, base, limit.SSHNoAuthPenalty, limit.Refused, 0)
 
 	// Three unknown keys on one connection: closed at the second failure.
 	var bad [3]sshClient

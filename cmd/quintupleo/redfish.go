@@ -44,8 +44,8 @@ func (f *redfishFlags) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.readTimeout, "redfish-read-timeout", redfish.DefaultReadTimeout, "deadline of reading one whole Redfish request, body included (the headers: at most 10s)")
 	fs.IntVar(&f.maxSessions, "redfish-max-sessions", redfish.DefaultMaxSessions, "Redfish sessions of all accounts together; a login past it is refused (CreateLimitReachedForResource)")
 	fs.IntVar(&f.maxSessionsPerAccount, "redfish-max-sessions-per-account", redfish.DefaultMaxSessionsPerAccount, "Redfish sessions one account may hold; a login past it is refused (CreateLimitReachedForResource)")
-	fs.DurationVar(&f.authFailPenalty, "redfish-auth-fail-penalty", penalty.DefaultPer, "penalty a wrong Redfish password adds to its source address; "+
-		"an address 15s or more ahead is answered 503 without a password check until it has run out (as --ssh-auth-fail-penalty); 0 disables")
+	fs.DurationVar(&f.authFailPenalty, "redfish-auth-fail-penalty", penalty.DefaultAuthFail, "penalty a wrong Redfish password adds to its source address; "+
+		"an address more than 15s ahead is answered 503 without a password check until it has run out (as --ssh-auth-fail-penalty); 0 disables")
 }
 
 func (f *redfishFlags) validate() error {

@@ -66,6 +66,8 @@ const (
 	SSHLoginGrace         Name = "ssh_login_grace"           // --ssh-login-grace-time
 	SSHMaxAuthTries       Name = "ssh_max_auth_tries"        // --ssh-max-auth-tries
 	SSHAuthPenalty        Name = "ssh_auth_penalty"          // --ssh-auth-fail-penalty
+	SSHNoAuthPenalty      Name = "ssh_noauth_penalty"        // --ssh-noauth-penalty
+	SSHGracePenalty       Name = "ssh_grace_penalty"         // --ssh-grace-penalty
 	SSHMaxSessions        Name = "ssh_max_sessions"          // sessions over all connections
 	SSHMaxSessionsPerConn Name = "ssh_max_sessions_per_conn" // sessions on one connection
 	SSHCommandSize        Name = "ssh_command_size"          // a command line's length
@@ -124,6 +126,8 @@ func Events() map[Event]Front {
 		{SSHLoginGrace, Closed}:          SSH,
 		{SSHMaxAuthTries, Closed}:        SSH,
 		{SSHAuthPenalty, Refused}:        SSH,
+		{SSHNoAuthPenalty, Refused}:      SSH,
+		{SSHGracePenalty, Refused}:       SSH,
 		{SSHMaxSessions, Refused}:        SSH,
 		{SSHMaxSessionsPerConn, Refused}: SSH,
 		{SSHCommandSize, Refused}:        SSH,

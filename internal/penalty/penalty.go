@@ -1,58 +1,73 @@
-// Package penalty is the per-source-address penalty for failed logins that
-// the SSH and Redfish front ends share, after OpenSSH's PerSourcePenalties
-// (sshd 9.8; its defaults authfail:5 min:15 max:600): every failed login
-// adds Per to its source address's penalty, which runs from now (or from
-// the end of the penalty in force) and never reaches further than Max
-// ahead. Once the penalty ahead reaches Min, the address is locked out
-// until it has run out. With the defaults, the fourth failed login in quick
-// succession (the first three made 15 s less the time they took) locks the
-// address out for about 20 s; an address guessing passwords at full speed
-// gets four tries every 20 s, and nobody else is affected.
+// Package penalty is the per-source-address penalty the SSH and Redfish
+// front ends share, after OpenSSH's PerSourcePenalties (sshd 9.8;
+// sshd_config(5)): every connection or login that ends badly adds its
+// kind's duration to its source address's penalty (sshd's authfail:5s for
+// a failed login, noauth:1s for a connection that never tried to log in,
+// grace-exceeded:20s for one that ran out of LoginGraceTime). A penalty
+// runs from now, or from the end of the one in force, and never reaches
+// further than Max ahead; it decays as time passes. Once the penalty ahead
+// exceeds Min (sshd's min:15s) the address is locked out until it has run
+// out. With the defaults, the fourth failed login in quick succession (the
+// first three made 15 s less the time they took) locks the address out
+// for about 20 s; an address guessing passwords at full speed gets four
+// tries every 20 s, and nobody else is affected.
+//
+// The key is the address itself, IPv4 and IPv6 alike: sshd's
+// PerSourceNetBlockSize default 32:128, "each address is considered
+// individually". An IPv4 address that reaches an IPv6 listener as
+// ::ffff:a.b.c.d is the same key as a.b.c.d.
 package penalty
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"time"
+
+	"quintupleo/internal/limit"
 )
 
 // Defaults of the penalties (OpenSSH's).
 const (
-	DefaultPer = 5 * time.Second
-	DefaultMin = 15 * time.Second
-	DefaultMax = 10 * time.Minute
-	// maxPenalised bounds the addresses remembered; past it new addresses
-	// are not penalised (OpenSSH's overflow:permissive), so a flood of
-	// sources cannot grow the table.
+	DefaultAuthFail = 5 * time.Second  // a failed login (authfail)
+	DefaultNoAuth   = 1 * time.Second  // a connection that never tried to log in (noauth)
+	DefaultGrace    = 20 * time.Second // a connection that ran out of its login deadline (grace-exceeded)
+	DefaultMin      = 15 * time.Second
+	DefaultMax      = 10 * time.Minute
+	// maxPenalised bounds the addresses remembered (sshd's max-sources4
+	// and max-sources6); past it new addresses are not penalised (sshd's
+	// overflow:permissive), so a flood of sources cannot grow the table.
 	maxPenalised = 65536
 )
 
 // Table is the table of penalised source addresses. The nil *Table
 // penalises nobody. It is safe for concurrent use.
 type Table struct {
-	per, min, max time.Duration
+	min, max time.Duration
 
 	mu    sync.Mutex
-	until map[string]penalty // by source IP
+	until map[string]penalty // by Source
 }
 
-// penalty is one address's: when it ends, and whether it is enforced.
+// penalty is one address's: when it ends, whether it is enforced, and the
+// limit whose event added to it last (what a refusal is counted under).
 type penalty struct {
 	end    time.Time
 	active bool
+	why    limit.Name
 }
 
-// New is a table adding per for every failure, locking an address out
-// once its penalty ahead reaches min, never further ahead than max.
-func New(per, min, max time.Duration) *Table {
-	return &Table{per: per, min: min, max: max, until: map[string]penalty{}}
+// New is a table locking an address out once its penalty ahead exceeds
+// min, never further ahead than max.
+func New(min, max time.Duration) *Table {
+	return &Table{min: min, max: max, until: map[string]penalty{}}
 }
 
 // Source is the key a penalty is held against for addr: the IP, not the
 // port.
 func Source(addr net.Addr) string {
 	if ta, ok := addr.(*net.TCPAddr); ok {
-		return ta.IP.String()
+		return ta.AddrPort().Addr().Unmap().String()
 	}
 	return SourceOf(addr.String())
 }
@@ -60,32 +75,39 @@ func Source(addr net.Addr) string {
 // SourceOf is Source for an address in host:port form (an
 // http.Request's RemoteAddr).
 func SourceOf(hostport string) string {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return hostport
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return ap.Addr().Unmap().String()
 	}
-	return host
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		return host
+	}
+	return hostport
 }
 
-// Failed adds a failed login's penalty to source's.
-func (p *Table) Failed(source string, now time.Time) {
-	if p == nil {
+// Add adds d to source's penalty for an event of the limit why; d ≤ 0
+// adds nothing.
+func (p *Table) Add(source string, d time.Duration, why limit.Name, now time.Time) {
+	if p == nil || d <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pen, known := p.until[source]
+	if known && !pen.end.After(now) {
+		pen = penalty{} // run out: a new penalty, not enforced yet
+	}
 	if !known && len(p.until) >= maxPenalised {
 		p.sweepLocked(now)
 		if len(p.until) >= maxPenalised {
 			return
 		}
 	}
-	pen.end = maxTime(pen.end, now).Add(p.per)
+	pen.end = maxTime(pen.end, now).Add(d)
 	if limit := now.Add(p.max); pen.end.After(limit) {
 		pen.end = limit
 	}
-	pen.active = pen.active || pen.end.Sub(now) >= p.min
+	pen.active = pen.active || pen.end.Sub(now) > p.min
+	pen.why = why
 	p.until[source] = pen
 }
 
@@ -96,24 +118,24 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Refused reports whether source is locked out now, and for how much
-// longer.
-func (p *Table) Refused(source string, now time.Time) (bool, time.Duration) {
+// Refused reports whether source is locked out now, for how much longer,
+// and the limit whose event added to its penalty last.
+func (p *Table) Refused(source string, now time.Time) (refused bool, left time.Duration, why limit.Name) {
 	if p == nil {
-		return false, 0
+		return false, 0, ""
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pen, ok := p.until[source]
 	if !ok {
-		return false, 0
+		return false, 0, ""
 	}
 	ahead := pen.end.Sub(now)
 	if ahead <= 0 {
 		delete(p.until, source)
-		return false, 0
+		return false, 0, ""
 	}
-	return pen.active, ahead
+	return pen.active, ahead, pen.why
 }
 
 // sweepLocked forgets penalties that have run out.
@@ -123,29 +145,4 @@ func (p *Table) sweepLocked(now time.Time) {
 			delete(p.until, k)
 		}
 	}
-}
-
-// LogLimiter lets a warning through at most every Every, with the number
-// of events since the last one let through: under a flood there is one
-// event per connection or request.
-type LogLimiter struct {
-	Every time.Duration
-
-	mu   sync.Mutex
-	n    int
-	last time.Time
-}
-
-// Tick counts one event and reports whether to log now, and how many
-// events the line stands for.
-func (l *LogLimiter) Tick(now time.Time) (int, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n++
-	if now.Sub(l.last) < l.Every {
-		return 0, false
-	}
-	n := l.n
-	l.n, l.last = 0, now
-	return n, true
 }
