@@ -1,12 +1,15 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -23,12 +26,19 @@ const (
 	DefaultTLSCert = "/etc/pki/libvirt/servercert.pem"
 	DefaultTLSKey  = "/etc/pki/libvirt/private/serverkey.pem"
 	DefaultTLSCA   = "/etc/pki/CA/cacert.pem"
+	// DefaultTLSCRL is libvirt's certificate revocation list, used when it
+	// exists (libvirtd starts without one).
+	DefaultTLSCRL = "/etc/pki/CA/cacrl.pem"
 )
 
 // TLSFiles names the PEM files of a TLS listener: the server's certificate
-// and key, and the CA certificates client certificates must chain to.
+// and key, the CA certificates client certificates must chain to, and the
+// CA's revocation lists (CRL; "" for none).
 type TLSFiles struct {
-	Cert, Key, CA string
+	Cert, Key, CA, CRL string
+	// CRLOptional lets the CRL file be missing, as libvirtd's default
+	// cacrl.pem may be; a CRL named on purpose must exist.
+	CRLOptional bool
 }
 
 // TLSCredentials are a TLS listener's certificates, loaded from TLSFiles and
@@ -42,6 +52,9 @@ type TLSCredentials struct {
 type tlsCreds struct {
 	cert tls.Certificate
 	cas  *x509.CertPool
+	// revoked holds, by the DER of their issuer's name, the serial numbers
+	// the CRLs revoke (text of the big integer).
+	revoked map[string]map[string]bool
 }
 
 // LoadTLSCredentials reads files, refusing what libvirtd would refuse to
@@ -90,7 +103,92 @@ func loadTLSCreds(f TLSFiles) (*tlsCreds, error) {
 		return nil, fmt.Errorf("rpc: unable to verify server certificate %s against CA certificate %s: %w", f.Cert, f.CA, err)
 	}
 	cert.Leaf = leaf
-	return &tlsCreds{cert: cert, cas: cas}, nil
+	revoked, err := loadCRL(f, caPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &tlsCreds{cert: cert, cas: cas, revoked: revoked}, nil
+}
+
+// loadCRL reads the revocation lists of f.CRL, each signed by one of the
+// CA certificates in caPEM (a list another CA signed, or a damaged one, is
+// refused rather than ignored: it would revoke nothing). A list past its
+// next update is still used — its revocations stand — as GnuTLS does.
+func loadCRL(f TLSFiles, caPEM []byte) (map[string]map[string]bool, error) {
+	if f.CRL == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(f.CRL)
+	if errors.Is(err, fs.ErrNotExist) && f.CRLOptional {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rpc: TLS certificate revocation list: %w", err)
+	}
+	var issuers []*x509.Certificate
+	for rest := caPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			issuers = append(issuers, c)
+		}
+	}
+	revoked := map[string]map[string]bool{}
+	n := 0
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type != "X509 CRL" {
+			continue
+		}
+		crl, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("rpc: TLS certificate revocation list %s: %w", f.CRL, err)
+		}
+		signed := false
+		for _, ca := range issuers {
+			if bytes.Equal(ca.RawSubject, crl.RawIssuer) && crl.CheckSignatureFrom(ca) == nil {
+				signed = true
+				break
+			}
+		}
+		if !signed {
+			return nil, fmt.Errorf("rpc: TLS certificate revocation list %s: not signed by a CA certificate of %s", f.CRL, f.CA)
+		}
+		set := revoked[string(crl.RawIssuer)]
+		if set == nil {
+			set = map[string]bool{}
+			revoked[string(crl.RawIssuer)] = set
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			set[e.SerialNumber.String()] = true
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("rpc: TLS certificate revocation list %s: no PEM X509 CRL in it", f.CRL)
+	}
+	return revoked, nil
+}
+
+// revokedIn says which certificate of a verified chain its issuer's CRL
+// revokes, if any.
+func (c *tlsCreds) revokedIn(chains [][]*x509.Certificate) *x509.Certificate {
+	if len(c.revoked) == 0 {
+		return nil
+	}
+	for _, chain := range chains {
+		for _, cert := range chain {
+			if c.revoked[string(cert.RawIssuer)][cert.SerialNumber.String()] {
+				return cert
+			}
+		}
+	}
+	return nil
 }
 
 // TLSAccess is who may connect through a TLS listener, by the DN of their
@@ -123,6 +221,9 @@ func matchAny(patterns []string, dn string) bool {
 	return false
 }
 
+// errCertRevoked refuses a client certificate its CA's CRL revokes.
+var errCertRevoked = errors.New("client certificate revoked by the CA's certificate revocation list")
+
 // errDNNotAllowed is libvirt's message for a DN not on the list.
 var errDNNotAllowed = errors.New("Client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)")
 
@@ -132,18 +233,18 @@ var errDNNotAllowed = errors.New("Client's Distinguished Name is not on the list
 // gets a TLS alert in the handshake (libvirtd completes the handshake and
 // then closes the connection, which tells the client less).
 func (c *TLSCredentials) ServerConfig(access TLSAccess) *tls.Config {
-	verifyDN := func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("no client certificate")
+	verifyDN := verifyDNOf(access)
+	verify := func(cur *tlsCreds) func(cs tls.ConnectionState) error {
+		return func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no client certificate")
+			}
+			if r := cur.revokedIn(cs.VerifiedChains); r != nil {
+				dn, _ := CertDN(r)
+				return fmt.Errorf("%w: %q, serial %s", errCertRevoked, dn, r.SerialNumber)
+			}
+			return verifyDN(cs)
 		}
-		dn, err := CertDN(cs.PeerCertificates[0])
-		if err != nil {
-			return fmt.Errorf("client certificate: %w", err)
-		}
-		if !access.admits(dn) {
-			return fmt.Errorf("%w: %q", errDNNotAllowed, dn)
-		}
-		return nil
 	}
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -154,7 +255,7 @@ func (c *TLSCredentials) ServerConfig(access TLSAccess) *tls.Config {
 				Certificates:     []tls.Certificate{cur.cert},
 				ClientAuth:       tls.RequireAndVerifyClientCert,
 				ClientCAs:        cur.cas,
-				VerifyConnection: verifyDN,
+				VerifyConnection: verify(cur),
 				// A TLS 1.3 session ticket, sent after the handshake,
 				// would be what libvirt's client reads when it polls for
 				// the confirmation byte: it then fails with "Unable to read
@@ -163,6 +264,20 @@ func (c *TLSCredentials) ServerConfig(access TLSAccess) *tls.Config {
 				SessionTicketsDisabled: true,
 			}, nil
 		},
+	}
+}
+
+// verifyDNOf is the check of the client certificate's DN against access.
+func verifyDNOf(access TLSAccess) func(cs tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		dn, err := CertDN(cs.PeerCertificates[0])
+		if err != nil {
+			return fmt.Errorf("client certificate: %w", err)
+		}
+		if !access.admits(dn) {
+			return fmt.Errorf("%w: %q", errDNNotAllowed, dn)
+		}
+		return nil
 	}
 }
 
@@ -245,7 +360,7 @@ func tlsRefusal(err error) (limit.Name, bool) {
 	switch {
 	case errors.Is(err, errDNNotAllowed):
 		return limit.TLSAllowedDN, true
-	case errors.As(err, &ve),
+	case errors.As(err, &ve), errors.Is(err, errCertRevoked),
 		// crypto/tls's words for a client that sent no certificate (it has
 		// no error type for them); TestLimitMetricsTLS pins them.
 		strings.Contains(err.Error(), "client didn't provide a certificate"):

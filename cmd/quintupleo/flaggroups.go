@@ -136,7 +136,7 @@ func helpGroups() []struct {
 		{"boot device", []string{"boot-strategy", "ipxe-image", "ipxe-image-uefi", "state-dir", "allow-destructive-rebuild", "power-off-returns"}},
 		{"provisioning, networks and storage", []string{"define-flavor", "define-image", "define-network", "network-map", "network-name-regex",
 			"network-allow-foreign", "no-networks", "storage-pool", "storage-pool-path"}},
-		{"security", []string{"insecure-listen-any", "insecure-metrics-any", "tls-cert", "tls-key", "tls-ca", "tls-allowed-dn", "tls-read-only-dn",
+		{"security", []string{"insecure-listen-any", "insecure-metrics-any", "tls-cert", "tls-key", "tls-ca", "tls-crl", "tls-allowed-dn", "tls-read-only-dn",
 			"ssh-authorized-keys", "ssh-host-key", "redfish-auth-file", "redfish-read-only-auth-file", "redfish-http", "redfish-insecure-http-any",
 			"redfish-session-timeout"}},
 		{"limits", []string{"max-clients", "max-anonymous-clients", "open-timeout", "ssh-session-memory", "ssh-memory-total",

@@ -37,6 +37,20 @@ func tlsServerFiles(t *testing.T, dir string, ca *testtool.CA) {
 // sent, a connection made before — a `virsh event --loop` — still gets its
 // events, new connections get the new certificate, and clients of the old
 // CA are refused. A SIGHUP with broken files keeps the certificates in use.
+// tlsAddrOnceReady is the address of p's TLS listener once p is ready.
+func tlsAddrOnceReady(t *testing.T, p *serveProcess) string {
+	t.Helper()
+	var addr string
+	waitFor(t, 60*time.Second, "the TLS listener's log line", func() bool {
+		m := tlsListenerLog.FindStringSubmatch(p.logText())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil && strings.Contains(p.logText(), "msg=ready")
+	})
+	return addr
+}
+
 func TestServeOverTLSReloadsOnSIGHUP(t *testing.T) {
 	virsh := testtool.Require(t, "virsh")
 	dir := t.TempDir()
@@ -47,14 +61,7 @@ func TestServeOverTLSReloadsOnSIGHUP(t *testing.T) {
 	p, _ := launchServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--listen-tcp=", "--listen-tls", "127.0.0.1:0",
 		"--tls-cert", filepath.Join(dir, "servercert.pem"), "--tls-key", filepath.Join(dir, "serverkey.pem"), "--tls-ca", filepath.Join(dir, "cacert.pem"),
 		"--tls-allowed-dn", "C=GB,O=Example,CN=admin", "--tls-read-only-dn", "C=GB,O=Example,CN=view*")
-	var addr string
-	waitFor(t, 60*time.Second, "the TLS listener's log line", func() bool {
-		m := tlsListenerLog.FindStringSubmatch(p.logText())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil && strings.Contains(p.logText(), "msg=ready")
-	})
+	addr := tlsAddrOnceReady(t, p)
 	pki := func(ca *testtool.CA, dn pkix.Name) string {
 		cert, key := ca.Issue(t, testtool.CertSpec{Subject: dn})
 		return testtool.ClientPKI(t, ca.PEM, cert, key)
@@ -114,5 +121,43 @@ func TestServeOverTLSReloadsOnSIGHUP(t *testing.T) {
 	})
 	if loop.ProcessState != nil {
 		t.Errorf("the connection made before the reload ended: %v", loop.ProcessState)
+	}
+}
+
+// TestServeOverTLSRefusesRevokedCertificates runs the real process with
+// --tls-crl: a client certificate the CRL revokes is refused, and a new CRL
+// read on SIGHUP revokes from the next connection on.
+func TestServeOverTLSRefusesRevokedCertificates(t *testing.T) {
+	virsh := testtool.Require(t, "virsh")
+	dir := t.TempDir()
+	ca := testtool.NewCA(t, "CA")
+	tlsServerFiles(t, dir, ca)
+	adminCert, adminKey := ca.Issue(t, testtool.CertSpec{Subject: pkix.Name{CommonName: "admin"}})
+	goneCert, goneKey := ca.Issue(t, testtool.CertSpec{Subject: pkix.Name{CommonName: "former"}})
+	crl := filepath.Join(dir, "cacrl.pem")
+	testtool.WriteFile(t, crl, ca.RevocationList(t, 1, testtool.Serial(t, goneCert)))
+	p, _ := launchServeProcess(t, testtool.BuildQuintupleo(t), "serve", "--demo", "--listen-tcp=", "--listen-tls", "127.0.0.1:0",
+		"--tls-cert", filepath.Join(dir, "servercert.pem"), "--tls-key", filepath.Join(dir, "serverkey.pem"),
+		"--tls-ca", filepath.Join(dir, "cacert.pem"), "--tls-crl", crl)
+	addr := tlsAddrOnceReady(t, p)
+	run := func(cert, key []byte) (string, string, int) {
+		cmd := exec.CommandContext(t.Context(), virsh, "-c", "qemu+tls://"+addr+"/system?pkipath="+testtool.ClientPKI(t, ca.PEM, cert, key), "list", "--all", "--name")
+		cmd.Env = append(os.Environ(), "LC_ALL=C", "HOME="+t.TempDir())
+		return testtool.Run(t, cmd)
+	}
+	if out, errOut, code := run(adminCert, adminKey); code != 0 || !strings.Contains(out, "node-0") {
+		t.Fatalf("admin: exit %d, %q, %s", code, out, errOut)
+	}
+	if out, errOut, code := run(goneCert, goneKey); code == 0 || strings.Contains(out, "node-0") {
+		t.Errorf("a revoked certificate: exit %d, %q, %s", code, out, errOut)
+	}
+	waitFor(t, promptly, "the refusal's log line", func() bool {
+		return strings.Contains(p.logText(), "client certificate revoked by the CA's certificate revocation list")
+	})
+	testtool.WriteFile(t, crl, ca.RevocationList(t, 2, testtool.Serial(t, goneCert), testtool.Serial(t, adminCert)))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, promptly, "the reload's log line", func() bool { return strings.Contains(p.logText(), `msg="TLS certificates reloaded"`) })
+	if out, errOut, code := run(adminCert, adminKey); code == 0 {
+		t.Errorf("admin after its revocation was re-read: exit %d, %q, %s", code, out, errOut)
 	}
 }

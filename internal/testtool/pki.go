@@ -95,6 +95,38 @@ func (ca *CA) Issue(t testing.TB, spec CertSpec) (certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 }
 
+// Serial is the serial number of a certificate Issue made (its PEM).
+func Serial(t testing.TB, certPEM []byte) *big.Int {
+	t.Helper()
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		t.Fatal("testtool: no PEM certificate")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SerialNumber
+}
+
+// RevocationList is a CRL of the CA, as PEM (what cacrl.pem holds),
+// revoking the certificates with these serial numbers.
+func (ca *CA) RevocationList(t testing.TB, number int64, revoked ...*big.Int) []byte {
+	t.Helper()
+	var entries []x509.RevocationListEntry
+	for _, sn := range revoked {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: sn, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(number), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour),
+		RevokedCertificateEntries: entries,
+	}, ca.Cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+}
+
 // ClientPKI writes a libvirt client's pkipath directory (cacert.pem, and
 // clientcert.pem and clientkey.pem unless cert is nil) and returns it.
 func ClientPKI(t testing.TB, caPEM, cert, key []byte) string {
