@@ -92,8 +92,13 @@ type tracked struct {
 
 // NewConnLimit applies cfg's defaults.
 func NewConnLimit(cfg ConnConfig) *ConnLimit {
+	want := cfg.MaxConns
+	if want <= 0 {
+		want = DefaultMaxConns
+	}
+	capped, nofile := acceptloop.FDCap(want)
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns, _ = acceptloop.FDCap(DefaultMaxConns)
+		cfg.MaxConns = capped // an explicit cap is the operator's to choose
 	}
 	l := &ConnLimit{max: cfg.MaxConns, idleTimeout: cfg.IdleTimeout, headerTimeout: cfg.HeaderTimeout(),
 		log: cfg.Logger, obs: cfg.Observer, logged: lograte.Limiter{Every: connLogEvery}, conns: map[net.Conn]*tracked{}}
@@ -103,7 +108,6 @@ func NewConnLimit(cfg ConnConfig) *ConnLimit {
 	if l.obs == nil {
 		l.obs = nopObserver{}
 	}
-	_, nofile := acceptloop.FDCap(l.max)
 	l.log.Info("redfish: connection limits", "max_conns", l.max, "idle_timeout", cfg.IdleTimeout,
 		"read_timeout", cfg.ReadTimeout, "open_file_limit", nofile)
 	return l
@@ -169,9 +173,7 @@ func (l *ConnLimit) admit(c net.Conn) bool {
 	l.reportLocked()
 	l.mu.Unlock()
 	if victim != nil {
-		_ = victim.Close()
-		l.obs.Limited(limit.RedfishMaxConns, limit.Evicted)
-		l.warn("redfish: closed waiting connections, idle ones oldest first, to admit new ones", "why", "too many connections")
+		l.closeVictim(victim, limit.RedfishMaxConns, "too many connections")
 	}
 	return true
 }
@@ -188,10 +190,16 @@ func (l *ConnLimit) evictOne(why limit.Name, reason string) bool {
 	if victim == nil {
 		return false
 	}
+	l.closeVictim(victim, why, reason)
+	return true
+}
+
+// closeVictim closes a connection popVictimLocked took out of the books,
+// evicted by limit why.
+func (l *ConnLimit) closeVictim(victim net.Conn, why limit.Name, reason string) {
 	_ = victim.Close()
 	l.obs.Limited(why, limit.Evicted)
 	l.warn("redfish: closed waiting connections, idle ones oldest first, to admit new ones", "why", reason)
-	return true
 }
 
 // popVictimLocked takes the oldest idle connection, else the oldest that
